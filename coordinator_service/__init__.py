@@ -1,0 +1,1 @@
+"""The host's coordinator: API, storage, prober, ledger, dashboard and CLI."""

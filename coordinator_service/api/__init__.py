@@ -1,0 +1,1 @@
+"""HTTP API under /api/v1 built by create_app."""

@@ -1,0 +1,1 @@
+"""The host web dashboard and public pages."""

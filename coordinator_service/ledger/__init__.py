@@ -1,0 +1,1 @@
+"""Earnings: credited time, exact pro-rata shares, immutable payouts."""

@@ -1,0 +1,1 @@
+"""Fraud probing of node relays and the reputation it feeds."""

@@ -1,0 +1,1 @@
+"""Storage: ORM tables, engine/session setup and Alembic migrations."""

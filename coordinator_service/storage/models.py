@@ -1,0 +1,221 @@
+"""ORM tables of the coordinator; they never cross the wire (routes map them to protocol models)."""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "AppSetting",
+    "Base",
+    "FlagInterval",
+    "Invite",
+    "Node",
+    "Payout",
+    "PayoutLine",
+    "Probe",
+    "ProbeLease",
+    "Stream",
+    "StreamLiveInterval",
+    "UptimeInterval",
+]
+
+UTC_DATETIME = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class Stream(Base):
+    """A host's live stream; `name` is its id in every URL."""
+
+    __tablename__ = "streams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    origin_url: Mapped[str] = mapped_column(String(2048))
+    pool_per_hour_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    live: Mapped[bool] = mapped_column(Boolean, default=False)
+    live_changed_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+
+
+class StreamLiveInterval(Base):
+    """A span of time, by the coordinator's clock, in which a stream was live at its origin."""
+
+    __tablename__ = "stream_live_intervals"
+    __table_args__ = (Index("ix_stream_live_stream_end", "stream_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    ended_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+
+
+class Invite(Base):
+    """An invite; only the SHA-256 of its code is kept."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    max_uses: Mapped[int] = mapped_column(Integer)
+    uses_left: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    created_by: Mapped[str] = mapped_column(String(64), default="admin")
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+
+
+class Node(Base):
+    """A friend's node. `status` is what the host decided (active/banned); health is derived."""
+
+    __tablename__ = "nodes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    probe_key: Mapped[str] = mapped_column(String(128))
+    display_name: Mapped[str] = mapped_column(String(64))
+    payout_handle: Mapped[str] = mapped_column(String(128))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    relay_url: Mapped[str] = mapped_column(String(2048))
+    registered_ip: Mapped[str] = mapped_column(String(64), default="")
+    capacity_kbit: Mapped[int] = mapped_column(Integer, default=0)
+    viewers: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_served: Mapped[int] = mapped_column(BigInteger, default=0)
+    version: Mapped[str] = mapped_column(String(32), default="")
+    invite_id: Mapped[str | None] = mapped_column(ForeignKey("invites.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    # Beta reputation with forgetting (see prober/reputation.py); starts trusting.
+    reputation_alpha: Mapped[float] = mapped_column(Float, default=1.0)
+    reputation_beta: Mapped[float] = mapped_column(Float, default=0.0)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    streams_reported: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, index=True)
+    next_probe_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, index=True)
+
+    invite: Mapped["Invite | None"] = relationship(lazy="raise")
+
+
+class UptimeInterval(Base):
+    """Heartbeat coverage of a node, by the coordinator's clock.
+
+    `stream_id` NULL: the node was up; a stream id: the node was up and reported relaying it live.
+    A beat within the grace window extends the open interval; after a gap a new one starts.
+    """
+
+    __tablename__ = "uptime_intervals"
+    __table_args__ = (
+        Index("ix_uptime_node_stream_end", "node_id", "stream_id", "ended_at"),
+        Index("ix_uptime_stream_end", "stream_id", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    stream_id: Mapped[int | None] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    ended_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+
+
+class FlagInterval(Base):
+    """A span in which a node was flagged by its reputation; it earns nothing then."""
+
+    __tablename__ = "flag_intervals"
+    __table_args__ = (Index("ix_flag_node_start", "node_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    ended_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Probe(Base):
+    """One spot-check of a node's relay, with its reason."""
+
+    __tablename__ = "probes"
+    __table_args__ = (Index("ix_probes_node_at", "node_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    stream_id: Mapped[int | None] = mapped_column(ForeignKey("streams.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTC_DATETIME, index=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    reputation_after: Mapped[float | None] = mapped_column(Float)
+
+
+class ProbeLease(Base):
+    """Which coordinator replica probes a node this cycle (so replicas never double-probe)."""
+
+    __tablename__ = "probe_leases"
+
+    node_id: Mapped[str] = mapped_column(
+        ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True
+    )
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+
+
+class Payout(Base):
+    """An immutable computed payout for a period (and optionally one stream)."""
+
+    __tablename__ = "payouts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    stream_id: Mapped[int | None] = mapped_column(ForeignKey("streams.id", ondelete="RESTRICT"))
+    period_from: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    period_to: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    computed_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    pool_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    live_seconds: Mapped[int] = mapped_column(BigInteger)
+    paid_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    voided_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+
+    lines: Mapped[list["PayoutLine"]] = relationship(
+        lazy="raise", order_by="PayoutLine.position", cascade="all, delete-orphan"
+    )
+
+
+class PayoutLine(Base):
+    """One node's share of a payout, with the name and handle as they were when computed."""
+
+    __tablename__ = "payout_lines"
+    __table_args__ = (UniqueConstraint("payout_id", "node_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payout_id: Mapped[str] = mapped_column(ForeignKey("payouts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    node_id: Mapped[str] = mapped_column(String(32), index=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    payout_handle: Mapped[str] = mapped_column(String(128))
+    credited_seconds: Mapped[int] = mapped_column(BigInteger)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+
+
+class AppSetting(Base):
+    """Small host settings: newest app version, download URL, SRS hook secret."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""The node core: relay, heartbeats and coordinator client. Never imports Qt."""

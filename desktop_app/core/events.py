@@ -1,0 +1,128 @@
+"""Events the node core publishes; the tray app (or the headless logger) observes them."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = [
+    "CoordinatorReachabilityChanged",
+    "EarningsUpdated",
+    "HeartbeatSent",
+    "NodeEvent",
+    "NodeStateChanged",
+    "NodeStopped",
+    "ProbeObserved",
+    "RelayStarted",
+    "RelayStopped",
+    "StreamLiveChanged",
+    "StreamStat",
+    "UpdateAvailable",
+    "ViewersChanged",
+    "NodeFailed",
+]
+
+
+@dataclass(frozen=True)
+class StreamStat:
+    """What the relay holds and served of one stream."""
+
+    name: str
+    live: bool
+    segments_cached: int
+    bytes_cached: int
+    bytes_served: int
+    viewers: int
+    viewers_served_total: int
+
+
+@dataclass(frozen=True)
+class RelayStarted:
+    host: str
+    port: int
+    public_url: str
+
+
+@dataclass(frozen=True)
+class RelayStopped:
+    reason: str
+
+
+@dataclass(frozen=True)
+class StreamLiveChanged:
+    stream: str
+    live: bool
+
+
+@dataclass(frozen=True)
+class ViewersChanged:
+    viewers: int
+    per_stream: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HeartbeatSent:
+    at: datetime
+    state: str
+    streams: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CoordinatorReachabilityChanged:
+    reachable: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class NodeStateChanged:
+    """The coordinator's verdict on this node: healthy, flagged, silent, banned, ..."""
+
+    state: str
+
+
+@dataclass(frozen=True)
+class ProbeObserved:
+    at: datetime
+    ok: bool
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class EarningsUpdated:
+    currency: str
+    today_minor: int
+    period_minor: int
+
+
+@dataclass(frozen=True)
+class UpdateAvailable:
+    version: str
+    download_url: str
+
+
+@dataclass(frozen=True)
+class NodeFailed:
+    """Something the friend must act on (port taken, banned, invite refused)."""
+
+    message: str
+    fatal: bool = False
+
+
+@dataclass(frozen=True)
+class NodeStopped:
+    pass
+
+
+NodeEvent = (
+    RelayStarted
+    | RelayStopped
+    | StreamLiveChanged
+    | ViewersChanged
+    | HeartbeatSent
+    | CoordinatorReachabilityChanged
+    | NodeStateChanged
+    | ProbeObserved
+    | EarningsUpdated
+    | UpdateAvailable
+    | NodeFailed
+    | NodeStopped
+)

@@ -1,0 +1,295 @@
+"""Requests and responses between node, coordinator and host, named by role."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+
+__all__ = [
+    "STREAM_NAME_PATTERN",
+    "AdminNodeResponse",
+    "ErrorBody",
+    "ErrorResponse",
+    "HeartbeatRequest",
+    "HeartbeatResponse",
+    "InviteCreateRequest",
+    "InviteCreatedResponse",
+    "InviteResponse",
+    "LeaderboardEntry",
+    "LeaderboardResponse",
+    "NodeEarningsResponse",
+    "NodeRegisterRequest",
+    "NodeRegisterResponse",
+    "NodeState",
+    "NodeStatusResponse",
+    "PayoutComputeRequest",
+    "PayoutLineResponse",
+    "PayoutResponse",
+    "PayoutSummary",
+    "ProbeRecord",
+    "StreamAssignment",
+    "StreamCreateRequest",
+    "StreamReport",
+    "StreamResponse",
+    "StreamUpdateRequest",
+    "UpdateInfo",
+]
+
+STREAM_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+StreamName = Annotated[str, StringConstraints(pattern=STREAM_NAME_PATTERN)]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+PayoutHandle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Version = Annotated[str, StringConstraints(max_length=32)]
+NodeId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+HttpUrl = Annotated[AnyHttpUrl, Field(description="http or https URL")]
+
+NodeState = Literal["healthy", "flagged", "silent", "banned", "unreachable", "new"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=4096)
+
+
+class ErrorBody(_Model):
+    code: str
+    message: str
+
+
+class ErrorResponse(_Model):
+    """The shape of every 4xx/5xx body."""
+
+    error: ErrorBody
+
+
+# --- node ↔ coordinator -------------------------------------------------------------------
+
+
+class NodeRegisterRequest(_Model):
+    """A friend's node joins with an invite code."""
+
+    invite_code: Annotated[str, StringConstraints(min_length=16, max_length=128)]
+    display_name: DisplayName
+    payout_handle: PayoutHandle
+    relay_url: HttpUrl | None = Field(
+        default=None, description="public relay base URL; default: the caller's address"
+    )
+    relay_port: int | None = Field(default=None, ge=1, le=65535)
+    capacity_kbit: int = Field(default=10_000, ge=0, le=10_000_000)
+    anonymous: bool = False
+    version: Version = "0"
+
+
+class NodeRegisterResponse(_Model):
+    """Shown once: the node keeps its token and probe key secret."""
+
+    node_id: NodeId
+    node_token: str
+    probe_key: str
+    relay_url: str
+    heartbeat_interval_s: int
+
+
+class StreamReport(_Model):
+    """What the node holds of one stream."""
+
+    name: StreamName
+    live: bool
+    segments_cached: int = Field(default=0, ge=0, le=1_000_000)
+    newest_sequence: int | None = Field(default=None, ge=0)
+    bytes_served: int = Field(default=0, ge=0)
+    viewers: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class HeartbeatRequest(_Model):
+    """Sent every interval by a node."""
+
+    relay_url: HttpUrl | None = None
+    streams: list[StreamReport] = Field(default_factory=list, max_length=64)
+    bytes_served: int = Field(default=0, ge=0)
+    viewers: int = Field(default=0, ge=0, le=1_000_000)
+    capacity_kbit: int = Field(default=10_000, ge=0, le=10_000_000)
+    version: Version = "0"
+
+
+class StreamAssignment(_Model):
+    """A stream the node should relay."""
+
+    name: StreamName
+    origin_url: str
+
+
+class UpdateInfo(_Model):
+    """The newest app version the host announces."""
+
+    version: str
+    download_url: str
+
+
+class HeartbeatResponse(_Model):
+    interval_s: int
+    streams: list[StreamAssignment]
+    state: NodeState
+    server_time: datetime
+    update: UpdateInfo | None = None
+
+
+class ProbeRecord(_Model):
+    """One spot-check of a node's relay."""
+
+    at: datetime
+    node_id: str
+    stream: str | None
+    ok: bool
+    reason: str
+    detail: str = ""
+    latency_ms: int | None = None
+
+
+class NodeStatusResponse(_Model):
+    """A node's view of itself."""
+
+    node_id: str
+    display_name: str
+    payout_handle: str
+    state: NodeState
+    reputation: float
+    relay_url: str
+    last_heartbeat_at: datetime | None
+    created_at: datetime
+
+
+class PayoutSummary(_Model):
+    payout_id: str
+    stream: str | None
+    period_from: datetime
+    period_to: datetime
+    amount_minor: int
+    currency: str
+    paid_at: datetime | None
+
+
+class NodeEarningsResponse(_Model):
+    """A node's own earnings and probe record."""
+
+    currency: str
+    today_minor: int
+    period_minor: int
+    period_from: datetime
+    credited_seconds_today: int
+    payouts: list[PayoutSummary]
+    probes: list[ProbeRecord]
+
+
+# --- public ----------------------------------------------------------------------------------
+
+
+class StreamResponse(_Model):
+    name: str
+    origin_url: str
+    pool_per_hour_minor: int
+    currency: str
+    live: bool
+    paused: bool
+    watch_url: str
+
+
+class LeaderboardEntry(_Model):
+    rank: int
+    display_name: str
+    stream: str | None
+    credited_seconds: int
+    earned_minor: int
+    currency: str
+
+
+class LeaderboardResponse(_Model):
+    period_from: datetime
+    period_to: datetime
+    entries: list[LeaderboardEntry]
+
+
+# --- host (admin) ----------------------------------------------------------------------------
+
+
+class StreamCreateRequest(_Model):
+    name: StreamName
+    origin_url: HttpUrl
+    pool_per_hour_minor: int = Field(ge=0, le=10**12)
+    currency: Currency = "USD"
+
+
+class StreamUpdateRequest(_Model):
+    origin_url: HttpUrl | None = None
+    pool_per_hour_minor: int | None = Field(default=None, ge=0, le=10**12)
+    currency: Currency | None = None
+    paused: bool | None = None
+
+
+class InviteCreateRequest(_Model):
+    uses: int = Field(default=1, ge=1, le=10_000)
+    expires_in_s: int | None = Field(default=7 * 24 * 3600, ge=60, le=365 * 24 * 3600)
+    note: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class InviteResponse(_Model):
+    id: str
+    uses_left: int
+    max_uses: int
+    expires_at: datetime | None
+    revoked: bool
+    created_at: datetime
+    note: str
+
+
+class InviteCreatedResponse(InviteResponse):
+    """Shown once: the code is stored only hashed."""
+
+    link: str
+    code: str
+
+
+class AdminNodeResponse(_Model):
+    node_id: str
+    display_name: str
+    payout_handle: str
+    state: NodeState
+    reputation: float
+    relay_url: str
+    last_heartbeat_at: datetime | None
+    viewers: int
+    capacity_kbit: int
+    bytes_served: int
+    version: str
+    invite_id: str | None
+    created_at: datetime
+
+
+class PayoutComputeRequest(_Model):
+    period_from: datetime
+    period_to: datetime
+    stream: StreamName | None = None
+    dry_run: bool = False
+
+
+class PayoutLineResponse(_Model):
+    node_id: str
+    display_name: str
+    payout_handle: str
+    credited_seconds: int
+    amount_minor: int
+
+
+class PayoutResponse(_Model):
+    payout_id: str
+    stream: str | None
+    period_from: datetime
+    period_to: datetime
+    computed_at: datetime
+    pool_minor: int
+    currency: str
+    live_seconds: int
+    paid_at: datetime | None
+    voided_at: datetime | None
+    lines: list[PayoutLineResponse]
