@@ -39,7 +39,9 @@ STREAM_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 StreamName = Annotated[str, StringConstraints(pattern=STREAM_NAME_PATTERN)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-PayoutHandle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+PayoutHandle = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)
+]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Version = Annotated[str, StringConstraints(max_length=32)]
 NodeId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
