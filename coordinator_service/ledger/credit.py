@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 __all__ = [
     "Span",
+    "as_utc",
     "clip",
     "credited_seconds",
     "from_seconds",
@@ -109,3 +110,10 @@ def credited_seconds(
 ) -> int:
     """Return a node's credited seconds: uptime ∩ live ∩ period − flagged."""
     return total(subtract(clip(intersect(uptime, live), *period), flagged))
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Return `moment` as an aware UTC datetime; naive values (SQLite) are taken as UTC."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
