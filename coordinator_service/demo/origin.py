@@ -182,8 +182,8 @@ class LiveOrigin:
         folder = pub.folder
         rate_args = ["-b:v", self.video_bitrate]
         if self.cbr:  # pad to the bitrate, so segments have the size a real stream's have
-            rate = self.video_bitrate
-            rate_args += ["-minrate", rate, "-maxrate", rate, "-bufsize", rate]
+            bitrate = self.video_bitrate
+            rate_args += ["-minrate", bitrate, "-maxrate", bitrate, "-bufsize", bitrate]
             rate_args += ["-x264-params", "nal-hrd=cbr"]
         if not self.abr:
             return [
@@ -302,7 +302,7 @@ class LiveOrigin:
                 text="<html><body>Bad gateway</body></html>", content_type="text/html"
             )
         if self.fault == "huge":
-            body = b"#EXTM3U\n" + b"#EXT-X-COMMENT:" + b"x" * (8 << 20) + b"\n"
+            body = b"#EXTM3U\n" + b"#EXT-X-COMMENT:" + b"x" * (2 << 20) + b"\n"
             return web.Response(body=body, content_type=PLAYLIST_TYPE)
         pub, path = self._find(file)
         ctx = request.query.get("hls_ctx")
