@@ -18,7 +18,7 @@ class TokenBucket:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
-        self.burst = burst if burst is not None else max(rate / 20, 16_384)
+        self.burst = burst if burst is not None else max(rate / 10, 65_536)
         self._tokens = self.burst
         self._stamp = time.monotonic()
         self._lock = asyncio.Lock()
@@ -26,7 +26,7 @@ class TokenBucket:
     @property
     def chunk_size(self) -> int:
         """A write size that keeps interleaving fine-grained."""
-        return int(max(4096, min(self.burst, 65_536)))
+        return int(max(4096, min(self.burst / 4, 65_536)))
 
     def _refill(self) -> None:
         now = time.monotonic()
