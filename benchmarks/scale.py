@@ -75,7 +75,7 @@ async def clear_uptime(url: str) -> None:
 async def hammer(
     urls: list[str], tokens: list[str], concurrency: int, warmup: float, seconds: float
 ) -> tuple[int, int, list[float]]:
-    """Beat from `concurrency` workers; return (ok, failed, latencies in ms) of the measured part."""
+    """Beat from `concurrency` workers; return (ok, failed, latencies ms) of the measured span."""
     latencies: list[float] = []
     counts = {"ok": 0, "failed": 0}
     start = time.perf_counter()
@@ -174,7 +174,8 @@ def main() -> int:
             print(
                 f"{count} replica(s): {rate:,.0f} beats/s, p50 {p(lat, 0.5):.1f} ms, "
                 f"p99 {p(lat, 0.99):.1f} ms, failed {failed}; "
-                f"coordinator CPU {cpu * 1000 / max(ok, 1):.2f} ms/beat; carries {rate * 30:,.0f} nodes at a 30 s interval"
+                f"coordinator CPU {cpu * 1000 / max(ok, 1):.2f} ms/beat; "
+                f"carries {rate * 30:,.0f} nodes at a 30 s interval"
             )
     if 1 in results and len(results) > 1:
         top = max(results)
