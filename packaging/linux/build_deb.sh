@@ -13,22 +13,26 @@ ARCH="$(dpkg --print-architecture)"
 
 STAGE="$(mktemp -d)"
 trap 'rm -rf "$STAGE"' EXIT
+chmod 0755 "$STAGE"
 install -d "$STAGE/DEBIAN" "$STAGE/opt/streamrp2p" "$STAGE/usr/bin" \
-    "$STAGE/usr/share/applications" "$STAGE/usr/share/icons/hicolor/256x256/apps" \
-    "$STAGE/usr/share/doc/streamrp2p"
+    "$STAGE/usr/share/applications" "$STAGE/usr/share/doc/streamrp2p"
 cp -a "$BUNDLE" "$STAGE/opt/streamrp2p/streamr-node"
 install -m 0755 "$HERE/streamr-open" "$STAGE/opt/streamrp2p/streamr-open"
 ln -s /opt/streamrp2p/streamr-node/streamr-node "$STAGE/usr/bin/streamr-node"
 install -m 0644 "$HERE/streamrp2p.desktop" "$STAGE/usr/share/applications/streamrp2p.desktop"
-ICON=""
-for candidate in app-256.png icons/app-256.png app.png icons/app.png; do
-    if [ -f "$ROOT/assets/$candidate" ]; then ICON="$ROOT/assets/$candidate"; break; fi
+# App icon in every size assets/ has (assets/png/app-N.png), plus the SVG.
+icons=0
+for png in "$ROOT"/assets/png/app-*.png; do
+    [ -f "$png" ] || continue
+    size="${png##*/app-}"; size="${size%.png}"
+    install -D -m 0644 "$png" "$STAGE/usr/share/icons/hicolor/${size}x${size}/apps/streamrp2p.png"
+    icons=$((icons + 1))
 done
-if [ -n "$ICON" ]; then
-    install -m 0644 "$ICON" "$STAGE/usr/share/icons/hicolor/256x256/apps/streamrp2p.png"
-else
-    echo "warning: no app icon found in assets/; the desktop entry will show a generic icon" >&2
+if [ -f "$ROOT/assets/app.svg" ]; then
+    install -D -m 0644 "$ROOT/assets/app.svg" "$STAGE/usr/share/icons/hicolor/scalable/apps/streamrp2p.svg"
+    icons=$((icons + 1))
 fi
+[ "$icons" -gt 0 ] || echo "warning: no app icon in assets/; the menu entry shows a generic icon" >&2
 printf 'StreamrP2P %s\nLicense: MIT\n' "$VERSION" > "$STAGE/usr/share/doc/streamrp2p/copyright"
 
 SIZE_KB="$(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)"
