@@ -103,3 +103,27 @@ def test_dockerfile_copies_only_paths_that_exist():
     for sources in copies:
         for source in sources.split():
             assert (ROOT / source).exists(), source
+
+
+def test_commands_in_the_kit_are_ones_the_cli_accepts():
+    import json
+    import shlex
+
+    from coordinator_service.cli import build_parser
+
+    parser = build_parser()
+    dockerfile = (HOST / "Dockerfile").read_text()
+    cmd = json.loads(re.search(r"^CMD (\[.*\])$", dockerfile, flags=re.M).group(1))
+    assert parser.parse_args(cmd).command == "serve"
+    unit = (HOST / "streamr-coordinator.service").read_text()
+    exec_start = re.search(r"^ExecStart=(.+)$", unit, flags=re.M).group(1)
+    args = parser.parse_args(shlex.split(exec_start)[1:])
+    assert (args.command, args.host, args.port) == ("serve", "0.0.0.0", 8000)
+    compose = yaml.safe_load((HOST / "compose.yaml").read_text())
+    usage = re.findall(
+        r"docker compose run --rm coordinator (hooks url [^\n]+)",
+        (HOST / "compose.yaml").read_text(),
+    )
+    assert usage, "compose.yaml explains how to get the hook URL"
+    assert parser.parse_args(shlex.split(usage[0])).hooks_command == "url"
+    assert compose["services"]["coordinator"]["volumes"][0].endswith(":/data")
