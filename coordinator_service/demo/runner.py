@@ -149,11 +149,12 @@ class Demo:
         raise DemoError(f"{what} did not come up within {timeout:.0f} s; see {child.log_path}")
 
     @staticmethod
-    def _answers(url: str) -> bool:
+    def _status(url: str) -> int:
+        """Return the HTTP status of GET `url`, or 0 when nothing answers."""
         try:
-            return httpx.get(url, timeout=2.0).status_code < 500
+            return httpx.get(url, timeout=2.0).status_code
         except httpx.HTTPError:
-            return False
+            return 0
 
     def start_origin(self) -> None:
         port = _free_port()
@@ -167,15 +168,7 @@ class Demo:
             str(port),
         )
         self.origin_url = f"http://127.0.0.1:{port}/live/{STREAM}.m3u8"
-        self._wait_until(
-            "the live origin",
-            lambda: (
-                httpx.get(self.origin_url, timeout=2.0).status_code == 200
-                if self._answers(self.origin_url)
-                else False
-            ),
-            child,
-        )
+        self._wait_until("the live origin", lambda: self._status(self.origin_url) == 200, child)
 
     def start_coordinator(self) -> None:
         self.port = _free_port(self.options.port)
@@ -199,7 +192,9 @@ class Demo:
             "--probe-interval",
             str(self.options.probe_interval),
         )
-        self._wait_until("the coordinator", lambda: self._answers(f"{self.url}/healthz"), child)
+        self._wait_until(
+            "the coordinator", lambda: self._status(f"{self.url}/healthz") == 200, child
+        )
         token_path = self.admin_token_path
         self._wait_until("the admin token", token_path.is_file, child, timeout=10)
         self._client = httpx.Client(
@@ -260,9 +255,10 @@ class Demo:
     def start_node(self, spec: _NodeSpec) -> Child:
         # One invite per node: the coordinator rightly suspects many nodes from one invite.
         link = self.create_invite(f"demo {spec.name}")
+        # A cheat is the ordinary node with one part patched (see desktop_app/cheat.py).
+        entry = ["-m", "desktop_app.cheat", spec.cheat] if spec.cheat else ["-m", "desktop_app"]
         args = [
-            "-m",
-            "desktop_app",
+            *entry,
             "--headless",
             "--invite",
             link,
@@ -277,8 +273,6 @@ class Demo:
             "--status-port",
             str(spec.status_port),
         ]
-        if spec.cheat:
-            args += ["--cheat-mode", spec.cheat]
         return self._spawn(spec.name, *args)
 
     def start_gui(self, link: str) -> None:

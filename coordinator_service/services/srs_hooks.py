@@ -14,19 +14,21 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.errors import AuthError
+from coordinator_service.prober.origin import record_live
 from coordinator_service.services.app_settings import get_setting, put_settings
 from coordinator_service.services.clock import utcnow
-from coordinator_service.services.live import mark_live
 from coordinator_service.storage.models import Stream
 
 __all__ = [
     "HOOK_PATH",
+    "REPUBLISH_JOINS",
     "SRS_HOOK_SECRET",
     "HookEvent",
     "HookOutcome",
@@ -40,6 +42,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SRS_HOOK_SECRET = "srs_hook_secret"
+# A publish this soon after the last live interval ended continues it (OBS reconnecting).
+REPUBLISH_JOINS = timedelta(seconds=30)
 HOOK_PATH = "/api/v1/hooks/srs/{secret}"
 
 
@@ -107,6 +111,8 @@ async def handle_hook(session: AsyncSession, event: HookEvent) -> HookOutcome:
         logger.info("SRS %s for %s/%s: not a stream of ours", event.action, event.app, event.stream)
         return HookOutcome(None, None, False, "not a stream of this coordinator")
     live = event.action == "on_publish"
-    changed = await mark_live(session, stream, live, utcnow())
+    changed = bool(stream.live) != live
+    await record_live(session, stream.id, live, utcnow(), REPUBLISH_JOINS)
+    await session.commit()
     logger.info("SRS %s: stream %s is %s", event.action, stream.name, "live" if live else "off")
     return HookOutcome(stream.name, live, changed, "ok")
