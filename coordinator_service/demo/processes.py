@@ -58,7 +58,7 @@ class Child:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
-        logger.info("started %s (pid %d): %s", name, self.process.pid, " ".join(self.argv))
+        logger.debug("started %s (pid %d): %s", name, self.process.pid, " ".join(self.argv))
 
     @property
     def pid(self) -> int:

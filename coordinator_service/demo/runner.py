@@ -423,6 +423,8 @@ class Demo:
 def run_demo(options: DemoOptions, out: Printer | None = None) -> int:
     """Run the demo until SIGINT/SIGTERM; return the exit code."""
     printer: Printer = out or (lambda line: print(line, flush=True))
+    for noisy in ("httpx", "httpcore"):  # one line per poll request otherwise
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     demo = Demo(options, printer)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
