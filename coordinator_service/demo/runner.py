@@ -33,7 +33,7 @@ __all__ = ["DemoError", "DemoOptions", "run_demo"]
 logger = logging.getLogger(__name__)
 
 STREAM = "demo"
-POOL_PER_HOUR_MINOR = 360  # $3.60 an hour: a tenth of a cent a second, so earnings visibly move
+POOL_PER_HOUR_MINOR = 3600  # $36 an hour: a cent a second, so earnings visibly move
 ROOT = Path(__file__).resolve().parents[2]
 
 Printer = Callable[[str], None]
@@ -352,11 +352,10 @@ class Demo:
                 continue
             self._watch.seen_probes.add(key)
             name = names.get(key[0], key[0])
-            verdict = "ok" if probe.get("ok") else "FAILED"
-            reason = probe.get("reason", "")
+            verdict = "ok" if probe.get("ok") else f"FAILED: {probe.get('reason', '?')}"
             latency = probe.get("latency_ms")
-            extra = f", {latency} ms" if latency is not None else ""
-            self.out(f"[{self._stamp()}] probe      {name}: {verdict} ({reason}{extra})")
+            extra = f" ({latency} ms)" if latency is not None else ""
+            self.out(f"[{self._stamp()}] probe      {name}: {verdict}{extra}")
 
     def _watch_earnings(self, entries: list[dict[str, Any]]) -> None:
         watch = self._watch
