@@ -4,7 +4,8 @@ QtMultimedia ships only with PySide6-Addons; `HAVE_MULTIMEDIA` says whether it i
 """
 
 import importlib
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec
 
 from PySide6.QtCore import (
     QByteArray,
@@ -72,8 +73,10 @@ from PySide6.QtWidgets import (
     QWizard,
     QWizardPage,
 )
-from qasync import QEventLoop, asyncSlot
+from qasync import QEventLoop
+from qasync import asyncSlot as _async_slot
 
+_P = ParamSpec("_P")
 QMediaPlayer: Any = None
 QVideoWidget: Any = None
 try:  # PySide6-Essentials alone has no QtMultimedia; PySide6-Addons brings it
@@ -82,6 +85,16 @@ try:  # PySide6-Essentials alone has no QtMultimedia; PySide6-Addons brings it
 except ImportError:
     pass
 HAVE_MULTIMEDIA = QMediaPlayer is not None and QVideoWidget is not None
+
+
+def asyncSlot(
+    *types: type,
+) -> Callable[[Callable[_P, Coroutine[Any, Any, None]]], Callable[_P, Any]]:
+    """qasync's asyncSlot with types: the slot runs as a task on the Qt-driven asyncio loop."""
+    decorator: Callable[[Callable[_P, Coroutine[Any, Any, None]]], Callable[_P, Any]]
+    decorator = _async_slot(*types)
+    return decorator
+
 
 __all__ = [
     "HAVE_MULTIMEDIA",
