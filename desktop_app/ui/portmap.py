@@ -35,19 +35,31 @@ def map_port(
     description: str = "StreamrP2P relay",
     discover_delay_ms: int = 2000,
     minissdpd_socket: str | None = None,
+    multicast_if: str | None = None,
 ) -> PortMapping:
-    """Ask the router to forward TCP `port` here; explain port forwarding when it cannot."""
+    """Ask the router to forward TCP `port` here; explain port forwarding when it cannot.
+
+    Args:
+        minissdpd_socket: where a MiniSSDPd answers (default: the system's).
+        multicast_if: the interface address SSDP discovery uses (default: the system's).
+    """
     try:
         import miniupnpc
     except ImportError:
         return PortMapping(False, "UPnP is not available. " + _help(port, "this computer"))
-    upnp = miniupnpc.UPnP()
-    upnp.discoverdelay = discover_delay_ms
+    options: dict[str, object] = {"discoverdelay": discover_delay_ms}
     if minissdpd_socket:
-        upnp.minissdpdsocket = minissdpd_socket
+        options["minissdpdsocket"] = minissdpd_socket
+    if multicast_if:
+        options["multicastif"] = multicast_if
+    upnp = miniupnpc.UPnP(**options)
     try:
-        if upnp.discover() == 0:
-            return PortMapping(False, "No router answered UPnP. " + _help(port, "this computer"))
+        found = upnp.discover()
+    except Exception:  # raised when discovery found nothing at all
+        found = 0
+    if not found:
+        return PortMapping(False, "No router answered UPnP. " + _help(port, "this computer"))
+    try:
         upnp.selectigd()
         lan = str(upnp.lanaddr)
         external = str(upnp.externalipaddress() or "")
