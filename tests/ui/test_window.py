@@ -9,8 +9,6 @@ from desktop_app.ui.settings import TraySettings
 from desktop_app.ui.window import MainWindow
 from desktop_app.ui.window.main_window import NO_TRAY_NOTE
 
-NOW = datetime.now(UTC)
-
 
 def make_window(qtbot, model, has_tray=True, **kw) -> MainWindow:
     window = MainWindow(model, TraySettings(display_name="Sam"), has_tray=has_tray, **kw)
@@ -20,12 +18,13 @@ def make_window(qtbot, model, has_tray=True, **kw) -> MainWindow:
 
 
 def feed(bridge, model) -> None:
+    now = datetime.now(UTC)
     bridge.publish(ev.RelayStarted("0.0.0.0", 8090, "http://203.0.113.5:8090"))
     bridge.publish(ev.StreamLiveChanged("alex", True))
-    bridge.publish(ev.HeartbeatSent(NOW, "healthy", ("alex", "bob")))
+    bridge.publish(ev.HeartbeatSent(now, "healthy", ("alex", "bob")))
     bridge.publish(ev.ViewersChanged(3, {"alex": 3}))
-    bridge.publish(ev.ProbeObserved(NOW, True, "ok"))
-    bridge.publish(ev.ProbeObserved(NOW, False, "hash_mismatch", "segment 12 differs"))
+    bridge.publish(ev.ProbeObserved(now, True, "ok"))
+    bridge.publish(ev.ProbeObserved(now, False, "hash_mismatch", "segment 12 differs"))
     bridge.publish(ev.EarningsUpdated("USD", 321, 9876))
     model.set_upload_cap(20)
     model.apply_stats([StreamStat("alex", True, 6, 6_000_000, 1_000_000_000, 3, 40)], now=1.0)
