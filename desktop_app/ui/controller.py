@@ -14,6 +14,7 @@ __all__ = ["NodeController", "NodeLike"]
 
 logger = logging.getLogger(__name__)
 POLL_MS = 2000
+EARNINGS_MS = 60_000
 
 
 class NodeLike(Protocol):
@@ -73,12 +74,16 @@ class NodeController(QObject):
         self.bridge.attach(node.subscribe)
         self.poll = QTimer(self)
         self.poll.setInterval(POLL_MS)
+        self.earnings_poll = QTimer(self)
+        self.earnings_poll.setInterval(EARNINGS_MS)
         self.model.set_unsupported(settings.unsupported_streams)
         self.model.set_upload_cap(settings.upload_cap_mbit)
         self._connect_signals()
 
     def _connect_signals(self) -> None:
         self.poll.timeout.connect(self.on_poll_timeout)
+        self.earnings_poll.timeout.connect(self.refresh_earnings)
+        self.bridge.heartbeat_sent.connect(self.on_first_heartbeat)
 
     @Slot()
     def on_poll_timeout(self) -> None:
@@ -88,6 +93,25 @@ class NodeController(QObject):
             logger.exception("node snapshot failed")
             return
         self.model.apply_stats(stats)
+
+    @asyncSlot()
+    async def refresh_earnings(self) -> None:
+        """Fetch payout history and probes, where the node offers them (`earnings_details`)."""
+        details = getattr(self.node, "earnings_details", None)
+        if details is None:
+            return
+        try:
+            earnings = await details()
+        except Exception:
+            logger.exception("earnings details failed")
+            return
+        if earnings is not None:
+            self.model.apply_earnings(earnings)
+
+    @Slot(object)
+    def on_first_heartbeat(self, event: object) -> None:
+        self.bridge.heartbeat_sent.disconnect(self.on_first_heartbeat)
+        self.refresh_earnings()
 
     async def _call(self, what: str, call: Callable[[], Any]) -> bool:
         try:
@@ -103,6 +127,7 @@ class NodeController(QObject):
         """Start the node (and supporting, unless the friend paused it last time)."""
         if await self._call("start the relay", self.node.start):
             self.poll.start()
+            self.earnings_poll.start()
             if not self.settings.supporting:
                 await self._call("pause", self.node.pause)
             self.model.set_paused(not self.settings.supporting)
@@ -131,6 +156,7 @@ class NodeController(QObject):
     async def shutdown(self) -> None:
         """Stop the node cleanly, save the history, then emit `stopped`."""
         self.poll.stop()
+        self.earnings_poll.stop()
         await self._call("stop the relay", self.node.stop)
         self.bridge.detach()
         try:

@@ -36,7 +36,9 @@ def load_vlc() -> Any | None:
     try:
         import vlc
 
-        instance = vlc.Instance(["--quiet", "--no-video-title-show", "--network-caching=1500"])
+        instance = vlc.Instance(
+            ["--quiet", "--no-video-title-show", "--no-audio", "--network-caching=1500"]
+        )
     except (ImportError, OSError, NameError, AttributeError) as exc:
         logger.info("libvlc unavailable: %s", exc)
         return None
