@@ -1,0 +1,32 @@
+"""What the dashboard needs from the coordinator: data dir, database sessions, admin token."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+__all__ = ["DashboardEnv", "get_env"]
+
+
+@dataclass(frozen=True)
+class DashboardEnv:
+    """The coordinator's parts the dashboard uses; `install()` puts it on `app.state`.
+
+    Args:
+        admin_token: returns the current admin token (read each time, so a rotated token
+            signs every old session out).
+        silent_after_s: a node whose last heartbeat is older than this is `silent`.
+    """
+
+    data_dir: Path
+    sessionmaker: async_sessionmaker[AsyncSession]
+    admin_token: Callable[[], str]
+    silent_after_s: int = 90
+
+
+def get_env(request: Request) -> DashboardEnv:
+    """Return the dashboard's environment of the running app."""
+    env: DashboardEnv = request.app.state.dashboard_env
+    return env

@@ -1,0 +1,363 @@
+"""Read-only queries behind the dashboard pages, each a few indexed SQL statements."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coordinator_service.dashboard.money import as_utc
+from coordinator_service.storage.models import (
+    FlagInterval,
+    Invite,
+    Node,
+    Probe,
+    Stream,
+    UptimeInterval,
+)
+
+__all__ = [
+    "HOURS",
+    "NodeRow",
+    "Overview",
+    "invite_state",
+    "list_invites",
+    "list_nodes",
+    "list_streams",
+    "node_detail",
+    "node_state",
+    "overview",
+    "reputation_of",
+]
+
+HOURS = 24
+NODE_STATES = ("healthy", "flagged", "silent", "banned", "new")
+
+
+def reputation_of(node: Node) -> float:
+    """Return a node's reputation score in [0, 1] from its Beta parameters."""
+    alpha, beta = node.reputation_alpha or 0.0, node.reputation_beta or 0.0
+    return 1.0 if alpha + beta <= 0 else alpha / (alpha + beta)
+
+
+def node_state(node: Node, now: datetime, silent_after_s: int) -> str:
+    """Return what the host sees of a node: banned, flagged, new, silent or healthy."""
+    if node.status == "banned":
+        return "banned"
+    if node.flagged:
+        return "flagged"
+    if node.last_heartbeat_at is None:
+        return "new"
+    if (now - as_utc(node.last_heartbeat_at)).total_seconds() > silent_after_s:
+        return "silent"
+    return "healthy"
+
+
+@dataclass
+class Overview:
+    """The figures and the 24 h series on the overview page."""
+
+    streams_live: int
+    streams_total: int
+    nodes_total: int
+    nodes_relaying: int
+    nodes_by_state: dict[str, int]
+    viewers: int
+    bytes_served: int
+    probes_ok_24h: int
+    probes_total_24h: int
+    hour_starts: list[datetime] = field(default_factory=list)
+    nodes_up: list[int] = field(default_factory=list)
+    probes_ok: list[int] = field(default_factory=list)
+    probes_failed: list[int] = field(default_factory=list)
+
+
+def _hour_edges(now: datetime) -> list[datetime]:
+    top = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return [top - timedelta(hours=HOURS - i) for i in range(HOURS + 1)]
+
+
+async def overview(db: AsyncSession, now: datetime, silent_after_s: int) -> Overview:
+    """Compute the overview page's figures and its last-24-hours series."""
+    alive_since = now - timedelta(seconds=silent_after_s)
+    streams = (
+        await db.execute(
+            select(func.count(), func.coalesce(func.sum(case((Stream.live, 1), else_=0)), 0))
+        )
+    ).one()
+    recent = and_(Node.last_heartbeat_at.is_not(None), Node.last_heartbeat_at >= alive_since)
+    usable = and_(Node.status != "banned", Node.flagged.is_(False))
+    nodes = (
+        await db.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((Node.status == "banned", 1), else_=0)), 0),
+                func.coalesce(
+                    func.sum(case((and_(Node.status != "banned", Node.flagged), 1), else_=0)), 0
+                ),
+                func.coalesce(func.sum(case((and_(usable, recent), 1), else_=0)), 0),
+                func.coalesce(
+                    func.sum(case((and_(usable, Node.last_heartbeat_at.is_(None)), 1), else_=0)), 0
+                ),
+                func.coalesce(func.sum(case((and_(usable, recent), Node.viewers), else_=0)), 0),
+                func.coalesce(func.sum(Node.bytes_served), 0),
+            )
+        )
+    ).one()
+    total, banned, flagged, healthy, new, viewers, served = (int(v) for v in nodes)
+    relaying = await db.scalar(
+        select(func.count(func.distinct(UptimeInterval.node_id)))
+        .join(Node, Node.id == UptimeInterval.node_id)
+        .where(
+            UptimeInterval.stream_id.is_not(None), UptimeInterval.ended_at >= alive_since, usable
+        )
+    )
+    edges = _hour_edges(now)
+    since = edges[0]
+    probe_cols: list[Any] = []
+    up_cols: list[Any] = []
+    for start, end in zip(edges, edges[1:], strict=False):
+        in_hour = and_(Probe.at >= start, Probe.at < end)
+        probe_cols.append(func.sum(case((and_(in_hour, Probe.ok), 1), else_=0)))
+        probe_cols.append(func.sum(case((and_(in_hour, Probe.ok.is_(False)), 1), else_=0)))
+        overlaps = and_(UptimeInterval.started_at < end, UptimeInterval.ended_at >= start)
+        up_cols.append(func.count(func.distinct(case((overlaps, UptimeInterval.node_id)))))
+    probe_row = (await db.execute(select(*probe_cols).where(Probe.at >= since))).one()
+    up_row = (
+        await db.execute(
+            select(*up_cols).where(
+                UptimeInterval.stream_id.is_(None), UptimeInterval.ended_at >= since
+            )
+        )
+    ).one()
+    ok_series = [int(probe_row[2 * i] or 0) for i in range(HOURS)]
+    failed_series = [int(probe_row[2 * i + 1] or 0) for i in range(HOURS)]
+    return Overview(
+        streams_live=int(streams[1]),
+        streams_total=int(streams[0]),
+        nodes_total=total,
+        nodes_relaying=int(relaying or 0),
+        nodes_by_state={
+            "healthy": healthy,
+            "flagged": flagged,
+            "banned": banned,
+            "new": new,
+            "silent": total - healthy - flagged - banned - new,
+        },
+        viewers=viewers,
+        bytes_served=served,
+        probes_ok_24h=sum(ok_series),
+        probes_total_24h=sum(ok_series) + sum(failed_series),
+        hour_starts=edges[:-1],
+        nodes_up=[int(v or 0) for v in up_row],
+        probes_ok=ok_series,
+        probes_failed=failed_series,
+    )
+
+
+@dataclass
+class StreamRow:
+    """A stream with the nodes relaying it now."""
+
+    stream: Stream
+    relaying: int
+    viewers: int
+
+
+async def list_streams(db: AsyncSession, now: datetime, silent_after_s: int) -> list[StreamRow]:
+    """Return every stream with how many usable nodes relay it now."""
+    alive_since = now - timedelta(seconds=silent_after_s)
+    streams = (await db.scalars(select(Stream).order_by(Stream.name))).all()
+    counts = dict(
+        (
+            await db.execute(
+                select(UptimeInterval.stream_id, func.count(func.distinct(UptimeInterval.node_id)))
+                .join(Node, Node.id == UptimeInterval.node_id)
+                .where(
+                    UptimeInterval.stream_id.is_not(None),
+                    UptimeInterval.ended_at >= alive_since,
+                    Node.status != "banned",
+                    Node.flagged.is_(False),
+                )
+                .group_by(UptimeInterval.stream_id)
+            )
+        ).all()
+    )
+    return [StreamRow(s, int(counts.get(s.id, 0)), 0) for s in streams]
+
+
+@dataclass
+class NodeRow:
+    """A node as one row of the nodes table."""
+
+    node: Node
+    state: str
+    reputation: float
+    last_probe_ok: bool | None
+    last_probe_reason: str
+    last_probe_at: datetime | None
+
+
+def _state_filter(state: str, now: datetime, silent_after_s: int) -> Any:
+    alive_since = now - timedelta(seconds=silent_after_s)
+    usable = and_(Node.status != "banned", Node.flagged.is_(False))
+    return {
+        "banned": Node.status == "banned",
+        "flagged": and_(Node.status != "banned", Node.flagged),
+        "new": and_(usable, Node.last_heartbeat_at.is_(None)),
+        "silent": and_(usable, Node.last_heartbeat_at < alive_since),
+        "healthy": and_(usable, Node.last_heartbeat_at >= alive_since),
+    }.get(state)
+
+
+async def list_nodes(
+    db: AsyncSession,
+    now: datetime,
+    silent_after_s: int,
+    *,
+    state: str = "",
+    search: str = "",
+    page: int = 1,
+    per_page: int = 100,
+) -> tuple[list[NodeRow], int]:
+    """Return one page of nodes (with each one's latest probe) and the count that match."""
+    conditions: list[Any] = []
+    state_condition = _state_filter(state, now, silent_after_s)
+    if state_condition is not None:
+        conditions.append(state_condition)
+    if search:
+        pattern = f"%{search.lower()}%"
+        conditions.append(
+            or_(func.lower(Node.display_name).like(pattern), func.lower(Node.id).like(pattern))
+        )
+    total = await db.scalar(select(func.count()).select_from(Node).where(*conditions)) or 0
+    latest = (
+        select(Probe.id)
+        .where(Probe.node_id == Node.id)
+        .order_by(Probe.at.desc())
+        .limit(1)
+        .correlate(Node)
+        .scalar_subquery()
+    )
+    rows = (
+        await db.execute(
+            select(Node, latest.label("probe_id"))
+            .where(*conditions)
+            .order_by(Node.display_name, Node.id)
+            .offset((max(page, 1) - 1) * per_page)
+            .limit(per_page)
+        )
+    ).all()
+    probe_ids = [pid for _, pid in rows if pid is not None]
+    probes = {}
+    if probe_ids:
+        probes = {p.id: p for p in (await db.scalars(select(Probe).where(Probe.id.in_(probe_ids))))}
+    result = []
+    for node, probe_id in rows:
+        probe = probes.get(probe_id)
+        result.append(
+            NodeRow(
+                node=node,
+                state=node_state(node, now, silent_after_s),
+                reputation=reputation_of(node),
+                last_probe_ok=probe.ok if probe else None,
+                last_probe_reason=probe.reason if probe else "",
+                last_probe_at=probe.at if probe else None,
+            )
+        )
+    return result, int(total)
+
+
+@dataclass
+class NodeDetail:
+    """Everything the node page shows."""
+
+    row: NodeRow
+    probes: list[Probe]
+    reputation_history: list[float]
+    flags: list[FlagInterval]
+    uptime_24h_s: int
+    invite_note: str
+
+
+async def node_detail(
+    db: AsyncSession, node_id: str, now: datetime, silent_after_s: int
+) -> NodeDetail | None:
+    """Return a node's page data, or None when there is no such node."""
+    node = await db.get(Node, node_id)
+    if node is None:
+        return None
+    probes = list(
+        (
+            await db.scalars(
+                select(Probe).where(Probe.node_id == node_id).order_by(Probe.at.desc()).limit(100)
+            )
+        ).all()
+    )
+    history = [p.reputation_after for p in reversed(probes) if p.reputation_after is not None]
+    flags = list(
+        (
+            await db.scalars(
+                select(FlagInterval)
+                .where(FlagInterval.node_id == node_id)
+                .order_by(FlagInterval.started_at.desc())
+                .limit(20)
+            )
+        ).all()
+    )
+    since = now - timedelta(hours=HOURS)
+    spans = (
+        await db.execute(
+            select(UptimeInterval.started_at, UptimeInterval.ended_at).where(
+                UptimeInterval.node_id == node_id,
+                UptimeInterval.stream_id.is_(None),
+                UptimeInterval.ended_at >= since,
+            )
+        )
+    ).all()
+    up = sum(
+        max(0.0, (min(as_utc(end), now) - max(as_utc(start), since)).total_seconds())
+        for start, end in spans
+    )
+    note = ""
+    if node.invite_id:
+        invite = await db.get(Invite, node.invite_id)
+        note = invite.note if invite else ""
+    latest = probes[0] if probes else None
+    row = NodeRow(
+        node=node,
+        state=node_state(node, now, silent_after_s),
+        reputation=reputation_of(node),
+        last_probe_ok=latest.ok if latest else None,
+        last_probe_reason=latest.reason if latest else "",
+        last_probe_at=latest.at if latest else None,
+    )
+    return NodeDetail(row, probes, history, flags, int(up), note)
+
+
+def invite_state(invite: Invite, now: datetime) -> str:
+    """Return an invite's state: revoked, expired, used up or active."""
+    if invite.revoked_at is not None:
+        return "revoked"
+    if invite.expires_at is not None and as_utc(invite.expires_at) <= now:
+        return "expired"
+    if invite.uses_left <= 0:
+        return "used up"
+    return "active"
+
+
+async def list_invites(db: AsyncSession, limit: int = 200) -> list[tuple[Invite, int]]:
+    """Return the newest invites, each with how many nodes joined through it."""
+    joined = (
+        select(func.count()).where(Node.invite_id == Invite.id).correlate(Invite).scalar_subquery()
+    )
+    rows = (
+        await db.execute(select(Invite, joined).order_by(Invite.created_at.desc()).limit(limit))
+    ).all()
+    return [(invite, int(count)) for invite, count in rows]
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware UTC."""
+    return datetime.now(UTC)
