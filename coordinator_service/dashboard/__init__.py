@@ -38,11 +38,18 @@ async def _on_csrf_refused(request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI, env: DashboardEnv) -> None:
     """Add the dashboard to `app`; include it after the API and `/watch/{stream}.m3u8`."""
-    from coordinator_service.dashboard.routes import auth, invites, nodes, overview, streams
+    from coordinator_service.dashboard.routes import (
+        auth,
+        invites,
+        nodes,
+        overview,
+        payouts,
+        streams,
+    )
 
     app.state.dashboard_env = env
     app.add_exception_handler(LoginRequiredError, _on_login_required)
     app.add_exception_handler(CsrfRefusedError, _on_csrf_refused)
     app.mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="dashboard-static")
-    for module in (auth, overview, streams, nodes, invites):
+    for module in (auth, overview, streams, nodes, invites, payouts):
         app.include_router(module.router)

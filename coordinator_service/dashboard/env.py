@@ -1,13 +1,16 @@
 """What the dashboard needs from the coordinator: data dir, database sessions, admin token."""
 
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["DashboardEnv", "get_env"]
+__all__ = ["DashboardEnv", "SessionFactory", "get_env"]
+
+SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
 @dataclass(frozen=True)
@@ -15,15 +18,18 @@ class DashboardEnv:
     """The coordinator's parts the dashboard uses; `install()` puts it on `app.state`.
 
     Args:
+        session: opens a session for reading.
+        transaction: opens a session for writing (the caller commits).
         admin_token: returns the current admin token (read each time, so a rotated token
             signs every old session out).
         silent_after_s: a node whose last heartbeat is older than this is `silent`.
     """
 
     data_dir: Path
-    sessionmaker: async_sessionmaker[AsyncSession]
+    session: SessionFactory
+    transaction: SessionFactory
     admin_token: Callable[[], str]
-    silent_after_s: int = 90
+    silent_after_s: float = 90.0
 
 
 def get_env(request: Request) -> DashboardEnv:

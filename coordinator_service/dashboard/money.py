@@ -3,6 +3,10 @@
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
+from coordinator_service.ledger import money as ledger_money
+from coordinator_service.ledger.credit import as_utc
+from coordinator_service.ledger.money import minor_digits
+
 __all__ = [
     "AmountError",
     "as_utc",
@@ -16,35 +20,21 @@ __all__ = [
     "parse_amount",
 ]
 
-_ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK", "HUF", "TWD", "UGX", "XAF", "XOF"}
-
 
 class AmountError(ValueError):
     """A typed amount is not a valid non-negative amount of the currency."""
 
 
-def minor_digits(currency: str) -> int:
-    """Return how many decimal places a currency's minor unit has."""
-    return 0 if currency.upper() in _ZERO_DECIMAL else 2
-
-
 def format_minor(amount_minor: int | None, currency: str = "USD") -> str:
-    """Format integer minor units, e.g. 1234 USD -> '12.34 USD'."""
+    """Format integer minor units with the currency, e.g. 1234 USD -> '12.34 USD'."""
     if amount_minor is None:
         return "—"
-    digits = minor_digits(currency)
-    sign = "-" if amount_minor < 0 else ""
-    whole, part = divmod(abs(amount_minor), 10**digits)
-    text = f"{whole:,}" if digits == 0 else f"{whole:,}.{part:0{digits}d}"
-    return f"{sign}{text} {currency}"
+    return f"{format_amount(amount_minor, currency)} {currency}"
 
 
 def format_amount(amount_minor: int, currency: str = "USD") -> str:
-    """Format minor units as a plain decimal for a form field: 1234 USD -> '12.34'."""
-    digits = minor_digits(currency)
-    sign = "-" if amount_minor < 0 else ""
-    whole, part = divmod(abs(amount_minor), 10**digits)
-    return f"{sign}{whole}" if digits == 0 else f"{sign}{whole}.{part:0{digits}d}"
+    """Format minor units as a plain decimal (as in the CSV): 1234 USD -> '12.34'."""
+    return ledger_money.format_minor(amount_minor, currency)
 
 
 def parse_amount(text: str, currency: str = "USD") -> int:
@@ -86,11 +76,6 @@ def format_bytes(count: int | None) -> str:
             return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
-
-
-def as_utc(moment: datetime) -> datetime:
-    """Return a timezone-aware UTC datetime (SQLite hands back naive UTC values)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def format_ago(moment: datetime | None, now: datetime | None = None) -> str:

@@ -41,7 +41,7 @@ def reputation_of(node: Node) -> float:
     return 1.0 if alpha + beta <= 0 else alpha / (alpha + beta)
 
 
-def node_state(node: Node, now: datetime, silent_after_s: int) -> str:
+def node_state(node: Node, now: datetime, silent_after_s: float) -> str:
     """Return what the host sees of a node: banned, flagged, new, silent or healthy."""
     if node.status == "banned":
         return "banned"
@@ -78,7 +78,7 @@ def _hour_edges(now: datetime) -> list[datetime]:
     return [top - timedelta(hours=HOURS - i) for i in range(HOURS + 1)]
 
 
-async def overview(db: AsyncSession, now: datetime, silent_after_s: int) -> Overview:
+async def overview(db: AsyncSession, now: datetime, silent_after_s: float) -> Overview:
     """Compute the overview page's figures and its last-24-hours series."""
     alive_since = now - timedelta(seconds=silent_after_s)
     streams = (
@@ -165,7 +165,7 @@ class StreamRow:
     viewers: int
 
 
-async def list_streams(db: AsyncSession, now: datetime, silent_after_s: int) -> list[StreamRow]:
+async def list_streams(db: AsyncSession, now: datetime, silent_after_s: float) -> list[StreamRow]:
     """Return every stream with how many usable nodes relay it now."""
     alive_since = now - timedelta(seconds=silent_after_s)
     streams = (await db.scalars(select(Stream).order_by(Stream.name))).all()
@@ -199,7 +199,7 @@ class NodeRow:
     last_probe_at: datetime | None
 
 
-def _state_filter(state: str, now: datetime, silent_after_s: int) -> Any:
+def _state_filter(state: str, now: datetime, silent_after_s: float) -> Any:
     alive_since = now - timedelta(seconds=silent_after_s)
     usable = and_(Node.status != "banned", Node.flagged.is_(False))
     return {
@@ -214,7 +214,7 @@ def _state_filter(state: str, now: datetime, silent_after_s: int) -> Any:
 async def list_nodes(
     db: AsyncSession,
     now: datetime,
-    silent_after_s: int,
+    silent_after_s: float,
     *,
     state: str = "",
     search: str = "",
@@ -282,7 +282,7 @@ class NodeDetail:
 
 
 async def node_detail(
-    db: AsyncSession, node_id: str, now: datetime, silent_after_s: int
+    db: AsyncSession, node_id: str, now: datetime, silent_after_s: float
 ) -> NodeDetail | None:
     """Return a node's page data, or None when there is no such node."""
     node = await db.get(Node, node_id)

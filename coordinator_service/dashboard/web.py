@@ -1,6 +1,6 @@
 """The dashboard's plumbing: templates, the secure route class, session and CSRF dependencies."""
 
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +29,7 @@ __all__ = [
     "LoginRequiredError",
     "SecureRoute",
     "SessionDep",
+    "WriteDbDep",
     "CsrfRefusedError",
     "render",
     "signer_of",
@@ -114,9 +115,15 @@ async def check_csrf(
         raise CsrfRefusedError()
 
 
-async def db_session(request: Request) -> Any:
-    """Yield a database session of the coordinator."""
-    async with get_env(request).sessionmaker() as db:
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Yield a database session for reading."""
+    async with get_env(request).session() as db:
+        yield db
+
+
+async def db_transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    """Yield a database session for writing (the route commits)."""
+    async with get_env(request).transaction() as db:
         yield db
 
 
@@ -124,6 +131,7 @@ SessionDep = Annotated[Session, Depends(current_session)]
 AdminDep = Annotated[Session, Depends(require_admin)]
 CsrfDep = Annotated[None, Depends(check_csrf)]
 DbDep = Annotated[AsyncSession, Depends(db_session)]
+WriteDbDep = Annotated[AsyncSession, Depends(db_transaction)]
 EnvDep = Annotated[DashboardEnv, Depends(get_env)]
 
 

@@ -51,7 +51,7 @@ async def dash(tmp_path: Path) -> AsyncIterator[Dash]:
         await conn.run_sync(Base.metadata.create_all)
     sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
     app = FastAPI()
-    install(app, DashboardEnv(tmp_path, sessionmaker, lambda: ADMIN_TOKEN, 90))
+    install(app, DashboardEnv(tmp_path, sessionmaker, sessionmaker, lambda: ADMIN_TOKEN, 90))
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

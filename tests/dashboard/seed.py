@@ -12,6 +12,7 @@ from coordinator_service.storage.models import (
     Node,
     Probe,
     Stream,
+    StreamLiveInterval,
     UptimeInterval,
 )
 
@@ -50,6 +51,19 @@ async def seed(
     )
     db.add_all([stream, invite])
     await db.flush()
+    # live for the last 24 h but for one hour (12 h to 11 h ago)
+    db.add_all(
+        [
+            StreamLiveInterval(
+                stream_id=stream.id,
+                started_at=now - timedelta(hours=25),
+                ended_at=now - timedelta(hours=12),
+            ),
+            StreamLiveInterval(
+                stream_id=stream.id, started_at=now - timedelta(hours=11), ended_at=now
+            ),
+        ]
+    )
     for i in range(nodes):
         flagged = i % 10 == 3
         banned = i % 25 == 7

@@ -1,5 +1,6 @@
 """Signing in to the dashboard, its session cookie, CSRF refusal and security headers."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -82,7 +83,7 @@ async def test_rotating_the_admin_token_signs_sessions_out(dash: Dash) -> None:
     await dash.sign_in()
     assert (await dash.client.get("/")).status_code == 200
     env = dash.app.state.dashboard_env
-    dash.app.state.dashboard_env = type(env)(env.data_dir, env.sessionmaker, lambda: "new-token")
+    dash.app.state.dashboard_env = dataclasses.replace(env, admin_token=lambda: "new-token")
     assert (await dash.client.get("/")).status_code == 303
 
 

@@ -8,10 +8,10 @@ from fastapi.responses import RedirectResponse
 from coordinator_service.dashboard.auth import redeem_login_code, token_fingerprint, tokens_equal
 from coordinator_service.dashboard.web import (
     CsrfDep,
-    DbDep,
     EnvDep,
     SecureRoute,
     SessionDep,
+    WriteDbDep,
     render,
     replace_session,
     signer_of,
@@ -55,7 +55,7 @@ async def login(
 
 
 @router.get("/login/{code}")
-async def login_link(request: Request, code: str, env: EnvDep, db: DbDep) -> Response:
+async def login_link(request: Request, code: str, env: EnvDep, db: WriteDbDep) -> Response:
     """Sign in with a one-time link from `streamr-coordinator dashboard-link`."""
     if not await redeem_login_code(db, code):
         return render(

@@ -11,7 +11,14 @@ from markupsafe import Markup
 from pydantic import ValidationError
 
 from coordinator_service.dashboard import actions, queries
-from coordinator_service.dashboard.web import AdminDep, CsrfDep, DbDep, SecureRoute, render
+from coordinator_service.dashboard.web import (
+    AdminDep,
+    CsrfDep,
+    DbDep,
+    SecureRoute,
+    WriteDbDep,
+    render,
+)
 from streamr_protocol.invite import format_invite_link
 from streamr_protocol.models import InviteCreateRequest
 
@@ -75,7 +82,7 @@ async def create_invite(
     request: Request,
     _admin: AdminDep,
     _csrf: CsrfDep,
-    db: DbDep,
+    db: WriteDbDep,
     uses: Annotated[str, Form(max_length=16)] = "1",
     expires: Annotated[str, Form(max_length=16)] = "7d",
     note: Annotated[str, Form(max_length=400)] = "",
@@ -107,7 +114,7 @@ async def create_invite(
 
 @router.post("/invites/{invite_id}/revoke")
 async def revoke_invite(
-    request: Request, invite_id: str, _admin: AdminDep, _csrf: CsrfDep, db: DbDep
+    request: Request, invite_id: str, _admin: AdminDep, _csrf: CsrfDep, db: WriteDbDep
 ) -> Response:
     """Revoke an invite."""
     try:

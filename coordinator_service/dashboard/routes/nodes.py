@@ -12,6 +12,7 @@ from coordinator_service.dashboard.web import (
     DbDep,
     EnvDep,
     SecureRoute,
+    WriteDbDep,
     render,
 )
 
@@ -72,7 +73,7 @@ async def ban_node(
     verb: str,
     _admin: AdminDep,
     _csrf: CsrfDep,
-    db: DbDep,
+    db: WriteDbDep,
     back: Annotated[str, Form(max_length=16)] = "node",
 ) -> Response:
     """Ban a node or lift its ban."""

@@ -14,6 +14,7 @@ from coordinator_service.dashboard.web import (
     DbDep,
     EnvDep,
     SecureRoute,
+    WriteDbDep,
     render,
 )
 from streamr_protocol.models import StreamCreateRequest, StreamUpdateRequest
@@ -65,7 +66,7 @@ async def add_stream(
     _admin: AdminDep,
     _csrf: CsrfDep,
     env: EnvDep,
-    db: DbDep,
+    db: WriteDbDep,
     name: Annotated[str, Form(max_length=200)] = "",
     origin_url: Annotated[str, Form(max_length=4096)] = "",
     pool_per_hour: Annotated[str, Form(max_length=64)] = "0",
@@ -109,7 +110,7 @@ async def edit_stream(
     _admin: AdminDep,
     _csrf: CsrfDep,
     env: EnvDep,
-    db: DbDep,
+    db: WriteDbDep,
     origin_url: Annotated[str, Form(max_length=4096)] = "",
     pool_per_hour: Annotated[str, Form(max_length=64)] = "",
     currency: Annotated[str, Form(max_length=8)] = "USD",
