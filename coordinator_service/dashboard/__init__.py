@@ -44,6 +44,7 @@ def install(app: FastAPI, env: DashboardEnv) -> None:
         nodes,
         overview,
         payouts,
+        public,
         streams,
     )
 
@@ -51,5 +52,6 @@ def install(app: FastAPI, env: DashboardEnv) -> None:
     app.add_exception_handler(LoginRequiredError, _on_login_required)
     app.add_exception_handler(CsrfRefusedError, _on_csrf_refused)
     app.mount(STATIC_PATH, StaticFiles(directory=HERE / "static"), name="dashboard-static")
-    for module in (auth, overview, streams, nodes, invites, payouts):
+    for module in (auth, overview, streams, nodes, invites, payouts, public):
         app.include_router(module.router)
+    app.include_router(public.api_router)

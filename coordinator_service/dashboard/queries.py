@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +29,9 @@ __all__ = [
     "node_detail",
     "node_state",
     "overview",
+    "relay_owner",
     "reputation_of",
+    "supporters_now",
 ]
 
 HOURS = 24
@@ -361,3 +364,53 @@ async def list_invites(db: AsyncSession, limit: int = 200) -> list[tuple[Invite,
 def utcnow() -> datetime:
     """Return the current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+async def supporters_now(
+    db: AsyncSession, stream_id: int, now: datetime, silent_after_s: float, limit: int = 5
+) -> tuple[list[str], int]:
+    """Return up to `limit` display names of friends relaying a stream now, and their count.
+
+    Anonymous nodes are counted but never named; flagged and banned nodes are left out.
+    """
+    alive_since = now - timedelta(seconds=silent_after_s)
+    rows = (
+        await db.execute(
+            select(Node.display_name, Node.anonymous)
+            .where(
+                Node.status != "banned",
+                Node.flagged.is_(False),
+                Node.last_heartbeat_at >= alive_since,
+                select(UptimeInterval.id)
+                .where(
+                    UptimeInterval.node_id == Node.id,
+                    UptimeInterval.stream_id == stream_id,
+                    UptimeInterval.ended_at >= alive_since,
+                )
+                .exists(),
+            )
+            .order_by(Node.created_at, Node.id)
+        )
+    ).all()
+    names = [name for name, anonymous in rows if not anonymous]
+    return names[:limit], len(rows)
+
+
+async def relay_owner(db: AsyncSession, url: str) -> tuple[str, bool] | None:
+    """Return (display name, anonymous) of the node whose relay serves `url`, if any."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    base = f"{parts.scheme}://{parts.netloc}"
+    rows = (
+        await db.execute(
+            select(Node.display_name, Node.anonymous, Node.relay_url)
+            .where(Node.relay_url.like(base.replace("%", "") + "%"), Node.status != "banned")
+            .limit(20)
+        )
+    ).all()
+    for name, anonymous, relay_url in rows:
+        relay = urlsplit(relay_url)
+        if (relay.scheme, relay.netloc) == (parts.scheme, parts.netloc):
+            return name, anonymous
+    return None
