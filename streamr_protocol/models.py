@@ -32,6 +32,7 @@ __all__ = [
     "StreamReport",
     "StreamResponse",
     "StreamUpdateRequest",
+    "UpdateAnnounceRequest",
     "UpdateInfo",
 ]
 
@@ -39,7 +40,9 @@ STREAM_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 StreamName = Annotated[str, StringConstraints(pattern=STREAM_NAME_PATTERN)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-PayoutHandle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+PayoutHandle = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)
+]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Version = Annotated[str, StringConstraints(max_length=32)]
 NodeId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -225,6 +228,13 @@ class StreamUpdateRequest(_Model):
     pool_per_hour_minor: int | None = Field(default=None, ge=0, le=10**12)
     currency: Currency | None = None
     paused: bool | None = None
+
+
+class UpdateAnnounceRequest(_Model):
+    """The host announces the newest app version; nodes see it in heartbeat answers."""
+
+    version: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    download_url: HttpUrl
 
 
 class InviteCreateRequest(_Model):

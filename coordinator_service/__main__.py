@@ -1,0 +1,7 @@
+"""`python -m coordinator_service`: the same as `streamr-coordinator`."""
+
+import sys
+
+from coordinator_service.cli import main
+
+sys.exit(main())

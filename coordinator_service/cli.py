@@ -1,0 +1,536 @@
+"""`streamr-coordinator`: serve the API, and admin commands that work on the database directly.
+
+Other parts add subcommands without editing this file much: a module named in `CLI_EXTENSIONS`
+that exists must define `register(subparsers) -> None`, adding parsers whose defaults set
+`handler=callable(args) -> int`. For database work use `add_db_options(parser)` and
+`async with open_database(args) as (settings, db): ...` (it migrates first).
+Raise `coordinator_service.errors.Error` for a one-line error (exit 1).
+"""
+
+import argparse
+import asyncio
+import importlib
+import importlib.util
+import json
+import logging
+import re
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
+
+import pydantic
+
+from coordinator_service import __version__
+from coordinator_service.config import Settings
+from coordinator_service.errors import Error, ValidationError
+from coordinator_service.money import format_minor, to_minor
+from coordinator_service.services import invites, nodes, streams
+from coordinator_service.services.admin_token import ensure_admin_token, ensure_data_dir
+from coordinator_service.services.app_settings import HEARTBEAT_INTERVAL, PUBLIC_URL, get_settings
+from coordinator_service.services.clock import utcnow
+from coordinator_service.services.views import admin_node_view
+from coordinator_service.storage.db import Database
+from streamr_protocol.invite import format_invite_link
+
+__all__ = [
+    "CLI_EXTENSIONS",
+    "add_db_options",
+    "build_parser",
+    "main",
+    "open_database",
+    "parse_duration",
+    "settings_from_args",
+]
+
+logger = logging.getLogger(__name__)
+
+# Subcommands of other parts, registered when their module exists (see the module docstring).
+CLI_EXTENSIONS = [
+    "coordinator_service.ledger.cli",
+    "coordinator_service.demo.cli",
+    "coordinator_service.dashboard.cli",
+    "coordinator_service.prober.cli",
+]
+
+_DB_KEYS = ("data_dir", "database_url")
+_SERVE_KEYS = (
+    "host",
+    "port",
+    "heartbeat_interval",
+    "probe_interval",
+    "allow_private_relays",
+    "redis_url",
+    "public_url",
+)
+_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line plus a hint, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n(see {self.prog} --help)\n")
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse `7d`, `12h`, `30m`, `90s`, `2w` or combinations like `1d12h`."""
+    compact = text.strip().lower().replace(" ", "")
+    if not compact or _DURATION.sub("", compact):
+        raise ValidationError(f"{text!r} is not a duration: write it like 7d, 12h or 30m")
+    seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(compact))
+    return timedelta(seconds=seconds)
+
+
+def add_db_options(parser: argparse.ArgumentParser) -> None:
+    """Add `--data-dir` and `--database-url` (the same as `serve` takes)."""
+    group = parser.add_argument_group("storage")
+    group.add_argument(
+        "--data-dir", help="folder of the database and admin token (default: per-user data dir)"
+    )
+    group.add_argument(
+        "--database-url",
+        help="sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB "
+        "(default: SQLite in the data dir)",
+    )
+
+
+def settings_from_args(
+    args: argparse.Namespace, keys: Sequence[str] = _DB_KEYS, **overrides: Any
+) -> Settings:
+    """Build settings from the given flags (flags > STREAMR_* env > defaults)."""
+    given = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    given.update(overrides)
+    try:
+        return Settings(**given)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = "--" + "-".join(str(p) for p in first["loc"]).replace("_", "-")
+        raise ValidationError(f"{where}: {first['msg']}") from exc
+
+
+@asynccontextmanager
+async def open_database(args: argparse.Namespace) -> AsyncIterator[tuple[Settings, Database]]:
+    """Open (and migrate) the database named by the flags; closed on exit."""
+    settings = settings_from_args(args)
+    ensure_data_dir(settings.data_dir)
+    db = Database(settings.database_url)
+    try:
+        await db.migrate()
+        yield settings, db
+    finally:
+        await db.dispose()
+
+
+def _run(coro: Callable[[], Any]) -> int:
+    result = asyncio.run(coro())
+    return int(result or 0)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    for row in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
+
+
+# --- serve ----------------------------------------------------------------------------------
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from coordinator_service.api.app import create_app
+
+    settings = settings_from_args(args, _DB_KEYS + _SERVE_KEYS)
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        raise Error(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from exc
+    if settings.port == 0:  # port 0: the system picked one; invite links need the real one
+        settings = settings_from_args(args, _DB_KEYS + _SERVE_KEYS, port=sock.getsockname()[1])
+    ensure_data_dir(settings.data_dir)
+    ensure_admin_token(settings.admin_token_path)
+    asyncio.run(_migrate(settings))
+    print(f"StreamrP2P coordinator {__version__}", flush=True)
+    print(f"data dir: {settings.data_dir}", flush=True)
+    print(f"admin token: kept in {settings.admin_token_path} (mode 0600)", flush=True)
+    print(f"public URL (invite links): {settings.public_url}", flush=True)
+    print(f"listening on http://{_url_host(settings.host)}:{settings.port}", flush=True)
+    config = uvicorn.Config(
+        create_app(settings),
+        log_level=settings.log_level,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    asyncio.run(server.serve(sockets=[sock]))
+    return 0 if server.started else 1
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+async def _migrate(settings: Settings) -> None:
+    db = Database(settings.database_url)
+    try:
+        await db.migrate()
+        async with db.transaction() as session:
+            from coordinator_service.services.app_settings import put_settings
+
+            await put_settings(
+                session,
+                {
+                    PUBLIC_URL: settings.public_url,
+                    HEARTBEAT_INTERVAL: str(settings.heartbeat_interval),
+                },
+            )
+    finally:
+        await db.dispose()
+
+
+# --- stream ---------------------------------------------------------------------------------
+
+
+def _cmd_stream_add(args: argparse.Namespace) -> int:
+    currency = args.currency.upper()
+    pool = to_minor(args.pool_per_hour, currency)
+
+    async def run() -> None:
+        async with open_database(args) as (_, db), db.transaction() as session:
+            stream = await streams.create_stream(session, args.name, args.origin, pool, currency)
+        print(
+            f"added stream {stream.name}: origin {stream.origin_url}, "
+            f"pool {format_minor(stream.pool_per_hour_minor, currency)} {currency} per hour"
+        )
+
+    return _run(run)
+
+
+def _cmd_stream_list(args: argparse.Namespace) -> int:
+    async def run() -> None:
+        async with open_database(args) as (_, db), db.session() as session:
+            rows = await streams.list_streams(session)
+        if args.json:
+            print(json.dumps([_stream_json(s) for s in rows], indent=2))
+            return
+        if not rows:
+            print("no streams yet: add one with `streamr-coordinator stream add NAME ...`")
+            return
+        print(
+            _table(
+                ["NAME", "POOL/HOUR", "STATE", "ORIGIN"],
+                [
+                    [
+                        s.name,
+                        f"{format_minor(s.pool_per_hour_minor, s.currency)} {s.currency}",
+                        "paused" if s.paused else ("live" if s.live else "offline"),
+                        s.origin_url,
+                    ]
+                    for s in rows
+                ],
+            )
+        )
+
+    return _run(run)
+
+
+def _stream_json(stream: Any) -> dict[str, Any]:
+    return {
+        "name": stream.name,
+        "origin_url": stream.origin_url,
+        "pool_per_hour_minor": stream.pool_per_hour_minor,
+        "pool_per_hour": format_minor(stream.pool_per_hour_minor, stream.currency),
+        "currency": stream.currency,
+        "paused": stream.paused,
+        "live": stream.live,
+    }
+
+
+# --- invite ---------------------------------------------------------------------------------
+
+
+def _cmd_invite_create(args: argparse.Namespace) -> int:
+    expires_in = None if args.expires.lower() == "never" else parse_duration(args.expires)
+
+    async def run() -> None:
+        async with open_database(args) as (settings, db), db.transaction() as session:
+            public_url = args.public_url or (
+                (await get_settings(session, PUBLIC_URL)).get(PUBLIC_URL) or settings.public_url
+            )
+            created = await invites.create_invite(
+                session, uses=args.uses, expires_in=expires_in, note=args.note
+            )
+        invite = created.invite
+        uses = "1 use" if invite.max_uses == 1 else f"{invite.max_uses} uses"
+        expires = _when(invite.expires_at) if invite.expires_at else "never"
+        print(f"invite {invite.id}: {uses}, expires {expires}")
+        print("send this link to a friend (it is shown only now):")
+        print(format_invite_link(public_url.rstrip("/"), created.code))
+
+    return _run(run)
+
+
+def _cmd_invite_list(args: argparse.Namespace) -> int:
+    async def run() -> None:
+        async with open_database(args) as (_, db), db.session() as session:
+            rows = await invites.list_invites(session)
+        now = utcnow()
+        if args.json:
+            print(
+                json.dumps(
+                    [
+                        {
+                            "id": i.id,
+                            "uses_left": i.uses_left,
+                            "max_uses": i.max_uses,
+                            "state": invites.invite_status(i, now),
+                            "expires_at": i.expires_at.isoformat() if i.expires_at else None,
+                            "created_at": i.created_at.isoformat(),
+                            "note": i.note,
+                        }
+                        for i in rows
+                    ],
+                    indent=2,
+                )
+            )
+            return
+        if not rows:
+            print("no invites yet: make one with `streamr-coordinator invite create`")
+            return
+        print(
+            _table(
+                ["ID", "USES LEFT", "STATE", "EXPIRES", "CREATED", "NOTE"],
+                [
+                    [
+                        i.id,
+                        f"{i.uses_left}/{i.max_uses}",
+                        invites.invite_status(i, now),
+                        _when(i.expires_at),
+                        _when(i.created_at),
+                        i.note,
+                    ]
+                    for i in rows
+                ],
+            )
+        )
+
+    return _run(run)
+
+
+def _cmd_invite_revoke(args: argparse.Namespace) -> int:
+    async def run() -> None:
+        async with open_database(args) as (_, db), db.transaction() as session:
+            invite = await invites.revoke_invite(session, args.id)
+        print(f"invite {invite.id} revoked")
+
+    return _run(run)
+
+
+# --- nodes ----------------------------------------------------------------------------------
+
+
+def _cmd_nodes_list(args: argparse.Namespace) -> int:
+    async def run() -> None:
+        async with open_database(args) as (settings, db), db.session() as session:
+            rows = await nodes.list_nodes(session)
+            stored = await get_settings(session, HEARTBEAT_INTERVAL)
+        interval = int(stored.get(HEARTBEAT_INTERVAL) or settings.heartbeat_interval)
+        grace = timedelta(seconds=interval * settings.grace_factor)
+        now = utcnow()
+        views = [admin_node_view(n, now, grace) for n in rows]
+        if args.json:
+            print(
+                json.dumps(
+                    [{"id": v.node_id, **v.model_dump(mode="json")} for v in views], indent=2
+                )
+            )
+            return
+        if not views:
+            print("no nodes yet: send a friend an invite (`streamr-coordinator invite create`)")
+            return
+        print(
+            _table(
+                ["ID", "NAME", "STATE", "REPUTATION", "RELAY URL", "LAST HEARTBEAT"],
+                [
+                    [
+                        v.node_id,
+                        v.display_name,
+                        v.state,
+                        f"{v.reputation:.2f}",
+                        v.relay_url,
+                        _when(v.last_heartbeat_at),
+                    ]
+                    for v in views
+                ],
+            )
+        )
+
+    return _run(run)
+
+
+def _cmd_nodes_ban(args: argparse.Namespace) -> int:
+    banned = args.nodes_command == "ban"
+
+    async def run() -> None:
+        async with open_database(args) as (_, db), db.transaction() as session:
+            node = await nodes.set_banned(session, args.id, banned)
+        print(f"node {node.id} ({node.display_name}) {'banned' if banned else 'unbanned'}")
+
+    return _run(run)
+
+
+# --- parser ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the full parser, with the subcommands of the parts that are installed."""
+    parser = _Parser(
+        prog="streamr-coordinator",
+        description="StreamrP2P coordinator: the host's service (API, prober, dashboard) and "
+        "admin commands. Admin commands work directly on the database, also while `serve` runs.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    serve = sub.add_parser("serve", help="run the coordinator (API, prober, dashboard)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000; 0 picks one)")
+    add_db_options(serve)
+    serve.add_argument(
+        "--heartbeat-interval", type=int, metavar="S", help="seconds between node heartbeats (30)"
+    )
+    serve.add_argument(
+        "--probe-interval",
+        type=float,
+        metavar="S",
+        help="mean seconds between probes of a node, at random times (180)",
+    )
+    serve.add_argument(
+        "--allow-private-relays",
+        action="store_true",
+        default=None,
+        help="let the prober fetch private/loopback addresses (LAN parties, tests, the demo)",
+    )
+    serve.add_argument(
+        "--redis-url", help="redis://HOST:PORT/DB to share rate limits between replicas"
+    )
+    serve.add_argument(
+        "--public-url", help="the address friends and viewers reach (default http://HOST:PORT)"
+    )
+    serve.set_defaults(handler=_cmd_serve)
+
+    stream = sub.add_parser("stream", help="add and list streams")
+    stream_sub = stream.add_subparsers(
+        dest="stream_command", metavar="ACTION", parser_class=_Parser
+    )
+    stream_sub.required = True
+    add = stream_sub.add_parser("add", help="add a stream")
+    add.add_argument("name", metavar="NAME", help="the stream's id (letters, digits, - and _)")
+    add.add_argument("--origin", required=True, metavar="URL", help="origin playlist URL (SRS HLS)")
+    add.add_argument(
+        "--pool-per-hour",
+        required=True,
+        metavar="AMOUNT",
+        help="reward pool per live hour in major units, like 36 or 1.50",
+    )
+    add.add_argument("--currency", default="USD", help="ISO 4217 code (default USD)")
+    add_db_options(add)
+    add.set_defaults(handler=_cmd_stream_add)
+    ls = stream_sub.add_parser("list", help="list streams")
+    ls.add_argument("--json", action="store_true", help="print JSON")
+    add_db_options(ls)
+    ls.set_defaults(handler=_cmd_stream_list)
+
+    invite = sub.add_parser("invite", help="create, list and revoke invites")
+    invite_sub = invite.add_subparsers(
+        dest="invite_command", metavar="ACTION", parser_class=_Parser
+    )
+    invite_sub.required = True
+    create = invite_sub.add_parser("create", help="create an invite; prints its link last")
+    create.add_argument(
+        "--uses", type=int, default=1, metavar="N", help="how many nodes may join (1)"
+    )
+    create.add_argument(
+        "--expires", default="7d", metavar="DURATION", help="like 7d, 12h, 30m, or never (7d)"
+    )
+    create.add_argument("--note", default="", help="a note for yourself, like who it is for")
+    create.add_argument(
+        "--public-url", help="coordinator URL in the link (default: what serve uses)"
+    )
+    add_db_options(create)
+    create.set_defaults(handler=_cmd_invite_create)
+    ils = invite_sub.add_parser("list", help="list invites")
+    ils.add_argument("--json", action="store_true", help="print JSON")
+    add_db_options(ils)
+    ils.set_defaults(handler=_cmd_invite_list)
+    revoke = invite_sub.add_parser("revoke", help="revoke an invite")
+    revoke.add_argument("id", metavar="ID", help="the invite's id (see invite list)")
+    add_db_options(revoke)
+    revoke.set_defaults(handler=_cmd_invite_revoke)
+
+    node = sub.add_parser("nodes", help="list, ban and unban nodes")
+    node_sub = node.add_subparsers(dest="nodes_command", metavar="ACTION", parser_class=_Parser)
+    node_sub.required = True
+    nls = node_sub.add_parser("list", help="list nodes with state and reputation")
+    nls.add_argument("--json", action="store_true", help="print JSON")
+    add_db_options(nls)
+    nls.set_defaults(handler=_cmd_nodes_list)
+    for action, text in (("ban", "ban a node"), ("unban", "lift a node's ban")):
+        p = node_sub.add_parser(action, help=text)
+        p.add_argument("id", metavar="ID", help="the node's id (see nodes list)")
+        add_db_options(p)
+        p.set_defaults(handler=_cmd_nodes_ban)
+
+    for name in CLI_EXTENSIONS:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:
+            found = False
+        if found:
+            importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; errors are one line (exit 1), usage errors exit 2."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except ValidationError as exc:
+        print(f"streamr-coordinator: error: {exc.message}", file=sys.stderr)
+        return 2
+    except Error as exc:
+        print(f"streamr-coordinator: error: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        logger.debug("unexpected error", exc_info=True)
+        print(f"streamr-coordinator: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

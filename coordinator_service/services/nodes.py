@@ -1,0 +1,138 @@
+"""Nodes: registration by invite, tokens, bans, and the state derived from heartbeats."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coordinator_service.errors import AuthError, NotFoundError
+from coordinator_service.services.clock import utcnow
+from coordinator_service.services.invites import redeem_invite
+from coordinator_service.services.tokens import hash_secret, new_id, new_token
+from coordinator_service.storage.models import Node
+
+__all__ = [
+    "ACTIVE",
+    "BANNED",
+    "NewNode",
+    "Registration",
+    "authenticate_node",
+    "get_node",
+    "list_nodes",
+    "node_state",
+    "register_node",
+    "reputation",
+    "set_banned",
+]
+
+ACTIVE = "active"
+BANNED = "banned"
+
+
+@dataclass(frozen=True)
+class NewNode:
+    """What a friend's node tells about itself when it joins."""
+
+    display_name: str
+    payout_handle: str
+    relay_url: str
+    capacity_kbit: int = 10_000
+    anonymous: bool = False
+    version: str = "0"
+    registered_ip: str = ""
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A registered node and its secrets, which exist only here (the database keeps hashes)."""
+
+    node: Node
+    token: str
+    probe_key: str
+
+
+async def register_node(session: AsyncSession, invite_code: str, new: NewNode) -> Registration:
+    """Redeem the invite and create the node in one transaction; commit."""
+    now = utcnow()
+    invite_id = await redeem_invite(session, invite_code, now)
+    token = new_token()
+    probe_key = new_token()
+    node = Node(
+        id=new_id(),
+        token_hash=hash_secret(token),
+        probe_key=probe_key,
+        display_name=new.display_name,
+        payout_handle=new.payout_handle,
+        anonymous=new.anonymous,
+        relay_url=new.relay_url,
+        registered_ip=new.registered_ip[:64],
+        capacity_kbit=new.capacity_kbit,
+        viewers=0,
+        bytes_served=0,
+        version=new.version,
+        invite_id=invite_id,
+        status=ACTIVE,
+        reputation_alpha=1.0,
+        reputation_beta=0.0,
+        flagged=False,
+        streams_reported="",
+        created_at=now,
+        last_heartbeat_at=None,
+        next_probe_at=None,
+    )
+    session.add(node)
+    await session.commit()
+    return Registration(node, token, probe_key)
+
+
+async def authenticate_node(session: AsyncSession, token: str) -> Node:
+    """Return the node whose token this is, or raise AuthError."""
+    node = await session.scalar(select(Node).where(Node.token_hash == hash_secret(token)))
+    if node is None:
+        raise AuthError(
+            "the node token is not valid (was this node removed?)", code="bad_node_token"
+        )
+    return node
+
+
+async def list_nodes(session: AsyncSession) -> list[Node]:
+    """Return every node, oldest first."""
+    return list((await session.scalars(select(Node).order_by(Node.created_at, Node.id))).all())
+
+
+async def get_node(session: AsyncSession, node_id: str) -> Node:
+    """Return one node, or raise NotFoundError."""
+    node = await session.get(Node, node_id)
+    if node is None:
+        raise NotFoundError(f"no node with id {node_id!r}", code="unknown_node")
+    return node
+
+
+async def set_banned(session: AsyncSession, node_id: str, banned: bool) -> Node:
+    """Ban or unban a node (idempotent) and commit."""
+    status = BANNED if banned else ACTIVE
+    result = await session.execute(update(Node).where(Node.id == node_id).values(status=status))
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise NotFoundError(f"no node with id {node_id!r}", code="unknown_node")
+    await session.commit()
+    return await get_node(session, node_id)
+
+
+def node_state(node: Node, now: datetime, grace: timedelta) -> str:
+    """Derive what the host sees: banned, flagged, new, silent or healthy."""
+    if node.status == BANNED:
+        return "banned"
+    if node.flagged:
+        return "flagged"
+    if node.last_heartbeat_at is None:
+        return "new"
+    if now - node.last_heartbeat_at > grace:
+        return "silent"
+    return "healthy"
+
+
+def reputation(node: Node) -> float:
+    """Return the node's Beta reputation alpha/(alpha+beta), in [0, 1]."""
+    total = node.reputation_alpha + node.reputation_beta
+    return node.reputation_alpha / total if total > 0 else 1.0

@@ -1,0 +1,149 @@
+"""Coordinator fixtures: an app per test on SQLite and on PostgreSQL, and an HTTP client into it."""
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from coordinator_service.api.app import create_app
+from coordinator_service.api.state import AppContext, context
+from coordinator_service.config import Settings
+
+PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run (dropped afterwards)."""
+    name = f"streamr_test_{secrets.token_hex(4)}"
+    try:
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    except (TimeoutError, OSError) as exc:
+        pytest.skip(
+            f"!!! PostgreSQL on 127.0.0.1:5432 does not answer ({exc}): "
+            "PostgreSQL tests SKIPPED; start it (./scripts/test does) to run them"
+        )
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+_PG_TABLES = (
+    "uptime_intervals, flag_intervals, probes, probe_leases, payout_lines, payouts, "
+    "stream_live_intervals, nodes, invites, streams, app_settings"
+)
+
+
+async def _pg_truncate(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"), timeout=3)
+    try:
+        exists = await conn.fetchval("SELECT to_regclass('public.nodes') IS NOT NULL")
+        if exists:
+            await conn.execute(f"TRUNCATE {_PG_TABLES} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database of one test: a SQLite file, or the run's PostgreSQL database emptied."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'coordinator.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    asyncio.run(_pg_truncate(url))
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Settings of a test app: its own data dir; limits high enough not to get in the way."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        public_url="http://coord.test:8000",
+        heartbeat_interval=30,
+        rate_limit_ip="10000/minute",
+        rate_limit_register="10000/minute",
+        rate_limit_node="10000/minute",
+    )
+
+
+@dataclass
+class Api:
+    """An HTTP client into a running test app, with helpers for the usual set-up."""
+
+    app: FastAPI
+    client: httpx.AsyncClient
+
+    @property
+    def ctx(self) -> AppContext:
+        return context(self.app)
+
+    @property
+    def admin(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.ctx.admin_token}"}
+
+    async def create_stream(self, name: str = "demo", **fields: Any) -> dict[str, Any]:
+        body = {"name": name, "origin_url": f"http://origin.test/live/{name}.m3u8"}
+        body |= {"pool_per_hour_minor": 3600} | fields
+        response = await self.client.post("/api/v1/admin/streams", json=body, headers=self.admin)
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    async def create_invite(self, **fields: Any) -> dict[str, Any]:
+        response = await self.client.post("/api/v1/admin/invites", json=fields, headers=self.admin)
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    async def register(self, code: str | None = None, **fields: Any) -> dict[str, Any]:
+        if code is None:
+            code = (await self.create_invite())["code"]
+        body = {
+            "invite_code": code,
+            "display_name": "Alice",
+            "payout_handle": "@alice",
+            "relay_port": 8090,
+        } | fields
+        response = await self.client.post("/api/v1/nodes/register", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    async def beat(self, token: str, **fields: Any) -> httpx.Response:
+        return await self.client.post(
+            "/api/v1/nodes/heartbeat", json=fields, headers={"Authorization": f"Bearer {token}"}
+        )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """A coordinator app with its lifespan running (migrated, writer started)."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def api(app: FastAPI) -> AsyncIterator[Api]:
+    """A client into `app` through ASGITransport (the client address is 127.0.0.1)."""
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://coord.test") as client:
+        yield Api(app, client)
