@@ -23,6 +23,7 @@ class DashboardEnv:
         admin_token: returns the current admin token (read each time, so a rotated token
             signs every old session out).
         silent_after_s: a node whose last heartbeat is older than this is `silent`.
+        public_url: the coordinator's address in invite links (default: as the host reached it).
     """
 
     data_dir: Path
@@ -30,6 +31,7 @@ class DashboardEnv:
     transaction: SessionFactory
     admin_token: Callable[[], str]
     silent_after_s: float = 90.0
+    public_url: str = ""
 
 
 def get_env(request: Request) -> DashboardEnv:

@@ -1,14 +1,11 @@
 """Formatting at the dashboard's edge: money, durations, byte counts and times."""
 
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 
 from coordinator_service.ledger import money as ledger_money
 from coordinator_service.ledger.credit import as_utc
-from coordinator_service.ledger.money import minor_digits
 
 __all__ = [
-    "AmountError",
     "as_utc",
     "format_ago",
     "format_amount",
@@ -16,13 +13,7 @@ __all__ = [
     "format_duration",
     "format_minor",
     "format_when",
-    "minor_digits",
-    "parse_amount",
 ]
-
-
-class AmountError(ValueError):
-    """A typed amount is not a valid non-negative amount of the currency."""
 
 
 def format_minor(amount_minor: int | None, currency: str = "USD") -> str:
@@ -35,23 +26,6 @@ def format_minor(amount_minor: int | None, currency: str = "USD") -> str:
 def format_amount(amount_minor: int, currency: str = "USD") -> str:
     """Format minor units as a plain decimal (as in the CSV): 1234 USD -> '12.34'."""
     return ledger_money.format_minor(amount_minor, currency)
-
-
-def parse_amount(text: str, currency: str = "USD") -> int:
-    """Parse a typed amount ('2.50') into minor units, refusing more decimals than exist."""
-    cleaned = (text or "").strip().replace(",", "")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise AmountError(f"'{text}' is not an amount (e.g. 2.50)") from exc
-    if not value.is_finite() or value < 0:
-        raise AmountError("the amount must be zero or more")
-    scaled = value.scaleb(minor_digits(currency))
-    if scaled != scaled.to_integral_value():
-        raise AmountError(f"{currency} amounts have at most {minor_digits(currency)} decimals")
-    if scaled > 10**12:
-        raise AmountError("the amount is too large")
-    return int(scaled)
 
 
 def format_duration(seconds: int | float | None) -> str:

@@ -1,14 +1,16 @@
 """Read-only queries behind the dashboard pages, each a few indexed SQL statements."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coordinator_service.dashboard.money import as_utc
+from coordinator_service.ledger.credit import as_utc
+from coordinator_service.services import nodes as nodes_service
+from coordinator_service.services.clock import utcnow
 from coordinator_service.storage.models import (
     FlagInterval,
     Invite,
@@ -19,10 +21,10 @@ from coordinator_service.storage.models import (
 )
 
 __all__ = [
+    "utcnow",
     "HOURS",
     "NodeRow",
     "Overview",
-    "invite_state",
     "list_invites",
     "list_nodes",
     "list_streams",
@@ -30,7 +32,6 @@ __all__ = [
     "node_state",
     "overview",
     "relay_owner",
-    "reputation_of",
     "supporters_now",
 ]
 
@@ -38,23 +39,9 @@ HOURS = 24
 NODE_STATES = ("healthy", "flagged", "silent", "banned", "new")
 
 
-def reputation_of(node: Node) -> float:
-    """Return a node's reputation score in [0, 1] from its Beta parameters."""
-    alpha, beta = node.reputation_alpha or 0.0, node.reputation_beta or 0.0
-    return 1.0 if alpha + beta <= 0 else alpha / (alpha + beta)
-
-
 def node_state(node: Node, now: datetime, silent_after_s: float) -> str:
-    """Return what the host sees of a node: banned, flagged, new, silent or healthy."""
-    if node.status == "banned":
-        return "banned"
-    if node.flagged:
-        return "flagged"
-    if node.last_heartbeat_at is None:
-        return "new"
-    if (now - as_utc(node.last_heartbeat_at)).total_seconds() > silent_after_s:
-        return "silent"
-    return "healthy"
+    """Return what the host sees of a node (the coordinator's own rule)."""
+    return nodes_service.node_state(node, now, timedelta(seconds=silent_after_s))
 
 
 @dataclass
@@ -263,7 +250,7 @@ async def list_nodes(
             NodeRow(
                 node=node,
                 state=node_state(node, now, silent_after_s),
-                reputation=reputation_of(node),
+                reputation=nodes_service.reputation(node),
                 last_probe_ok=probe.ok if probe else None,
                 last_probe_reason=probe.reason if probe else "",
                 last_probe_at=probe.at if probe else None,
@@ -331,23 +318,12 @@ async def node_detail(
     row = NodeRow(
         node=node,
         state=node_state(node, now, silent_after_s),
-        reputation=reputation_of(node),
+        reputation=nodes_service.reputation(node),
         last_probe_ok=latest.ok if latest else None,
         last_probe_reason=latest.reason if latest else "",
         last_probe_at=latest.at if latest else None,
     )
     return NodeDetail(row, probes, history, flags, int(up), note)
-
-
-def invite_state(invite: Invite, now: datetime) -> str:
-    """Return an invite's state: revoked, expired, used up or active."""
-    if invite.revoked_at is not None:
-        return "revoked"
-    if invite.expires_at is not None and as_utc(invite.expires_at) <= now:
-        return "expired"
-    if invite.uses_left <= 0:
-        return "used up"
-    return "active"
 
 
 async def list_invites(db: AsyncSession, limit: int = 200) -> list[tuple[Invite, int]]:
@@ -359,11 +335,6 @@ async def list_invites(db: AsyncSession, limit: int = 200) -> list[tuple[Invite,
         await db.execute(select(Invite, joined).order_by(Invite.created_at.desc()).limit(limit))
     ).all()
     return [(invite, int(count)) for invite, count in rows]
-
-
-def utcnow() -> datetime:
-    """Return the current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 async def supporters_now(

@@ -1,12 +1,11 @@
 """Signing in to the dashboard, its session cookie, CSRF refusal and security headers."""
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from coordinator_service.dashboard.auth import COOKIE_NAME, create_login_code
-from tests.dashboard.conftest import ADMIN_TOKEN, Dash, csrf_of
+from tests.dashboard.conftest import Dash, csrf_of
 
 
 async def test_dashboard_pages_redirect_to_sign_in_when_signed_out(dash: Dash) -> None:
@@ -19,7 +18,8 @@ async def test_dashboard_pages_redirect_to_sign_in_when_signed_out(dash: Dash) -
 async def test_sign_in_with_admin_token_sets_strict_httponly_cookie(dash: Dash) -> None:
     page = await dash.client.get("/login")
     response = await dash.client.post(
-        "/login", data={"token": ADMIN_TOKEN, "csrf_token": csrf_of(page.text), "next": "/nodes"}
+        "/login",
+        data={"token": dash.admin_token, "csrf_token": csrf_of(page.text), "next": "/nodes"},
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/nodes"
@@ -50,7 +50,11 @@ async def test_sign_in_never_redirects_to_another_site(dash: Dash) -> None:
     page = await dash.client.get("/login")
     response = await dash.client.post(
         "/login",
-        data={"token": ADMIN_TOKEN, "csrf_token": csrf_of(page.text), "next": "//evil.example/"},
+        data={
+            "token": dash.admin_token,
+            "csrf_token": csrf_of(page.text),
+            "next": "//evil.example/",
+        },
     )
     assert response.headers["location"] == "/"
 
@@ -67,7 +71,7 @@ async def test_forms_without_the_sessions_csrf_token_are_refused(dash: Dash) -> 
         "/invites", data={"uses": "1", "expires": "1d", "csrf_token": foreign}
     )
     assert wrong.status_code == 403
-    login = await dash.client.post("/login", data={"token": ADMIN_TOKEN})
+    login = await dash.client.post("/login", data={"token": dash.admin_token})
     assert login.status_code == 403
 
 
@@ -82,13 +86,12 @@ async def test_tampered_cookie_is_not_a_session(dash: Dash) -> None:
 async def test_rotating_the_admin_token_signs_sessions_out(dash: Dash) -> None:
     await dash.sign_in()
     assert (await dash.client.get("/")).status_code == 200
-    env = dash.app.state.dashboard_env
-    dash.app.state.dashboard_env = dataclasses.replace(env, admin_token=lambda: "new-token")
+    dash.ctx.admin_token = "a-rotated-admin-token"
     assert (await dash.client.get("/")).status_code == 303
 
 
 async def test_one_time_login_link_works_once(dash: Dash) -> None:
-    async with dash.sessionmaker() as db:
+    async with dash.db() as db:
         code = await create_login_code(db)
     first = await dash.client.get(f"/login/{code}")
     assert first.status_code == 200
@@ -101,7 +104,7 @@ async def test_one_time_login_link_works_once(dash: Dash) -> None:
 
 
 async def test_expired_login_link_is_refused(dash: Dash) -> None:
-    async with dash.sessionmaker() as db:
+    async with dash.db() as db:
         code = await create_login_code(db, now=datetime.now(UTC) - timedelta(hours=1))
     assert (await dash.client.get(f"/login/{code}")).status_code == 401
     assert (await dash.client.get("/login/not-a-code")).status_code == 401

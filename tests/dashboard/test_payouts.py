@@ -26,7 +26,7 @@ def _period(hours: int = 24) -> dict[str, str]:
 
 
 async def _seeded(dash: Dash, nodes: int = 12) -> str:
-    async with dash.sessionmaker() as db:
+    async with dash.db() as db:
         await seed(db, nodes=nodes, now=NOW)
     await dash.sign_in()
     return await dash.csrf("/payouts")
@@ -50,7 +50,7 @@ async def test_preview_then_save_stores_exactly_what_was_previewed(dash: Dash) -
     assert csv_preview
     digest = re.search(r'name="preview_digest" value="([0-9a-f]{64})"', preview.text)
     assert digest
-    async with dash.sessionmaker() as db:
+    async with dash.db() as db:
         assert await db.scalar(select(func.count()).select_from(Payout)) == 0
     saved = await dash.client.post(
         "/payouts", data={"csrf_token": csrf, **_period(), "preview_digest": digest.group(1)}
@@ -63,7 +63,7 @@ async def test_preview_then_save_stores_exactly_what_was_previewed(dash: Dash) -
     assert download.status_code == 200
     assert download.headers["content-type"].startswith("text/csv")
     assert f'filename="{payout_id}.csv"' in download.headers["content-disposition"]
-    async with dash.sessionmaker() as db:
+    async with dash.db() as db:
         view = await get_payout(db, payout_id)
     assert download.text == payout_csv(view)
     assert download.text == html.unescape(csv_preview.group(1))
@@ -88,7 +88,7 @@ async def test_save_refuses_when_the_numbers_changed_since_the_preview(dash: Das
     )
     assert refused.status_code == 409
     assert "The numbers changed since the preview" in refused.text
-    async with dash.sessionmaker() as db:
+    async with dash.db() as db:
         assert await db.scalar(select(func.count()).select_from(Payout)) == 0
 
 

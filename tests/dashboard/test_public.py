@@ -9,7 +9,7 @@ from tests.dashboard.seed import seed
 
 
 async def _seeded(dash: Dash, nodes: int = 8) -> None:
-    async with dash.sessionmaker() as db:
+    async with dash.db() as db:
         await seed(db, nodes=nodes)
 
 
@@ -26,7 +26,7 @@ async def test_watch_page_needs_no_sign_in_and_plays_through_the_redirect(dash: 
 
 async def test_watch_page_thanks_named_supporters_but_not_anonymous_ones(dash: Dash) -> None:
     await _seeded(dash, nodes=8)
-    async with dash.sessionmaker() as db:
+    async with dash.db() as db:
         await db.execute(update(Node).where(Node.id == "n00000").values(anonymous=True))
         await db.commit()
     page = await dash.client.get("/watch/main")

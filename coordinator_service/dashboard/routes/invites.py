@@ -8,9 +8,9 @@ import segno
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from markupsafe import Markup
-from pydantic import ValidationError
 
-from coordinator_service.dashboard import actions, queries
+from coordinator_service.dashboard import queries
+from coordinator_service.dashboard.env import get_env
 from coordinator_service.dashboard.web import (
     AdminDep,
     CsrfDep,
@@ -19,8 +19,9 @@ from coordinator_service.dashboard.web import (
     WriteDbDep,
     render,
 )
+from coordinator_service.errors import Error, NotFoundError
+from coordinator_service.services import invites as invites_service
 from streamr_protocol.invite import format_invite_link
-from streamr_protocol.models import InviteCreateRequest
 
 router = APIRouter(route_class=SecureRoute, include_in_schema=False)
 
@@ -46,8 +47,7 @@ def qr_svg(text: str) -> Markup:
 
 def coordinator_url(request: Request) -> str:
     """Return the coordinator's address as the host reached it."""
-    public: str = getattr(request.app.state, "public_url", "") or str(request.base_url)
-    return public.rstrip("/")
+    return (get_env(request).public_url or str(request.base_url)).rstrip("/")
 
 
 async def _page(
@@ -60,7 +60,7 @@ async def _page(
 ) -> Response:
     now = queries.utcnow()
     rows = [
-        (invite, joined, queries.invite_state(invite, now))
+        (invite, joined, invites_service.invite_status(invite, now))
         for invite, joined in await queries.list_invites(db)
     ]
     return render(
@@ -90,26 +90,24 @@ async def create_invite(
     """Create an invite and show its link and QR code (shown once: only a hash is kept)."""
     if expires not in EXPIRY_CHOICES:
         return await _page(request, db, error="Pick an expiry from the list.", status_code=400)
+    if not uses.strip().isdigit():
+        return await _page(request, db, error="Uses must be a whole number.", status_code=400)
+    seconds = EXPIRY_CHOICES[expires]
     try:
-        wanted = InviteCreateRequest(
-            uses=int(uses) if uses.strip().isdigit() else 0,
-            expires_in_s=EXPIRY_CHOICES[expires],
-            note=note.strip(),
-        )
-    except ValidationError:
-        return await _page(
-            request,
+        created = await invites_service.create_invite(
             db,
-            error="Uses must be a whole number from 1 to 10000; the note at most 200 characters.",
-            status_code=400,
+            uses=int(uses),
+            expires_in=timedelta(seconds=seconds) if seconds else None,
+            note=note.strip(),
+            created_by="dashboard",
         )
-    expires_in = timedelta(seconds=wanted.expires_in_s) if wanted.expires_in_s else None
-    invite, code = await actions.create_invite(
-        db, wanted.uses, expires_in, wanted.note, queries.utcnow()
-    )
+    except Error as exc:
+        await db.rollback()
+        return await _page(request, db, error=exc.message, status_code=400)
+    invite, code = created.invite, created.code
     link = format_invite_link(coordinator_url(request), code)
-    created = {"invite": invite, "link": link, "qr": qr_svg(link)}
-    return await _page(request, db, created=created)
+    shown = {"invite": invite, "link": link, "qr": qr_svg(link)}
+    return await _page(request, db, created=shown)
 
 
 @router.post("/invites/{invite_id}/revoke")
@@ -118,7 +116,7 @@ async def revoke_invite(
 ) -> Response:
     """Revoke an invite."""
     try:
-        await actions.revoke_invite(db, invite_id, queries.utcnow())
-    except actions.ActionError:
+        await invites_service.revoke_invite(db, invite_id)
+    except NotFoundError:
         return render(request, "not_found.html", {"what": "invite"}, status_code=404)
     return RedirectResponse("/invites", status_code=303)

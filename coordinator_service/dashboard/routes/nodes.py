@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from coordinator_service.dashboard import actions, charts, queries
+from coordinator_service.dashboard import charts, queries
 from coordinator_service.dashboard.web import (
     AdminDep,
     CsrfDep,
@@ -15,6 +15,8 @@ from coordinator_service.dashboard.web import (
     WriteDbDep,
     render,
 )
+from coordinator_service.errors import NotFoundError
+from coordinator_service.services import nodes as nodes_service
 
 router = APIRouter(route_class=SecureRoute, include_in_schema=False)
 
@@ -80,8 +82,8 @@ async def ban_node(
     if verb not in ("ban", "unban"):
         return render(request, "not_found.html", {"what": "action"}, status_code=404)
     try:
-        await actions.set_banned(db, node_id, verb == "ban")
-    except actions.ActionError:
+        await nodes_service.set_banned(db, node_id, verb == "ban")
+    except NotFoundError:
         return render(request, "not_found.html", {"what": "node"}, status_code=404)
     target = "/nodes" if back == "list" else f"/nodes/{node_id}"
     return RedirectResponse(target, status_code=303)

@@ -4,10 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
 
-from coordinator_service.dashboard import actions, queries
-from coordinator_service.dashboard.money import AmountError, parse_amount
+from coordinator_service.dashboard import queries
 from coordinator_service.dashboard.web import (
     AdminDep,
     CsrfDep,
@@ -17,7 +15,9 @@ from coordinator_service.dashboard.web import (
     WriteDbDep,
     render,
 )
-from streamr_protocol.models import StreamCreateRequest, StreamUpdateRequest
+from coordinator_service.errors import Error
+from coordinator_service.money import to_minor
+from coordinator_service.services import streams as streams_service
 
 router = APIRouter(route_class=SecureRoute, include_in_schema=False)
 
@@ -54,12 +54,6 @@ async def streams_page(request: Request, _admin: AdminDep, env: EnvDep, db: DbDe
     return await _page(request, env, db)
 
 
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error.get("loc", ()))
-    return f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg"))
-
-
 @router.post("/streams")
 async def add_stream(
     request: Request,
@@ -81,25 +75,11 @@ async def add_stream(
     }
     try:
         currency = currency.strip().upper()
-        minor = parse_amount(pool_per_hour, currency)
-        wanted = StreamCreateRequest(
-            name=name.strip(),
-            origin_url=origin_url.strip(),
-            pool_per_hour_minor=minor,
-            currency=currency,
+        await streams_service.create_stream(
+            db, name.strip(), origin_url.strip(), to_minor(pool_per_hour, currency), currency
         )
-        await actions.create_stream(
-            db,
-            wanted.name,
-            str(wanted.origin_url),
-            wanted.pool_per_hour_minor,
-            wanted.currency,
-            queries.utcnow(),
-        )
-    except ValidationError as exc:
-        return await _page(request, env, db, _first_error(exc), 400, form)
-    except (AmountError, actions.ActionError) as exc:
-        return await _page(request, env, db, str(exc), 400, form)
+    except Error as exc:
+        return await _page(request, env, db, exc.message, 400, form)
     return RedirectResponse("/streams?done=added", status_code=303)
 
 
@@ -119,22 +99,16 @@ async def edit_stream(
     """Save a stream's origin and pool, or pause/resume it."""
     try:
         if action in ("pause", "resume"):
-            await actions.update_stream(db, name, paused=action == "pause")
+            changes = streams_service.StreamChanges(paused=action == "pause")
             done = "paused" if action == "pause" else "resumed"
         else:
-            minor = parse_amount(pool_per_hour, currency.strip().upper() or "USD")
-            wanted = StreamUpdateRequest(
-                origin_url=origin_url.strip() or None, pool_per_hour_minor=minor
-            )
-            await actions.update_stream(
-                db,
-                name,
-                origin_url=str(wanted.origin_url) if wanted.origin_url else None,
-                pool_per_hour_minor=wanted.pool_per_hour_minor,
+            changes = streams_service.StreamChanges(
+                origin_url=origin_url.strip(),
+                pool_per_hour_minor=to_minor(pool_per_hour, currency.strip().upper() or "USD"),
             )
             done = "saved"
-    except ValidationError as exc:
-        return await _page(request, env, db, _first_error(exc), 400)
-    except (AmountError, actions.ActionError) as exc:
-        return await _page(request, env, db, str(exc), 400)
+        await streams_service.update_stream(db, name, changes)
+    except Error as exc:
+        await db.rollback()
+        return await _page(request, env, db, exc.message, 400)
     return RedirectResponse(f"/streams?done={done}", status_code=303)
