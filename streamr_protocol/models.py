@@ -3,7 +3,15 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    UrlConstraints,
+    field_validator,
+)
 
 __all__ = [
     "STREAM_NAME_PATTERN",
@@ -46,13 +54,29 @@ PayoutHandle = Annotated[
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Version = Annotated[str, StringConstraints(max_length=32)]
 NodeId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-HttpUrl = Annotated[AnyHttpUrl, Field(description="http or https URL")]
+HttpUrl = Annotated[
+    AnyHttpUrl, UrlConstraints(max_length=2048), Field(description="http or https URL")
+]
+MAX_COUNTER = 2**62  # fits a signed 64-bit column with room to add
 
 NodeState = Literal["healthy", "flagged", "silent", "banned", "unreachable", "new"]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=4096)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: object) -> object:
+        """Refuse text no database can keep: NUL characters and lone surrogates."""
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ValueError("text must not contain NUL characters")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError("text must be valid Unicode") from exc
+        return value
 
 
 class ErrorBody(_Model):
@@ -100,8 +124,8 @@ class StreamReport(_Model):
     name: StreamName
     live: bool
     segments_cached: int = Field(default=0, ge=0, le=1_000_000)
-    newest_sequence: int | None = Field(default=None, ge=0)
-    bytes_served: int = Field(default=0, ge=0)
+    newest_sequence: int | None = Field(default=None, ge=0, le=MAX_COUNTER)
+    bytes_served: int = Field(default=0, ge=0, le=MAX_COUNTER)
     viewers: int = Field(default=0, ge=0, le=1_000_000)
 
 
@@ -110,7 +134,7 @@ class HeartbeatRequest(_Model):
 
     relay_url: HttpUrl | None = None
     streams: list[StreamReport] = Field(default_factory=list, max_length=64)
-    bytes_served: int = Field(default=0, ge=0)
+    bytes_served: int = Field(default=0, ge=0, le=MAX_COUNTER)
     viewers: int = Field(default=0, ge=0, le=1_000_000)
     capacity_kbit: int = Field(default=10_000, ge=0, le=10_000_000)
     version: Version = "0"

@@ -5,6 +5,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from coordinator_service.errors import (
@@ -124,6 +125,16 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, detail, dict(exc.headers or {}) or None)
 
 
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if isinstance(exc, IntegrityError):
+        return error_response(409, "conflict", "the request conflicts with stored data")
+    if isinstance(exc, DataError):
+        return error_response(422, "invalid_request", "a value does not fit what can be stored")
+    logger.warning("database error on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(503, "storage_busy", "the database is busy; try again shortly")
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unexpected error on %s %s", request.method, request.url.path)
     return error_response(500, "internal_error", "the coordinator hit an internal error")
@@ -134,4 +145,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Error, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)

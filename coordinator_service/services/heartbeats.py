@@ -186,27 +186,37 @@ class HeartbeatRecorder:
     async def _write_all(self) -> None:
         while self._queue:
             items, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-            batch = _Batch(utcnow(), items)
-            try:
-                opened = await self._write(batch)
-            except (SQLAlchemyError, OSError, StorageError) as exc:
-                logger.warning("heartbeat batch of %d failed: %s", len(items), one_line(exc))
-                self._open.clear()
-                error = StorageError("the database is busy; try again shortly")
+            await self._write_items(items)
+
+    async def _write_items(self, items: list[_Pending]) -> None:
+        batch = _Batch(utcnow(), items)
+        try:
+            opened = await self._write(batch)
+        except (SQLAlchemyError, OSError, StorageError) as exc:
+            self._open.clear()
+            if len(items) > 1:  # one bad beat must not cost the others theirs: retry one by one
+                logger.warning(
+                    "heartbeat batch of %d failed, retrying singly: %s", len(items), one_line(exc)
+                )
                 for item in items:
-                    if not item.future.done():
-                        item.future.set_exception(error)
-                continue
+                    await self._write_items([item])
+                return
+            logger.warning("heartbeat failed: %s", one_line(exc))
+            error = StorageError("the database is busy; try again shortly")
+            if not items[0].future.done():
+                items[0].future.set_exception(error)
+            return
+        else:
             self._open.update(opened)
-            self._prune(batch.now)
-            for index, item in enumerate(items):
-                if item.future.done():
-                    continue
-                result = batch.results[index]
-                if isinstance(result, Exception):
-                    item.future.set_exception(result)
-                else:
-                    item.future.set_result(result)
+        self._prune(batch.now)
+        for index, item in enumerate(items):
+            if item.future.done():
+                continue
+            result = batch.results[index]
+            if isinstance(result, Exception):
+                item.future.set_exception(result)
+            else:
+                item.future.set_result(result)
 
     def _prune(self, now: datetime) -> None:
         if len(self._open) <= 2 * self._pruned_size:
