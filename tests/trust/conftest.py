@@ -2,6 +2,7 @@
 
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,10 +28,12 @@ def at(seconds: int) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def sessions(request, tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+@asynccontextmanager
+async def open_database(
+    kind: str, tmp_path: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """Yield a session factory on a fresh database (SQLite file or a PostgreSQL schema)."""
-    if request.param == "sqlite":
+    if kind == "sqlite":
         engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}")
         schema = None
     else:
@@ -53,6 +56,16 @@ async def sessions(request, tmp_path: Path) -> AsyncIterator[async_sessionmaker[
             async with admin.begin() as conn:
                 await conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
             await admin.dispose()
+
+
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=DATABASES)
+async def sessions(request, tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Yield a session factory on a fresh SQLite or PostgreSQL database."""
+    async with open_database(request.param, tmp_path) as factory:
+        yield factory
 
 
 class Seeder:
