@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coordinator_service.ledger.credit import as_utc
+from coordinator_service.ledger.credit import as_utc, to_seconds
+from coordinator_service.ledger.tally import _epoch as epoch  # one epoch expression per dialect
 from coordinator_service.services import nodes as nodes_service
 from coordinator_service.services.clock import utcnow
 from coordinator_service.storage.models import (
@@ -63,13 +64,72 @@ class Overview:
     probes_failed: list[int] = field(default_factory=list)
 
 
+SEALED_AFTER_S = 300
+
+
+async def _hourly(
+    db: AsyncSession,
+    edges: list[datetime],
+    now: datetime,
+    cache: dict[int, tuple[int, int, int]] | None,
+) -> tuple[list[int], list[int], list[int]]:
+    """Return probes passed, probes failed and nodes up per hour between the edges."""
+    cache = {} if cache is None else cache
+    hours = [to_seconds(edge) for edge in edges[:-1]]
+    sealed_until = to_seconds(now) - SEALED_AFTER_S
+    for stale in [hour for hour in cache if hour < hours[0]]:
+        del cache[stale]
+    missing = [hour for hour in hours if hour not in cache or hour + 3600 > sealed_until]
+    fresh: dict[int, tuple[int, int, int]] = {}
+    if missing:
+        base = missing[0]
+        since = edges[hours.index(base)]
+        counts = {hour: [0, 0] for hour in hours if hour >= base}
+        bucket = (epoch(db, Probe.at) - base) // 3600
+        for index, ok, count in await db.execute(
+            select(bucket, Probe.ok, func.count())
+            .where(Probe.at >= since)
+            .group_by(bucket, Probe.ok)
+        ):
+            hour = base + int(index) * 3600
+            if hour in counts:
+                counts[hour][0 if ok else 1] += int(count)
+        up: dict[int, set[str]] = {hour: set() for hour in counts}
+        for node_id, start, end in await db.execute(
+            select(
+                UptimeInterval.node_id,
+                epoch(db, UptimeInterval.started_at),
+                epoch(db, UptimeInterval.ended_at),
+            ).where(UptimeInterval.stream_id.is_(None), UptimeInterval.ended_at >= since)
+        ):
+            first = base + max(0, (int(start) - base) // 3600) * 3600
+            for hour in range(first, int(end) + 1, 3600):
+                if hour in up:
+                    up[hour].add(node_id)
+        for hour, (ok_count, failed_count) in counts.items():
+            fresh[hour] = (ok_count, failed_count, len(up[hour]))
+            if hour + 3600 <= sealed_until:
+                cache[hour] = fresh[hour]
+    rows = [fresh.get(hour) or cache[hour] for hour in hours]
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+
 def _hour_edges(now: datetime) -> list[datetime]:
     top = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     return [top - timedelta(hours=HOURS - i) for i in range(HOURS + 1)]
 
 
-async def overview(db: AsyncSession, now: datetime, silent_after_s: float) -> Overview:
-    """Compute the overview page's figures and its last-24-hours series."""
+async def overview(
+    db: AsyncSession,
+    now: datetime,
+    silent_after_s: float,
+    hour_cache: dict[int, tuple[int, int, int]] | None = None,
+) -> Overview:
+    """Compute the overview page's figures and its last-24-hours series.
+
+    `hour_cache` (kept by the caller between requests) holds the series of hours that ended
+    more than SEALED_AFTER_S ago; they no longer change, so only the newest hours are counted.
+    """
     alive_since = now - timedelta(seconds=silent_after_s)
     streams = (
         await db.execute(
@@ -104,25 +164,7 @@ async def overview(db: AsyncSession, now: datetime, silent_after_s: float) -> Ov
         )
     )
     edges = _hour_edges(now)
-    since = edges[0]
-    probe_cols: list[Any] = []
-    up_cols: list[Any] = []
-    for start, end in zip(edges, edges[1:], strict=False):
-        in_hour = and_(Probe.at >= start, Probe.at < end)
-        probe_cols.append(func.sum(case((and_(in_hour, Probe.ok), 1), else_=0)))
-        probe_cols.append(func.sum(case((and_(in_hour, Probe.ok.is_(False)), 1), else_=0)))
-        overlaps = and_(UptimeInterval.started_at < end, UptimeInterval.ended_at >= start)
-        up_cols.append(func.count(func.distinct(case((overlaps, UptimeInterval.node_id)))))
-    probe_row = (await db.execute(select(*probe_cols).where(Probe.at >= since))).one()
-    up_row = (
-        await db.execute(
-            select(*up_cols).where(
-                UptimeInterval.stream_id.is_(None), UptimeInterval.ended_at >= since
-            )
-        )
-    ).one()
-    ok_series = [int(probe_row[2 * i] or 0) for i in range(HOURS)]
-    failed_series = [int(probe_row[2 * i + 1] or 0) for i in range(HOURS)]
+    ok_series, failed_series, up_series = await _hourly(db, edges, now, hour_cache)
     return Overview(
         streams_live=int(streams[1]),
         streams_total=int(streams[0]),
@@ -140,7 +182,7 @@ async def overview(db: AsyncSession, now: datetime, silent_after_s: float) -> Ov
         probes_ok_24h=sum(ok_series),
         probes_total_24h=sum(ok_series) + sum(failed_series),
         hour_starts=edges[:-1],
-        nodes_up=[int(v or 0) for v in up_row],
+        nodes_up=up_series,
         probes_ok=ok_series,
         probes_failed=failed_series,
     )

@@ -182,3 +182,41 @@ async def test_bad_invite_input_gets_a_one_line_error(dash: Dash) -> None:
         response = await dash.client.post("/invites", data={"csrf_token": csrf, **fields})
         assert response.status_code == 400
         assert 'class="error" role="alert"' in response.text
+
+
+async def test_overview_hour_cache_gives_the_same_series_and_counts_only_new_hours(
+    dash: Dash,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from coordinator_service.dashboard import queries
+    from coordinator_service.storage.models import Probe
+
+    now = datetime.now(UTC)
+    async with dash.db() as db:
+        await seed(db, nodes=30, probes_per_node=24, now=now)
+    cache: dict[int, tuple[int, int, int]] = {}
+    async with dash.db() as db:
+        plain = await queries.overview(db, now, 75)
+        cached = await queries.overview(db, now, 75, cache)
+        assert (cached.probes_ok, cached.probes_failed, cached.nodes_up) == (
+            plain.probes_ok,
+            plain.probes_failed,
+            plain.nodes_up,
+        )
+        assert len(cache) >= 22 and sum(plain.nodes_up) > 0 and sum(plain.probes_failed) > 0
+        # a sealed hour is not counted again; the current hour is
+        db.add(
+            Probe(
+                node_id="n00001",
+                stream_id=None,
+                at=now - timedelta(hours=20),
+                ok=False,
+                reason="timeout",
+            )
+        )
+        db.add(Probe(node_id="n00001", stream_id=None, at=now, ok=False, reason="timeout"))
+        await db.commit()
+        again = await queries.overview(db, now, 75, cache)
+    assert again.probes_failed[:-1] == plain.probes_failed[:-1]
+    assert again.probes_failed[-1] == plain.probes_failed[-1] + 1

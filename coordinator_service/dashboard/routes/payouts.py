@@ -1,5 +1,6 @@
 """Payouts: preview a period, save exactly what was previewed, list, detail, CSV, mark paid."""
 
+import asyncio
 import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -10,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.dashboard import queries
-from coordinator_service.dashboard.credit_report import explain_credit
+from coordinator_service.dashboard.credit_report import CreditInputs, explain, load_inputs
+from coordinator_service.dashboard.env import get_env
 from coordinator_service.dashboard.web import (
     AdminDep,
     CsrfDep,
@@ -108,13 +110,23 @@ async def _preview(
         period_from = parse_time(form["period_from"], "from")
         period_to = parse_time(form["period_to"], "to")
         stream = form["stream"] or None
-        view = await compute_payout(
-            db, period_from, period_to, stream, now=queries.utcnow(), dry_run=True
-        )
+        # the ledger's computation and the reading of the spans that explain it run side by side
+        async with get_env(request).session() as other:
+            computed, loaded = await asyncio.gather(
+                compute_payout(
+                    db, period_from, period_to, stream, now=queries.utcnow(), dry_run=True
+                ),
+                load_inputs(other, period_from, period_to, stream),
+                return_exceptions=True,
+            )
+        for outcome in (computed, loaded):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        assert isinstance(computed, PayoutView) and isinstance(loaded, CreditInputs)
+        view, inputs = computed, loaded
     except (PeriodError, LedgerError) as exc:
         return await _list_page(request, db, error=str(exc), form=form, status_code=400)
-    credited = {line.node_id: line.credited_seconds for line in view.lines}
-    report = await explain_credit(db, period_from, period_to, stream, credited)
+    report = explain(inputs, {line.node_id: line.credited_seconds for line in view.lines})
     return render(
         request,
         "payout_preview.html",
