@@ -1,39 +1,23 @@
-"""Errors of the ledger; each carries a stable `code` the API maps to an HTTP status.
+"""Errors of the ledger, in the coordinator's tree (the API maps each base to its status).
 
-LedgerError
-├── PayoutNotFoundError   unknown_payout, unknown_stream, unknown_node   (404)
-├── PayoutConflictError   payout_overlap, payout_voided, payout_paid     (409)
-└── PayoutInputError      bad_input                                      (422)
+coordinator_service.errors.Error
+├── NotFoundError → PayoutNotFoundError     unknown_payout, unknown_stream, unknown_node  (404)
+├── ConflictError → PayoutConflictError     payout_overlap, payout_voided, payout_paid    (409)
+└── ValidationError → PayoutInputError      bad_input                                     (422)
 """
 
-__all__ = ["LedgerError", "PayoutConflictError", "PayoutInputError", "PayoutNotFoundError"]
+from coordinator_service.errors import ConflictError, NotFoundError, ValidationError
+
+__all__ = ["PayoutConflictError", "PayoutInputError", "PayoutNotFoundError"]
 
 
-class LedgerError(Exception):
-    """Base of ledger errors; the message is one clear line."""
-
-    code = "ledger_error"
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
-
-
-class PayoutNotFoundError(LedgerError):
+class PayoutNotFoundError(NotFoundError):
     """A payout or stream named in the request does not exist."""
 
-    code = "not_found"
 
-
-class PayoutConflictError(LedgerError):
+class PayoutConflictError(ConflictError):
     """The request collides with a stored payout."""
 
-    code = "conflict"
 
-
-class PayoutInputError(LedgerError):
+class PayoutInputError(ValidationError):
     """A period or option that makes no sense."""
-
-    code = "bad_input"

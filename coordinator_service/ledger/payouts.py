@@ -30,9 +30,9 @@ from coordinator_service.ledger.errors import (
     PayoutInputError,
     PayoutNotFoundError,
 )
-from coordinator_service.ledger.money import format_minor
 from coordinator_service.ledger.shares import split_pool
 from coordinator_service.ledger.tally import Tally, tally
+from coordinator_service.money import format_minor
 from coordinator_service.storage.models import Payout, PayoutLine, Stream
 
 __all__ = [

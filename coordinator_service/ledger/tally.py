@@ -3,11 +3,11 @@
 Only rows overlapping the period are fetched, as whole epoch seconds computed by the database
 (no datetime parsing per row), then `credit.py` does the interval arithmetic in memory.
 
-Duplicate rule: nodes whose relay URLs point at the same `host:port` are one relay, so at most
-one of them is credited per stream: the one with the most passed probes in the period (ties: the
-earliest registered, then the smallest id). Probes already fail for the others (the proof of a
-probed segment is keyed by the probed node's own secret), so they are flagged too; this rule
-makes sure they earn nothing even before the flag.
+Banned nodes are credited nothing. Duplicate rule: nodes whose relay URLs point at the same
+`host:port` are one relay, so at most one of them is credited per stream: the one with the most
+passed probes in the period (ties: the earliest registered, then the smallest id). Probes
+already fail for the others (the proof of a probed segment is keyed by the probed node's own
+secret), so they are flagged too; this rule makes sure they earn nothing even before the flag.
 """
 
 from collections import defaultdict
@@ -28,6 +28,7 @@ from coordinator_service.ledger.credit import (
     to_seconds,
     total,
 )
+from coordinator_service.services.nodes import BANNED
 from coordinator_service.storage.models import (
     FlagInterval,
     Node,
@@ -176,6 +177,8 @@ async def tally(
 
     credited_ids = {node_id for stream in streams for node_id in stream.credited}
     nodes = await _node_infos(session, credited_ids)
+    for stream in streams:  # banned nodes earn nothing
+        stream.credited = {n: s for n, s in stream.credited.items() if n in nodes}
     await _credit_shared_relays_once(session, streams, nodes, start, end)
     return Tally(lo, hi, streams, nodes)
 
@@ -184,7 +187,9 @@ async def _node_infos(session: AsyncSession, node_ids: set[str]) -> dict[str, No
     if not node_ids:
         return {}
     rows = await session.execute(
-        select(Node.id, Node.display_name, Node.payout_handle, Node.anonymous, Node.relay_url)
+        select(
+            Node.id, Node.display_name, Node.payout_handle, Node.anonymous, Node.relay_url
+        ).where(Node.status != BANNED)
     )
     return {row[0]: NodeInfo(*row) for row in rows if row[0] in node_ids}
 

@@ -16,13 +16,14 @@ import logging
 import random
 import secrets
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.prober.origin import OriginWatcher, StreamIndex, record_live
 from coordinator_service.prober.probe import ProbeConfig, ProbeOutcome, ProbeTarget, probe_node
@@ -75,7 +76,7 @@ class Prober:
 
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]],
         settings: ProberSettings,
         *,
         clock: Callable[[], datetime] = _utcnow,

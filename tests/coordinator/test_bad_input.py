@@ -222,3 +222,35 @@ async def test_registrations_are_limited_per_ip(settings):
             invite = await api.create_invite(uses=10)
             statuses = [(await _register(api, invite["code"])).status_code for _ in range(3)]
             assert statuses == [201, 201, 429]
+
+
+async def test_rate_limits_are_shared_through_redis(settings):
+    """Two apps (replicas) on one Redis share a node's budget."""
+    import redis.asyncio
+
+    probe = redis.asyncio.Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        await probe.ping()
+    except OSError as exc:
+        pytest.skip(f"!!! Redis on 127.0.0.1:6379 does not answer ({exc}): Redis test SKIPPED")
+    finally:
+        await probe.aclose()
+    shared = settings.model_copy(
+        update={"rate_limit_node": "4/minute", "redis_url": "redis://127.0.0.1:6379/0"}
+    )
+    first, second = create_app(shared), create_app(shared)
+    async with first.router.lifespan_context(first), second.router.lifespan_context(second):
+        from tests.coordinator.conftest import Api
+
+        transport = httpx.ASGITransport(app=first, client=("127.0.0.1", 1))
+        other = httpx.ASGITransport(app=second, client=("127.0.0.1", 1))
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="http://t") as one,
+            httpx.AsyncClient(transport=other, base_url="http://t") as two,
+        ):
+            api = Api(first, one)
+            joined = await api.register()
+            api2 = Api(second, two)
+            codes = [(await api.beat(joined["node_token"])).status_code for _ in range(2)]
+            codes += [(await api2.beat(joined["node_token"])).status_code for _ in range(3)]
+            assert codes == [200, 200, 200, 200, 429]

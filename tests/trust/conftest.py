@@ -131,3 +131,16 @@ class Seeder:
             )
         )
         await self.session.flush()
+
+
+# The coordinator's app fixtures (an app per test on SQLite and PostgreSQL, a client into it).
+from tests.coordinator.conftest import (  # noqa: E402
+    Api,
+    api,
+    app,
+    database_url,
+    postgres_url,
+    settings,
+)
+
+__all__ = ["Api", "api", "app", "database_url", "postgres_url", "settings"]
