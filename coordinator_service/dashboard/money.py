@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime
 
-from coordinator_service.ledger import money as ledger_money
 from coordinator_service.ledger.credit import as_utc
+from coordinator_service.money import format_minor as format_decimal
 
 __all__ = [
     "as_utc",
@@ -25,7 +25,7 @@ def format_minor(amount_minor: int | None, currency: str = "USD") -> str:
 
 def format_amount(amount_minor: int, currency: str = "USD") -> str:
     """Format minor units as a plain decimal (as in the CSV): 1234 USD -> '12.34'."""
-    return ledger_money.format_minor(amount_minor, currency)
+    return format_decimal(amount_minor, currency)
 
 
 def format_duration(seconds: int | float | None) -> str:

@@ -1,5 +1,7 @@
 """Public pages: the watch page, who relays a stream, and thanks to its supporters."""
 
+import re
+
 from sqlalchemy import update
 
 from coordinator_service.dashboard.routes.public import hls_vendored
@@ -58,3 +60,24 @@ async def test_node_endpoint_names_the_relay_a_playlist_url_belongs_to(dash: Das
     missing = await dash.client.get("/api/v1/watch/nope/node")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "unknown_stream"
+
+
+async def test_watch_page_and_the_playlist_redirect_share_the_watch_path(dash: Dash) -> None:
+    await _seeded(dash)
+    redirect = await dash.client.get("/watch/main.m3u8")
+    assert redirect.status_code == 302
+    assert redirect.headers["location"].endswith(".m3u8")
+    page = await dash.client.get("/watch/main")
+    assert page.status_code == 200 and "<video" in page.text
+
+
+async def test_leaderboard_page_ranks_each_streams_supporters_without_sign_in(dash: Dash) -> None:
+    await _seeded(dash, nodes=6)
+    page = await dash.client.get("/leaderboard")
+    assert page.status_code == 200
+    ranked = re.findall(r'<td class="num">(\d+)</td><th scope="row">([^<]+)</th>', page.text)
+    assert [rank for rank, _ in ranked] == [str(i) for i in range(1, len(ranked) + 1)]
+    assert "Friend 0001" in {name for _, name in ranked}
+    pool = re.search(r"pool so far ([0-9.]+) USD", page.text)
+    assert pool and float(pool.group(1)) > 0
+    assert 'href="/watch/main"' in page.text

@@ -22,7 +22,8 @@ from coordinator_service.dashboard.web import (
     apply_headers,
     render,
 )
-from coordinator_service.ledger.errors import LedgerError, PayoutNotFoundError
+from coordinator_service.errors import Error
+from coordinator_service.ledger.errors import PayoutNotFoundError
 from coordinator_service.ledger.payouts import (
     PayoutView,
     compute_payout,
@@ -124,7 +125,7 @@ async def _preview(
                 raise outcome
         assert isinstance(computed, PayoutView) and isinstance(loaded, CreditInputs)
         view, inputs = computed, loaded
-    except (PeriodError, LedgerError) as exc:
+    except (PeriodError, Error) as exc:
         return await _list_page(request, db, error=str(exc), form=form, status_code=400)
     report = explain(inputs, {line.node_id: line.credited_seconds for line in view.lines})
     return render(
@@ -181,7 +182,7 @@ async def save_payout(
             stream or None,
             now=queries.utcnow(),
         )
-    except (PeriodError, LedgerError) as exc:
+    except (PeriodError, Error) as exc:
         await db.rollback()
         return await _list_page(request, db, error=str(exc), form=form, status_code=400)
     if digest(view) != preview_digest:
@@ -250,7 +251,7 @@ async def settle_payout(
     except PayoutNotFoundError:
         await db.rollback()
         return render(request, "not_found.html", {"what": "payout"}, status_code=404)
-    except LedgerError as exc:
+    except Error as exc:
         await db.rollback()
         view = await get_payout(db, payout_id)
         return render(

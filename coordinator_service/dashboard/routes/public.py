@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from coordinator_service.dashboard import queries
+from coordinator_service.dashboard.board import cached_board
 from coordinator_service.dashboard.web import HERE, DbDep, EnvDep, SecureRoute, render
 from coordinator_service.storage.models import Stream
 from streamr_protocol.models import STREAM_NAME_PATTERN
@@ -47,6 +48,16 @@ async def watch_page(request: Request, stream: str, env: EnvDep, db: DbDep) -> R
     )
     response.headers["content-security-policy"] = WATCH_CSP
     return response
+
+
+@router.get("/leaderboard")
+async def leaderboard_page(request: Request, db: DbDep) -> Response:
+    """Show each stream's supporters this period: credited time and earnings so far."""
+    holder = getattr(request.app.state, "dashboard_board", None)
+    if holder is None:
+        holder = request.app.state.dashboard_board = {}
+    board = await cached_board(db, queries.utcnow(), holder)
+    return render(request, "leaderboard.html", {"board": board})
 
 
 @api_router.get("/watch/{stream}/node")
