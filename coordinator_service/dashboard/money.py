@@ -63,7 +63,8 @@ def format_ago(moment: datetime | None, now: datetime | None = None) -> str:
 
 
 def format_when(moment: datetime | None) -> str:
-    """Format a time as 'YYYY-MM-DD HH:MM UTC'."""
+    """Format a time as 'YYYY-MM-DD HH:MM UTC' (with seconds when it has any)."""
     if moment is None:
         return "—"
-    return as_utc(moment).strftime("%Y-%m-%d %H:%M UTC")
+    moment = as_utc(moment)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC" if moment.second else "%Y-%m-%d %H:%M UTC")
