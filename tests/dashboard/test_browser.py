@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import csv
 import io
+import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
+from coordinator_service.dashboard.routes.public import hls_vendored
 from streamr_protocol.invite import parse_invite_link
 from tests.dashboard.browser import chromium, screenshot
 from tests.fixtures.coordinator import RunningCoordinator, run_coordinator
@@ -21,6 +23,15 @@ from tests.trust.nodes import BeatingNode
 from tests.trust.relays import MirrorRelay
 
 pytestmark = pytest.mark.slow
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _hls_js_built() -> None:
+    """Run the build step that vendors hls.js when it has not run yet (scripts/test runs it)."""
+    if not hls_vendored():
+        subprocess.run([str(REPO_ROOT / "scripts" / "build-frontend")], check=True, timeout=300)
 
 
 def _shots(artifacts_dir: Path) -> Path:
