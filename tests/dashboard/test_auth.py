@@ -126,3 +126,14 @@ async def test_pages_carry_security_headers(dash: Dash) -> None:
         assert headers["x-frame-options"] == "DENY"
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"] == "same-origin"
+
+
+async def test_guessing_the_token_is_rate_limited(dash: Dash) -> None:
+    csrf = csrf_of((await dash.client.get("/login")).text)
+    statuses = [
+        (
+            await dash.client.post("/login", data={"token": f"guess{i}", "csrf_token": csrf})
+        ).status_code
+        for i in range(40)
+    ]
+    assert statuses[0] == 401 and statuses[-1] == 429

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
+from coordinator_service.api.deps import register_limited
 from coordinator_service.dashboard.auth import redeem_login_code, token_fingerprint, tokens_equal
 from coordinator_service.dashboard.web import (
     CsrfDep,
@@ -33,7 +34,7 @@ async def login_form(request: Request, _session: SessionDep, next: str = "/") ->
     return render(request, "login.html", {"next": _safe_next(next), "error": ""})
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[register_limited])  # sign-in attempts per IP, like joins
 async def login(
     request: Request,
     env: EnvDep,
@@ -54,7 +55,7 @@ async def login(
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
-@router.get("/login/{code}")
+@router.get("/login/{code}", dependencies=[register_limited])
 async def login_link(request: Request, code: str, env: EnvDep, db: WriteDbDep) -> Response:
     """Sign in with a one-time link from `streamr-coordinator dashboard-link`."""
     if not await redeem_login_code(db, code):
