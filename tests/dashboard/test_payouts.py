@@ -75,9 +75,9 @@ async def test_preview_then_save_stores_exactly_what_was_previewed(dash: Dash) -
 async def test_preview_explains_why_time_was_not_credited(dash: Dash) -> None:
     csrf = await _seeded(dash)
     preview = await dash.client.post("/payouts/preview", data={"csrf_token": csrf, **_period()})
-    flagged_row = re.search(r'data-credit="n00003">(.*?)</tr>', preview.text, re.S)
+    flagged_row = re.search(r'data-line="n00003">(.*?)</tr>', preview.text, re.S)
     assert flagged_row and "flagged by failed probes" in flagged_row.group(1)
-    healthy_row = re.search(r'data-credit="n00001">(.*?)</tr>', preview.text, re.S)
+    healthy_row = re.search(r'data-line="n00001">(.*?)</tr>', preview.text, re.S)
     assert healthy_row and "relaying while the stream was not live" in healthy_row.group(1)
 
 

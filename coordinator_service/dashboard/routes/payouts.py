@@ -127,7 +127,9 @@ async def _preview(
         view, inputs = computed, loaded
     except (PeriodError, Error) as exc:
         return await _list_page(request, db, error=str(exc), form=form, status_code=400)
-    report = explain(inputs, {line.node_id: line.credited_seconds for line in view.lines})
+    explained = explain(inputs, {line.node_id: line.credited_seconds for line in view.lines})
+    report = {r.node_id: r for r in explained}
+    uncredited = [r for r in explained if r.credited_seconds == 0 and r.lost]
     return render(
         request,
         "payout_preview.html",
@@ -136,6 +138,7 @@ async def _preview(
             "csv": payout_csv(view),
             "digest": digest(view),
             "report": report,
+            "uncredited": uncredited,
             "form": form,
             "notice": notice,
         },
