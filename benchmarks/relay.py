@@ -150,7 +150,10 @@ async def serve_relay(origin_url: str) -> None:
         host="127.0.0.1",
         port=0,
         settings=PullSettings(grace_s=3600, stall_factor=3600),
-        limits=ServerLimits(max_connections=4096),
+        limits=ServerLimits(
+            max_connections=4096,
+            send_buffer_bytes=int(os.environ.get("BENCH_SNDBUF", 256 * 1024)) or None,
+        ),
     )
     await relay.start()
     await relay.set_streams({"bench": origin_url})

@@ -55,8 +55,8 @@ class ServerLimits:
     max_line_size: int = 4096
     max_field_size: int = 4096
     max_headers: int = 48
-    # a bounded kernel send buffer per connection keeps each event-loop turn short, so a new
-    # viewer gets its first byte quickly while others download (still ample for 100 ms RTT)
+    # bound the kernel send buffer per connection: stalled viewers cannot pin megabytes each
+    # (Linux autotunes up to 4 MB); 256 KB still fills a 100 ms path at ~20 Mbit/s
     send_buffer_bytes: int | None = 256 * 1024
 
 
