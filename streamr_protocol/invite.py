@@ -65,6 +65,6 @@ def parse_invite_link(text: str) -> InviteLink:
     index = parts.path.rfind(marker)
     if index < 0:
         raise InviteLinkError("an invite link looks like http://HOST:PORT/join/CODE")
-    code = parts.path[index + len(marker):].strip("/")
+    code = parts.path[index + len(marker) :].strip("/")
     base = f"{parts.scheme}://{parts.netloc}{parts.path[:index]}"
     return InviteLink(_check_base(base), _check_code(code))

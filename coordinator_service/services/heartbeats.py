@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, Table, bindparam, func, insert, select, update
+from sqlalchemy import String, Table, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,7 +33,13 @@ from coordinator_service.storage.db import (
     Database,
     one_line,
 )
-from coordinator_service.storage.models import Node, Stream, UptimeInterval, UTCDateTime
+from coordinator_service.storage.models import (
+    UTC_DATETIME,
+    Node,
+    Stream,
+    UptimeInterval,
+    UTCDateTime,
+)
 
 __all__ = [
     "Beat",
@@ -292,6 +298,9 @@ class HeartbeatRecorder:
                     keys[(node_id, stream_id)] = None
         if not node_params:
             return {}
+        # Same lock order on every replica (no deadlocks); the row locks also serialize
+        # concurrent beats of one node, so the interval query below sees the other's commit.
+        node_params.sort(key=lambda values: values["nid"])
         ops.update_nodes(node_params)
         return self._extend_or_open(ops, list(keys), now)
 
@@ -305,12 +314,12 @@ class HeartbeatRecorder:
             known = self._open.get(key)
             if known is not None and known.ended_at >= cutoff:
                 extend[key] = known.interval_id
-            elif known is None:
+            else:  # not cached, or stale: another replica may have opened one since
                 unknown.append(key)
         if unknown:
             extend.update(ops.open_intervals(unknown, cutoff))
         if extend:
-            ops.extend_intervals(list(extend.values()), now)
+            ops.extend_intervals(sorted(extend.values()), now)
         opened = {key: _OpenInterval(iid, now) for key, iid in extend.items()}
         new = [key for key in keys if key not in extend]
         if new:
@@ -336,8 +345,12 @@ _UPDATE_NODE = (
     )
 )
 
+_AT = bindparam("at", type_=UTC_DATETIME)
+# Never move an end backwards: a replica whose batch began earlier may commit after another's.
 _EXTEND_INTERVAL = (
-    update(_INTERVALS).where(_INTERVALS.c.id == bindparam("iid")).values(ended_at=bindparam("at"))
+    update(_INTERVALS)
+    .where(_INTERVALS.c.id == bindparam("iid"))
+    .values(ended_at=case((_INTERVALS.c.ended_at < _AT, _AT), else_=_INTERVALS.c.ended_at))
 )
 
 
@@ -459,7 +472,7 @@ class _SqliteOps:
     def extend_intervals(self, interval_ids: list[int], now: datetime) -> None:
         at = self._time(now)
         self.conn.executemany(
-            "UPDATE uptime_intervals SET ended_at = ? WHERE id = ?",
+            "UPDATE uptime_intervals SET ended_at = max(ended_at, ?) WHERE id = ?",
             [(at, iid) for iid in interval_ids],
         )
 
