@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 
 from coordinator_service.errors import StorageError
 
+WRITE_TURN_TIMEOUT = 30.0  # seconds a writer waits for its turn in this process
 SQLITE_LOCKED_RETRY = 0.05  # seconds between tries of the fast writer while another process writes
 
 __all__ = ["MIGRATIONS_DIR", "Database", "is_sqlite", "migrations_config", "one_line", "secure_dir"]
@@ -167,8 +168,15 @@ class Database:
             return
         if self._write_lock is None:
             self._write_lock = asyncio.Lock()
-        async with self._write_lock:
+        try:
+            async with asyncio.timeout(WRITE_TURN_TIMEOUT):
+                await self._write_lock.acquire()
+        except TimeoutError as exc:  # e.g. a transaction opened inside another one
+            raise StorageError("the database is busy; try again shortly") from exc
+        try:
             yield
+        finally:
+            self._write_lock.release()
 
     async def migrate(self) -> None:
         """Apply every Alembic migration not yet applied (idempotent)."""
