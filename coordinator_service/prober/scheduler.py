@@ -37,9 +37,11 @@ from coordinator_service.storage.models import (
     UptimeInterval,
 )
 
-__all__ = ["Prober", "ProberSettings"]
+__all__ = ["SHARD_CONNECTIONS", "Prober", "ProberSettings"]
 
 logger = logging.getLogger(__name__)
+
+SHARD_CONNECTIONS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +52,7 @@ class ProberSettings:
     allow_private_relays: bool = False
     relaying_window_s: float = 90.0
     origin_poll_s: float = 1.0
-    concurrency: int = 200
+    concurrency: int = 64
     batch: int = 2000
     probe_timeout_s: float = 10.0
     stale_after_s: float | None = None
@@ -85,17 +87,13 @@ class Prober:
         self.settings = settings
         self.clock = clock
         self.holder = settings.holder or "prober-" + secrets.token_hex(4)
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(
-                settings.probe_timeout_s, connect=min(3.0, settings.probe_timeout_s)
-            ),
-            limits=httpx.Limits(
-                max_connections=settings.concurrency * 2,
-                max_keepalive_connections=settings.concurrency,
-            ),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        self.client = self._new_client(SHARD_CONNECTIONS)
+        # httpcore's pool scans all its connections for each queued request, so one big pool
+        # costs O(connections × requests): probes are spread over small pools instead
+        self.shards = [
+            (self._new_client(SHARD_CONNECTIONS), asyncio.Semaphore(SHARD_CONNECTIONS))
+            for _ in range(max(1, -(-settings.concurrency // SHARD_CONNECTIONS)))
+        ]
         self.watcher = OriginWatcher(self.client)
         self.origins: dict[str, tuple[int, str]] = {}
         self._poll_locks: dict[str, asyncio.Lock] = {}
@@ -121,6 +119,17 @@ class Prober:
                 await task
         self._tasks = []
         await self.client.aclose()
+        for client, _ in self.shards:
+            await client.aclose()
+
+    def _new_client(self, connections: int) -> httpx.AsyncClient:
+        timeout = self.settings.probe_timeout_s
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(3.0, timeout)),
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            follow_redirects=False,
+            trust_env=False,
+        )
 
     def _tick(self) -> float:
         return min(1.0, max(0.05, self.settings.probe_interval_s / 10))
@@ -190,18 +199,18 @@ class Prober:
         claimed = await self._claim(now, {self.origins[name][0]: name for name in live})
         if not claimed:
             return 0
-        limit = asyncio.Semaphore(self.settings.concurrency)
         config = ProbeConfig(
             allow_private=self.settings.allow_private_relays,
             timeout_s=self.settings.probe_timeout_s,
             stale_after_s=self.settings.stale_after_s,
         )
 
-        async def one(item: _Claimed) -> ProbeOutcome:
+        async def one(position: int, item: _Claimed) -> ProbeOutcome:
+            client, limit = self.shards[position % len(self.shards)]
             async with limit:
                 target = ProbeTarget(item.node_id, item.relay_url, item.probe_key, item.stream)
                 return await probe_node(
-                    self.client,
+                    client,
                     target,
                     live[item.stream],
                     lambda: self._poll(item.stream),
@@ -209,7 +218,7 @@ class Prober:
                     self._rnd,
                 )
 
-        outcomes = await asyncio.gather(*(one(item) for item in claimed))
+        outcomes = await asyncio.gather(*(one(i, item) for i, item in enumerate(claimed)))
         await self._record(claimed, outcomes)
         return len(claimed)
 
