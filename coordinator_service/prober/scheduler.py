@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coordinator_service.prober.origin import OriginWatcher, StreamIndex, record_live
 from coordinator_service.prober.probe import ProbeConfig, ProbeOutcome, ProbeTarget, probe_node
 from coordinator_service.prober.reputation import Reputation
+from coordinator_service.services.nodes import ACTIVE
 from coordinator_service.storage.models import (
     FlagInterval,
     Node,
@@ -237,7 +238,7 @@ class Prober:
             query = (
                 select(Node.id)
                 .where(
-                    Node.status == "active",
+                    Node.status == ACTIVE,
                     (Node.next_probe_at.is_(None)) | (Node.next_probe_at <= now),
                     relaying,
                     ~leased,
