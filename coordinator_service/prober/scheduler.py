@@ -83,8 +83,10 @@ class Prober:
         settings: ProberSettings,
         *,
         clock: Callable[[], datetime] = _utcnow,
+        read_sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]] | None = None,
     ) -> None:
         self.sessions = sessions
+        self.read_sessions = read_sessions or sessions
         self.settings = settings
         self.clock = clock
         self.holder = settings.holder or "prober-" + secrets.token_hex(4)
@@ -151,23 +153,29 @@ class Prober:
 
     async def poll_origins(self) -> dict[str, StreamIndex]:
         """Poll every unpaused stream's origin and record whether it is live."""
-        async with self.sessions() as session:
+        async with self.read_sessions() as session:
             rows = (
                 await session.execute(
-                    select(Stream.id, Stream.name, Stream.origin_url).where(
+                    select(Stream.id, Stream.name, Stream.origin_url, Stream.live).where(
                         Stream.paused.is_(False)
                     )
                 )
             ).all()
-        self.origins = {name: (sid, url) for sid, name, url in rows}
+        self.origins = {name: (sid, url) for sid, name, url, _ in rows}
+        was_live = {name: live for _, name, _, live in rows}
         indexes = await asyncio.gather(*(self._poll(name) for name in self.origins))
         now = self.clock()
         grace = timedelta(seconds=2 * self.settings.origin_poll_s + 2)
-        async with self.sessions() as session:
-            for index in indexes:
-                sid = self.origins[index.name][0]
-                await record_live(session, sid, index.is_live(now.timestamp()), now, grace)
-            await session.commit()
+        changes = [
+            (self.origins[index.name][0], index.is_live(now.timestamp()))
+            for index in indexes
+            if index.is_live(now.timestamp()) or was_live[index.name]
+        ]
+        if changes:  # nothing to write while every stream stays offline
+            async with self.sessions() as session:
+                for stream_id, live in changes:
+                    await record_live(session, stream_id, live, now, grace)
+                await session.commit()
         return {index.name: index for index in indexes}
 
     async def _poll(self, name: str) -> StreamIndex:
@@ -223,10 +231,29 @@ class Prober:
         await self._record(claimed, outcomes)
         return len(claimed)
 
+    async def _anything_due(self, now: datetime, since: datetime, streams: list[int]) -> bool:
+        async with self.read_sessions() as session:
+            due = await session.scalar(
+                select(Node.id)
+                .where(
+                    Node.status == ACTIVE,
+                    (Node.next_probe_at.is_(None)) | (Node.next_probe_at <= now),
+                    exists().where(
+                        UptimeInterval.node_id == Node.id,
+                        UptimeInterval.stream_id.in_(streams),
+                        UptimeInterval.ended_at >= since,
+                    ),
+                )
+                .limit(1)
+            )
+        return due is not None
+
     async def _claim(self, now: datetime, live: dict[int, str]) -> list[_Claimed]:
         since = now - timedelta(seconds=self.settings.relaying_window_s)
         lease_until = now + timedelta(seconds=self.settings.probe_timeout_s * 3 + 30)
         holder = f"{self.holder}:{secrets.token_hex(4)}"
+        if not await self._anything_due(now, since, list(live)):
+            return []  # spare SQLite's single writer when nothing is due
         async with self.sessions() as session, session.begin():
             dialect = session.get_bind().dialect.name
             relaying = exists().where(
