@@ -82,8 +82,7 @@ async def run(nodes: int, probes: int, runs: int, database_url: str | None) -> f
                         None,
                     ),
                 ]
-                if any(r.path == "/leaderboard" for r in app.routes if hasattr(r, "path")):
-                    pages.append(("leaderboard", "/leaderboard", None))
+                pages.append(("leaderboard (public)", "/leaderboard", None))
                 async with ctx.db.session() as db:
                     t0 = time.perf_counter()
                     await queries.overview(db, now, ctx.grace.total_seconds(), {})

@@ -1,27 +1,28 @@
 """Why each node's time in a period was or was not credited, for the payout preview.
 
 The credited seconds themselves always come from the ledger's payout computation; this module
-only explains the gap between a node's time up and its credit, with the ledger's own interval
-arithmetic (`ledger/credit.py`): time up but not relaying the stream, relaying while the stream
-was not live, flagged, or a duplicate of another node's relay (credited once).
+only explains the gap between a node's time up and its credit: time up but not relaying the
+stream, relaying while the stream was not live, flagged, banned, or a duplicate of another
+node's relay (credited once).
+
+A node's uptime intervals for one stream never overlap (a heartbeat extends the open interval,
+a gap starts a new one), so the database adds them up, clipped to the period and to each span
+in which the stream was live. Only the few flagged nodes are worked out span by span, with the
+ledger's own interval arithmetic (`ledger/credit.py`).
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coordinator_service.ledger.credit import (
-    Span,
-    clip,
-    intersect,
-    merge,
-    subtract,
-    to_seconds,
-)
+from coordinator_service.dashboard.money import format_duration
+from coordinator_service.ledger.credit import Span, clip, intersect, merge, subtract, to_seconds
 from coordinator_service.ledger.tally import _epoch as epoch  # one epoch expression per dialect
+from coordinator_service.services.nodes import BANNED
 from coordinator_service.storage.models import (
     FlagInterval,
     Node,
@@ -43,30 +44,41 @@ class NodeCredit:
     credited_seconds: int
     lost: list[tuple[str, int]] = field(default_factory=list)
 
+    @property
+    def lost_text(self) -> str:
+        """The reasons as one line: '1 h 02 min: flagged by failed probes; 5 s: …'."""
+        return "; ".join(f"{format_duration(seconds)}: {why}" for why, seconds in self.lost)
+
 
 @dataclass
 class CreditInputs:
-    """A period's spans in epoch seconds: what `explain` needs from the database."""
+    """Per node, in seconds of the period: up, relaying, relaying while live, and flagged."""
 
-    lo: int
-    hi: int
-    up_seconds: dict[str, int]
-    relaying: dict[tuple[str, int], list[Span]]
-    live: dict[int, list[Span]]
-    flags: dict[str, list[Span]]
+    up: dict[str, int]
+    relaying: dict[str, int]
+    relaying_live: dict[str, int]
+    flagged: dict[str, int]
     names: dict[str, str]
+    banned: set[str]
+
+
+def _overlap(start: Any, end: Any, a: int, b: int) -> Any:
+    """SQL for the seconds `[start, end)` shares with `[a, b)` (0 when apart)."""
+    lower = case((start > a, start), else_=a)
+    upper = case((end < b, end), else_=b)
+    return case((and_(start < b, end > a), upper - lower), else_=0)
 
 
 async def load_inputs(
     db: AsyncSession, period_from: datetime, period_to: datetime, stream: str | None
 ) -> CreditInputs:
-    """Read the period's uptime, live and flag spans (the database half of the report)."""
+    """Add up each node's time in the period (the database half of the report)."""
     lo, hi = to_seconds(period_from), to_seconds(period_to)
     query = select(Stream.id)
     if stream is not None:
         query = query.where(Stream.name == stream)
     stream_ids = list((await db.scalars(query)).all())
-    live: dict[int, list[Span]] = defaultdict(list)
+    live_rows: dict[int, list[Span]] = defaultdict(list)
     for sid, start, end in await db.execute(
         select(
             StreamLiveInterval.stream_id,
@@ -78,32 +90,37 @@ async def load_inputs(
             StreamLiveInterval.started_at < period_to,
         )
     ):
-        live[sid].append((int(start), int(end)))
-    # A node's plain uptime intervals never overlap (a beat extends the open one, a gap starts
-    # a new one), so its time up is a sum the database does, clipped to the period.
+        live_rows[sid].append((int(start), int(end)))
+    live = {sid: clip(merge(spans), lo, hi) for sid, spans in live_rows.items()}
+
     start_s, end_s = epoch(db, UptimeInterval.started_at), epoch(db, UptimeInterval.ended_at)
-    clipped_s = case((end_s > hi, hi), else_=end_s) - case((start_s < lo, lo), else_=start_s)
-    up_seconds: dict[str, int] = {
-        node_id: int(total_s or 0)
-        for node_id, total_s in await db.execute(
-            select(UptimeInterval.node_id, func.sum(clipped_s))
-            .where(
-                UptimeInterval.stream_id.is_(None),
-                UptimeInterval.ended_at > period_from,
-                UptimeInterval.started_at < period_to,
+    in_period = _overlap(start_s, end_s, lo, hi)
+    in_live: Any = literal(0)
+    for sid, spans in live.items():
+        for a, b in spans:
+            in_live = in_live + case(
+                (UptimeInterval.stream_id == sid, _overlap(start_s, end_s, a, b)), else_=0
             )
-            .group_by(UptimeInterval.node_id)
+    overlapping = and_(UptimeInterval.ended_at > period_from, UptimeInterval.started_at < period_to)
+    up: dict[str, int] = {}
+    relaying: dict[str, int] = defaultdict(int)
+    relaying_live: dict[str, int] = defaultdict(int)
+    for node_id, row_stream, seconds, live_seconds in await db.execute(
+        select(
+            UptimeInterval.node_id, UptimeInterval.stream_id, func.sum(in_period), func.sum(in_live)
         )
-    }
-    relaying: dict[tuple[str, int], list[Span]] = defaultdict(list)
-    for node_id, row_stream, up_start, up_end in await db.execute(
-        select(UptimeInterval.node_id, UptimeInterval.stream_id, start_s, end_s).where(
-            UptimeInterval.stream_id.in_(stream_ids),
-            UptimeInterval.ended_at > period_from,
-            UptimeInterval.started_at < period_to,
+        .where(
+            or_(UptimeInterval.stream_id.is_(None), UptimeInterval.stream_id.in_(stream_ids)),
+            overlapping,
         )
+        .group_by(UptimeInterval.node_id, UptimeInterval.stream_id)
     ):
-        relaying[(node_id, int(row_stream or 0))].append((int(up_start), int(up_end)))
+        if row_stream is None:
+            up[node_id] = int(seconds or 0)
+        else:
+            relaying[node_id] += int(seconds or 0)
+            relaying_live[node_id] += int(live_seconds or 0)
+
     flags: dict[str, list[Span]] = defaultdict(list)
     for node_id, flag_start, flag_end in await db.execute(
         select(
@@ -116,77 +133,65 @@ async def load_inputs(
         )
     ):
         flags[node_id].append((int(flag_start), hi if flag_end is None else int(flag_end)))
-
-    names = dict(
-        (
-            await db.execute(
-                select(Node.id, Node.display_name).where(
-                    Node.id.in_(set(up_seconds) | {node_id for node_id, _ in relaying})
-                )
+    flagged: dict[str, int] = {}
+    if flags:
+        flagged_spans: dict[tuple[str, int], list[Span]] = defaultdict(list)
+        for node_id, flagged_stream, start, end in await db.execute(
+            select(UptimeInterval.node_id, UptimeInterval.stream_id, start_s, end_s).where(
+                UptimeInterval.node_id.in_(list(flags)),
+                UptimeInterval.stream_id.in_(stream_ids),
+                overlapping,
             )
-        ).all()
-    )
-    return CreditInputs(lo, hi, up_seconds, relaying, live, flags, names)
+        ):
+            flagged_spans[(node_id, int(flagged_stream or 0))].append((int(start), int(end)))
+        for (node_id, sid), node_spans in flagged_spans.items():
+            live_part = intersect(clip(node_spans, lo, hi), live.get(sid, []))
+            not_flagged = subtract(live_part, flags[node_id])
+            lost = sum(e - s for s, e in live_part) - sum(e - s for s, e in not_flagged)
+            flagged[node_id] = flagged.get(node_id, 0) + lost
+
+    node_ids = set(up) | set(relaying)
+    names: dict[str, str] = {}
+    banned: set[str] = set()
+    for node_id, name, status in await db.execute(
+        select(Node.id, Node.display_name, Node.status).where(Node.id.in_(node_ids))
+    ):
+        names[node_id] = name
+        if status == BANNED:
+            banned.add(node_id)
+    return CreditInputs(up, dict(relaying), dict(relaying_live), flagged, names, banned)
 
 
 def explain(inputs: CreditInputs, credited: dict[str, int]) -> list[NodeCredit]:
     """Explain every node with time up in the period; `credited` is the ledger's result."""
-    lo, hi = inputs.lo, inputs.hi
-    up_seconds, relaying, live, flags = (
-        inputs.up_seconds,
-        inputs.relaying,
-        inputs.live,
-        inputs.flags,
-    )
-    names = inputs.names
-    node_ids = set(up_seconds) | {node_id for node_id, _ in relaying} | set(credited)
-    report: dict[str, NodeCredit] = {}
-    streams_by_node: dict[str, list[int]] = defaultdict(list)
-    for nid, sid in relaying:
-        streams_by_node[nid].append(sid)
-    live_merged = {sid: clip(merge(spans), lo, hi) for sid, spans in live.items()}
-
-    def clipped(spans: list[Span]) -> list[Span]:
-        return merge((max(s, lo), min(e, hi)) for s, e in spans if e > lo and s < hi)
-
-    def seconds(disjoint: list[Span]) -> int:
-        return sum(e - s for s, e in disjoint)
-
-    for node_id in node_ids:
-        mine_by_stream = {
-            sid: clipped(relaying[(node_id, sid)]) for sid in streams_by_node.get(node_id, [])
-        }
-        if len(mine_by_stream) == 1:
-            all_relaying = next(iter(mine_by_stream.values()))
-        else:
-            all_relaying = merge(span for spans in mine_by_stream.values() for span in spans)
-        relaying_s = seconds(all_relaying)
-        up_s = max(up_seconds.get(node_id, 0), relaying_s)
-        not_relaying = up_s - relaying_s
-        not_live = flagged = would_credit = 0
-        node_flags = merge(flags.get(node_id, []))
-        for sid, mine in mine_by_stream.items():
-            live_spans = intersect(mine, live_merged.get(sid, []))
-            live_part = seconds(live_spans)
-            allowed = seconds(subtract(live_spans, node_flags)) if node_flags else live_part
-            not_live += seconds(mine) - live_part
-            flagged += live_part - allowed
-            would_credit += allowed
+    report = []
+    for node_id in set(inputs.up) | set(inputs.relaying) | set(credited):
+        relaying = inputs.relaying.get(node_id, 0)
+        live = inputs.relaying_live.get(node_id, 0)
+        flagged = inputs.flagged.get(node_id, 0)
+        up = max(inputs.up.get(node_id, 0), relaying)
         got = credited.get(node_id, 0)
+        rest = max(0, live - flagged - got)
         lost = [
-            ("up but not relaying the stream", not_relaying),
-            ("relaying while the stream was not live", not_live),
+            ("up but not relaying the stream", up - relaying),
+            ("relaying while the stream was not live", relaying - live),
             ("flagged by failed probes", flagged),
-            ("same relay address as another node (credited once)", max(0, would_credit - got)),
+            ("banned by the host", rest if node_id in inputs.banned else 0),
+            (
+                "same relay address as another node (credited once)",
+                0 if node_id in inputs.banned else rest,
+            ),
         ]
-        report[node_id] = NodeCredit(
-            node_id=node_id,
-            display_name=names.get(node_id, node_id),
-            up_seconds=up_s,
-            credited_seconds=got,
-            lost=[(why, seconds) for why, seconds in lost if seconds > 0],
+        report.append(
+            NodeCredit(
+                node_id=node_id,
+                display_name=inputs.names.get(node_id, node_id),
+                up_seconds=up,
+                credited_seconds=got,
+                lost=[(why, seconds) for why, seconds in lost if seconds > 0],
+            )
         )
-    return sorted(report.values(), key=lambda r: (-r.credited_seconds, r.display_name, r.node_id))
+    return sorted(report, key=lambda r: (-r.credited_seconds, r.display_name, r.node_id))
 
 
 async def explain_credit(
@@ -196,5 +201,5 @@ async def explain_credit(
     stream: str | None,
     credited: dict[str, int],
 ) -> list[NodeCredit]:
-    """Load the period's spans and explain every node's credit."""
+    """Load the period's figures and explain every node's credit."""
     return explain(await load_inputs(db, period_from, period_to, stream), credited)

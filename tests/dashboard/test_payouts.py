@@ -6,10 +6,11 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from coordinator_service.ledger.payouts import get_payout, payout_csv
-from coordinator_service.storage.models import Payout
+from coordinator_service.dashboard.credit_report import explain_credit
+from coordinator_service.ledger.payouts import compute_payout, get_payout, payout_csv
+from coordinator_service.storage.models import Node, Payout
 from tests.dashboard.conftest import Dash
 from tests.dashboard.seed import seed
 
@@ -79,6 +80,23 @@ async def test_preview_explains_why_time_was_not_credited(dash: Dash) -> None:
     assert flagged_row and "flagged by failed probes" in flagged_row.group(1)
     healthy_row = re.search(r'data-line="n00001">(.*?)</tr>', preview.text, re.S)
     assert healthy_row and "relaying while the stream was not live" in healthy_row.group(1)
+    # no two seeded nodes share a relay, so what the report works out the ledger credits
+    assert "same relay address" not in preview.text
+
+
+async def test_credit_report_agrees_with_the_ledger_on_every_node(dash: Dash) -> None:
+    await _seeded(dash, nodes=40)
+    top = NOW.replace(minute=0, second=0)
+    for hours in (1, 6, 24):
+        start = top - timedelta(hours=hours)
+        async with dash.db() as db:
+            view = await compute_payout(db, start, top, "main", now=NOW, dry_run=True)
+            credited = {line.node_id: line.credited_seconds for line in view.lines}
+            report = await explain_credit(db, start, top, "main", credited)
+        for row in report:
+            lost = dict((why, s) for why, s in row.lost)
+            assert row.up_seconds - sum(lost.values()) == row.credited_seconds, row
+            assert "same relay address as another node (credited once)" not in lost, row
 
 
 async def test_save_refuses_when_the_numbers_changed_since_the_preview(dash: Dash) -> None:
@@ -130,3 +148,21 @@ async def test_mark_paid_is_idempotent_and_overlaps_are_refused(dash: Dash) -> N
     assert voided.status_code == 409 and "already paid" in voided.text
     assert (await dash.client.get("/payouts/pay_nope")).status_code == 404
     assert (await dash.client.get("/payouts/pay_nope.csv")).status_code == 404
+
+
+async def test_preview_names_a_node_sharing_another_nodes_relay(dash: Dash) -> None:
+    csrf = await _seeded(dash, nodes=4)
+    async with dash.db() as db:
+        await db.execute(
+            update(Node).where(Node.id == "n00002").values(relay_url="http://127.0.0.1:20001")
+        )
+        await db.commit()
+    preview = await dash.client.post("/payouts/preview", data={"csrf_token": csrf, **_period()})
+    rows = {
+        node: text
+        for node, text in re.findall(
+            r'data-(?:line|credit)="(n\d+)">(.*?)</tr>', preview.text, re.S
+        )
+    }
+    shared = [node for node in ("n00001", "n00002") if "same relay address" in rows.get(node, "")]
+    assert len(shared) == 1, rows
