@@ -6,17 +6,16 @@ stream, relaying while the stream was not live, flagged, banned, or a duplicate 
 node's relay (credited once).
 
 A node's uptime intervals for one stream never overlap (a heartbeat extends the open interval,
-a gap starts a new one), so the database adds them up, clipped to the period and to each span
-in which the stream was live. Only the few flagged nodes are worked out span by span, with the
+a gap starts a new one), so they are simply added up, clipped to the period and to each span in
+which the stream was live. Only the few flagged nodes are worked out span by span, with the
 ledger's own interval arithmetic (`ledger/credit.py`).
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.dashboard.money import format_duration
@@ -62,13 +61,6 @@ class CreditInputs:
     banned: set[str]
 
 
-def _overlap(start: Any, end: Any, a: int, b: int) -> Any:
-    """SQL for the seconds `[start, end)` shares with `[a, b)` (0 when apart)."""
-    lower = case((start > a, start), else_=a)
-    upper = case((end < b, end), else_=b)
-    return case((and_(start < b, end > a), upper - lower), else_=0)
-
-
 async def load_inputs(
     db: AsyncSession, period_from: datetime, period_to: datetime, stream: str | None
 ) -> CreditInputs:
@@ -94,33 +86,27 @@ async def load_inputs(
     live = {sid: clip(merge(spans), lo, hi) for sid, spans in live_rows.items()}
 
     start_s, end_s = epoch(db, UptimeInterval.started_at), epoch(db, UptimeInterval.ended_at)
-    in_period = _overlap(start_s, end_s, lo, hi)
-    in_live: Any = literal(0)
-    for sid, spans in live.items():
-        for a, b in spans:
-            in_live = in_live + case(
-                (UptimeInterval.stream_id == sid, _overlap(start_s, end_s, a, b)), else_=0
-            )
     overlapping = and_(UptimeInterval.ended_at > period_from, UptimeInterval.started_at < period_to)
-    up: dict[str, int] = {}
+    up: dict[str, int] = defaultdict(int)
     relaying: dict[str, int] = defaultdict(int)
     relaying_live: dict[str, int] = defaultdict(int)
-    for node_id, row_stream, seconds, live_seconds in await db.execute(
-        select(
-            UptimeInterval.node_id, UptimeInterval.stream_id, func.sum(in_period), func.sum(in_live)
-        )
-        .where(
+    no_live: list[Span] = []
+    for node_id, row_stream, start, end in await db.execute(
+        select(UptimeInterval.node_id, UptimeInterval.stream_id, start_s, end_s).where(
             or_(UptimeInterval.stream_id.is_(None), UptimeInterval.stream_id.in_(stream_ids)),
             overlapping,
         )
-        .group_by(UptimeInterval.node_id, UptimeInterval.stream_id)
     ):
+        start, end = max(start, lo), min(end, hi)
+        if end <= start:
+            continue
         if row_stream is None:
-            up[node_id] = int(seconds or 0)
-        else:
-            relaying[node_id] += int(seconds or 0)
-            relaying_live[node_id] += int(live_seconds or 0)
-
+            up[node_id] += end - start
+            continue
+        relaying[node_id] += end - start
+        for a, b in live.get(int(row_stream or 0), no_live):
+            if a < end and b > start:
+                relaying_live[node_id] += min(b, end) - max(a, start)
     flags: dict[str, list[Span]] = defaultdict(list)
     for node_id, flag_start, flag_end in await db.execute(
         select(
@@ -159,7 +145,7 @@ async def load_inputs(
         names[node_id] = name
         if status == BANNED:
             banned.add(node_id)
-    return CreditInputs(up, dict(relaying), dict(relaying_live), flagged, names, banned)
+    return CreditInputs(dict(up), dict(relaying), dict(relaying_live), flagged, names, banned)
 
 
 def explain(inputs: CreditInputs, credited: dict[str, int]) -> list[NodeCredit]:
