@@ -3,6 +3,7 @@
 import html
 import re
 
+import pytest
 from sqlalchemy import select
 
 from coordinator_service.storage.models import Invite, Node, Stream
@@ -17,6 +18,9 @@ async def _seeded(dash: Dash, nodes: int = 20) -> None:
     await dash.sign_in()
 
 
+@pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_overview_shows_live_figures_and_24h_charts(dash: Dash) -> None:
     await _seeded(dash, nodes=20)
     page = await dash.client.get("/")
@@ -98,6 +102,9 @@ async def test_bad_stream_input_gets_a_one_line_error(dash: Dash) -> None:
         assert (await db.scalars(select(Stream))).all() == []
 
 
+@pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_nodes_page_lists_states_and_filters(dash: Dash) -> None:
     await _seeded(dash, nodes=20)
     page = await dash.client.get("/nodes")
@@ -119,6 +126,9 @@ async def test_nodes_page_pages_through_many_nodes(dash: Dash) -> None:
     assert second.text.count('data-node="') == 30
 
 
+@pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_node_page_shows_probe_reasons_and_reputation_history(dash: Dash) -> None:
     await _seeded(dash, nodes=5)
     page = await dash.client.get("/nodes/n00003")

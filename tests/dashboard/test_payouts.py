@@ -6,6 +6,7 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
 from coordinator_service.dashboard.credit_report import explain_credit
@@ -39,6 +40,9 @@ def _lines(html: str) -> list[tuple[str, str, str]]:
     )
 
 
+@pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_preview_then_save_stores_exactly_what_was_previewed(dash: Dash) -> None:
     csrf = await _seeded(dash)
     preview = await dash.client.post("/payouts/preview", data={"csrf_token": csrf, **_period()})
@@ -84,6 +88,9 @@ async def test_preview_explains_why_time_was_not_credited(dash: Dash) -> None:
     assert "same relay address" not in preview.text
 
 
+@pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_credit_report_agrees_with_the_ledger_on_every_node(dash: Dash) -> None:
     await _seeded(dash, nodes=40)
     top = NOW.replace(minute=0, second=0)
