@@ -6,11 +6,13 @@ so the time is the server's: route, queries, template. Prints each page's median
 wall time of N runs, and its median CPU time (all threads of the process, SQLite's included: the
 figure that does not grow when other jobs share the machine), and the ratio of the slowest
 median wall time to the target.
-Usage: python benchmarks/dashboard.py [--nodes N] [--probes P] [--runs R] [--database-url URL]
+Usage: python benchmarks/dashboard.py [--nodes N] [--probes P] [--runs R] [--postgres]
+(--postgres: a fresh database on the PostgreSQL server at 127.0.0.1:5432, dropped afterwards.)
 """
 
 import argparse
 import asyncio
+import secrets
 import statistics
 import sys
 import tempfile
@@ -112,14 +114,35 @@ async def run(nodes: int, probes: int, runs: int, database_url: str | None) -> f
     return worst_median
 
 
+async def on_postgres(nodes: int, probes: int, runs: int) -> float:
+    import asyncpg
+
+    name = f"streamr_bench_{secrets.token_hex(4)}"
+    admin = "postgresql://postgres@127.0.0.1:5432/test"
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    try:
+        return await run(
+            nodes, probes, runs, f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+        )
+    finally:
+        conn = await asyncpg.connect(admin)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--probes", type=int, default=50, help="probes per node in 24 h")
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
     args = parser.parse_args()
-    slowest = asyncio.run(run(args.nodes, args.probes, args.runs, args.database_url))
+    if args.postgres:
+        slowest = asyncio.run(on_postgres(args.nodes, args.probes, args.runs))
+    else:
+        slowest = asyncio.run(run(args.nodes, args.probes, args.runs, None))
     print(
         f"slowest page median: {slowest:.1f} ms; target {TARGET_MS:.0f} ms; "
         f"ratio {slowest / TARGET_MS:.2f}"
