@@ -27,7 +27,7 @@ import httpx
 from coordinator_service.api.app import create_app
 from coordinator_service.api.state import context
 from coordinator_service.config import Settings
-from coordinator_service.dashboard import queries
+from coordinator_service.dashboard import stats
 from tests.dashboard.conftest import csrf_of
 from tests.dashboard.seed import seed
 
@@ -87,7 +87,7 @@ async def run(nodes: int, probes: int, runs: int, database_url: str | None) -> f
                 pages.append(("leaderboard (public)", "/leaderboard", None))
                 async with ctx.db.session() as db:
                     t0 = time.perf_counter()
-                    await queries.overview(db, now, ctx.grace.total_seconds(), {})
+                    await stats.overview(db, now, ctx.grace.total_seconds(), {})
                 print(
                     "overview series counted cold (once per start, by a background job): "
                     f"{(time.perf_counter() - t0) * 1000:.1f} ms"

@@ -199,7 +199,7 @@ async def test_overview_hour_cache_gives_the_same_series_and_counts_only_new_hou
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from coordinator_service.dashboard import queries
+    from coordinator_service.dashboard import stats
     from coordinator_service.storage.models import Probe
 
     now = datetime.now(UTC)
@@ -207,8 +207,8 @@ async def test_overview_hour_cache_gives_the_same_series_and_counts_only_new_hou
         await seed(db, nodes=30, probes_per_node=24, now=now)
     cache: dict[int, tuple[int, int, int]] = {}
     async with dash.db() as db:
-        plain = await queries.overview(db, now, 75)
-        cached = await queries.overview(db, now, 75, cache)
+        plain = await stats.overview(db, now, 75)
+        cached = await stats.overview(db, now, 75, cache)
         assert (cached.probes_ok, cached.probes_failed, cached.nodes_up) == (
             plain.probes_ok,
             plain.probes_failed,
@@ -227,6 +227,6 @@ async def test_overview_hour_cache_gives_the_same_series_and_counts_only_new_hou
         )
         db.add(Probe(node_id="n00001", stream_id=None, at=now, ok=False, reason="timeout"))
         await db.commit()
-        again = await queries.overview(db, now, 75, cache)
+        again = await stats.overview(db, now, 75, cache)
     assert again.probes_failed[:-1] == plain.probes_failed[:-1]
     assert again.probes_failed[-1] == plain.probes_failed[-1] + 1
