@@ -19,6 +19,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -77,6 +78,12 @@ async def run(nodes: int, probes: int, runs: int, database_url: str | None) -> f
                     ("invites", "/invites", None),
                     ("payouts", "/payouts", None),
                     (f"payout preview ({nodes} nodes, 24 h)", "/payouts/preview", period),
+                    (
+                        "credit reasons (loaded into the preview)",
+                        "/payouts/reasons?"
+                        + urlencode({k: v for k, v in period.items() if k != "csrf_token"}),
+                        None,
+                    ),
                     ("watch page", "/watch/main", None),
                     (
                         "relay owner JSON",

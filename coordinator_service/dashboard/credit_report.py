@@ -1,9 +1,10 @@
 """Why each node's time in a period was or was not credited, for the payout preview.
 
 The credited seconds themselves always come from the ledger's payout computation; this module
-only explains the gap between a node's time up and its credit: time up but not relaying the
-stream, relaying while the stream was not live, flagged, banned, or a duplicate of another
-node's relay (credited once).
+only explains the gap between a node's time up and its credit, from the same records and rules:
+time up but not relaying the stream, relaying while the stream was not live, flagged, banned,
+or sharing one relay address with other nodes (only one of them is credited). It needs nothing
+from the computation, so the preview page loads it separately and both stay quick.
 
 A node's uptime intervals for one stream never overlap (a heartbeat extends the open interval,
 a gap starts a new one), so they are simply added up, clipped to the period and to each span in
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coordinator_service.dashboard.money import format_duration
 from coordinator_service.ledger.credit import Span, clip, intersect, merge, subtract, to_seconds
 from coordinator_service.ledger.tally import _epoch as epoch  # one epoch expression per dialect
+from coordinator_service.ledger.tally import relay_endpoint
 from coordinator_service.services.nodes import BANNED
 from coordinator_service.storage.models import (
     FlagInterval,
@@ -35,13 +37,19 @@ __all__ = ["CreditInputs", "NodeCredit", "explain", "explain_credit", "load_inpu
 
 @dataclass
 class NodeCredit:
-    """One node's time up in the period, its credit, and the reasons for the rest."""
+    """One node's time up in the period, the time it can be credited, and why not the rest.
+
+    Nodes whose relay URLs share a `host:port` are one relay: the ledger credits only one of
+    them (the one with the most passed probes), so `shared_with` names the others.
+    """
 
     node_id: str
     display_name: str
     up_seconds: int
     credited_seconds: int
     lost: list[tuple[str, int]] = field(default_factory=list)
+    shared_relay: str = ""
+    shared_with: list[str] = field(default_factory=list)
 
     @property
     def lost_text(self) -> str:
@@ -59,6 +67,7 @@ class CreditInputs:
     flagged: dict[str, int]
     names: dict[str, str]
     banned: set[str]
+    shared: dict[str, tuple[str, list[str]]]
 
 
 async def load_inputs(
@@ -139,53 +148,58 @@ async def load_inputs(
     node_ids = set(up) | set(relaying)
     names: dict[str, str] = {}
     banned: set[str] = set()
-    for node_id, name, status in await db.execute(
-        select(Node.id, Node.display_name, Node.status).where(Node.id.in_(node_ids))
+    endpoints: dict[str, list[str]] = defaultdict(list)
+    for node_id, name, status, relay_url in await db.execute(
+        select(Node.id, Node.display_name, Node.status, Node.relay_url).where(Node.id.in_(node_ids))
     ):
         names[node_id] = name
         if status == BANNED:
             banned.add(node_id)
-    return CreditInputs(dict(up), dict(relaying), dict(relaying_live), flagged, names, banned)
+        elif relaying_live.get(node_id, 0) > flagged.get(node_id, 0):
+            endpoints[relay_endpoint(relay_url)].append(node_id)
+    shared = {
+        node_id: (endpoint, [names[other] for other in sorted(ids) if other != node_id])
+        for endpoint, ids in endpoints.items()
+        if len(ids) > 1
+        for node_id in ids
+    }
+    return CreditInputs(
+        dict(up), dict(relaying), dict(relaying_live), flagged, names, banned, shared
+    )
 
 
-def explain(inputs: CreditInputs, credited: dict[str, int]) -> list[NodeCredit]:
-    """Explain every node with time up in the period; `credited` is the ledger's result."""
+def explain(inputs: CreditInputs) -> list[NodeCredit]:
+    """Explain every node with time up in the period, most creditable time first."""
     report = []
-    for node_id in set(inputs.up) | set(inputs.relaying) | set(credited):
+    for node_id in set(inputs.up) | set(inputs.relaying):
         relaying = inputs.relaying.get(node_id, 0)
         live = inputs.relaying_live.get(node_id, 0)
         flagged = inputs.flagged.get(node_id, 0)
         up = max(inputs.up.get(node_id, 0), relaying)
-        got = credited.get(node_id, 0)
-        rest = max(0, live - flagged - got)
+        banned = node_id in inputs.banned
         lost = [
             ("up but not relaying the stream", up - relaying),
             ("relaying while the stream was not live", relaying - live),
             ("flagged by failed probes", flagged),
-            ("banned by the host", rest if node_id in inputs.banned else 0),
-            (
-                "same relay address as another node (credited once)",
-                0 if node_id in inputs.banned else rest,
-            ),
+            ("banned by the host", live - flagged if banned else 0),
         ]
+        shared = inputs.shared.get(node_id)
         report.append(
             NodeCredit(
                 node_id=node_id,
                 display_name=inputs.names.get(node_id, node_id),
                 up_seconds=up,
-                credited_seconds=got,
+                credited_seconds=0 if banned else live - flagged,
                 lost=[(why, seconds) for why, seconds in lost if seconds > 0],
+                shared_relay=shared[0] if shared else "",
+                shared_with=shared[1] if shared else [],
             )
         )
     return sorted(report, key=lambda r: (-r.credited_seconds, r.display_name, r.node_id))
 
 
 async def explain_credit(
-    db: AsyncSession,
-    period_from: datetime,
-    period_to: datetime,
-    stream: str | None,
-    credited: dict[str, int],
+    db: AsyncSession, period_from: datetime, period_to: datetime, stream: str | None
 ) -> list[NodeCredit]:
     """Load the period's figures and explain every node's credit."""
-    return explain(await load_inputs(db, period_from, period_to, stream), credited)
+    return explain(await load_inputs(db, period_from, period_to, stream))

@@ -269,7 +269,7 @@ async def test_host_sees_nodes_join_catches_a_cheat_pays_out_and_viewers_watch(
         preview_csv = await page.inner_text("#csv-preview")
         preview_lines = await _payout_lines(page)
         assert any(name == "Sam" for name, _, _ in preview_lines), preview_lines
-        mallory_row = page.locator("tr", has_text="Mallory")
+        mallory_row = page.locator("#credit-reasons tr", has_text="Mallory")
         await expect(mallory_row).to_contain_text("flagged by failed probes")
         await screenshot(page, shots, "07-payout-preview")
         await page.click("text=Save this payout")
