@@ -1,5 +1,7 @@
 """Payouts on real SQLite and PostgreSQL: exact amounts, immutability, overlap rules, CSV."""
 
+import asyncio
+
 import pytest
 
 from coordinator_service.ledger.errors import (
@@ -203,3 +205,23 @@ async def test_unknown_payout_is_not_found(sessions):
     async with sessions() as session:
         with pytest.raises(PayoutNotFoundError, match="no payout"):
             await get_payout(session, "pay_missing")
+
+
+async def test_concurrent_overlapping_computations_store_one_payout(sessions):
+    async with sessions() as session:
+        await seed_worked_example(session)
+        await session.commit()
+
+    async def compute():
+        async with sessions() as session:
+            try:
+                view = await compute_payout(session, at(0), at(HOUR), "main", now=at(5 * HOUR))
+            except PayoutConflictError:
+                return None
+            await session.commit()
+            return view.payout_id
+
+    results = await asyncio.gather(*(compute() for _ in range(4)))
+    async with sessions() as session:
+        stored = await list_payouts(session)
+    assert len(stored) == 1 and [r for r in results if r] == [stored[0].payout_id]
