@@ -90,7 +90,7 @@ def test_join_relay_heartbeat_and_restart_without_invite(tmp_path) -> None:
             assert again.status()["node_id"] == node_id
 
 
-def test_bad_used_and_expired_invites_are_one_line_errors(tmp_path) -> None:
+def test_bad_used_expired_invites_and_taken_port_are_one_line_errors(tmp_path) -> None:
     with run_coordinator(tmp_path, "--heartbeat-interval", "1") as coord:
         bad = run_once(tmp_path, f"{coord.url}/join/{'x' * 24}")
         assert_one_line_error(bad, "invite was refused")
@@ -110,18 +110,20 @@ def test_bad_used_and_expired_invites_are_one_line_errors(tmp_path) -> None:
         garbled = run_once(tmp_path / "fourth", "ftp://nowhere")
         assert_one_line_error(garbled, "bad invite link")
 
+        with socket.socket() as taken:  # an unusable port: non-zero exit, one clear line
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            result = run_once(tmp_path / "fifth", coord.invite(), "--relay-port", str(port))
+            assert_one_line_error(result, f"relay port {port}")
 
-def test_bad_flags_and_taken_port_exit_non_zero_with_a_clear_message(tmp_path) -> None:
+
+def test_bad_flags_exit_2_with_the_flag_named(tmp_path) -> None:
     bad = run_once(tmp_path, None, "--upload-cap", "-3")
     assert bad.returncode == 2 and "--upload-cap" in bad.stderr
     assert "Traceback" not in bad.stderr
-    with run_coordinator(tmp_path) as coord, socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        result = run_once(tmp_path, coord.invite(), "--relay-port", str(port))
-        assert result.returncode == 1
-        assert f"relay port {port}" in result.stderr and "Traceback" not in result.stderr
+    bad = run_once(tmp_path, None, "--public-url", "ftp://x")
+    assert bad.returncode == 2 and "--public-url" in bad.stderr
 
 
 def test_heartbeats_resume_after_coordinator_outage(tmp_path) -> None:

@@ -375,7 +375,7 @@ class StreamPuller:
                 if declared.isdigit() and int(declared) > limit:
                     raise OriginError(f"{what} larger than {limit} bytes")
                 chunks = bytearray()
-                async for chunk in response.aiter_raw():
+                async for chunk in response.aiter_bytes():
                     chunks += chunk
                     if len(chunks) > limit:
                         raise OriginError(f"{what} larger than {limit} bytes")
