@@ -1,7 +1,10 @@
 """Payouts on real SQLite and PostgreSQL: exact amounts, immutability, overlap rules, CSV."""
 
+import asyncio
+
 import pytest
 
+from coordinator_service.ledger.earnings import EstimateCache
 from coordinator_service.ledger.errors import (
     PayoutConflictError,
     PayoutInputError,
@@ -203,3 +206,37 @@ async def test_unknown_payout_is_not_found(sessions):
     async with sessions() as session:
         with pytest.raises(PayoutNotFoundError, match="no payout"):
             await get_payout(session, "pay_missing")
+
+
+async def test_concurrent_overlapping_computations_store_one_payout(sessions):
+    async with sessions() as session:
+        await seed_worked_example(session)
+        await session.commit()
+
+    async def compute():
+        async with sessions() as session:
+            try:
+                view = await compute_payout(session, at(0), at(HOUR), "main", now=at(5 * HOUR))
+            except PayoutConflictError:
+                return None
+            await session.commit()
+            return view.payout_id
+
+    results = await asyncio.gather(*(compute() for _ in range(4)))
+    async with sessions() as session:
+        stored = await list_payouts(session)
+    assert len(stored) == 1 and [r for r in results if r] == [stored[0].payout_id]
+
+
+async def test_estimates_match_the_payout_and_are_shared_for_a_few_seconds(sessions):
+    async with sessions() as session:
+        await seed_worked_example(session)
+        cache = EstimateCache(ttl_s=60)
+        first = await cache.get(session, at(0), at(4 * HOUR))
+        again = await cache.get(session, at(0), at(4 * HOUR))
+        fresh = await EstimateCache(ttl_s=0).get(session, at(0), at(4 * HOUR))
+        view = await compute_payout(session, at(0), at(4 * HOUR), None, now=at(5 * HOUR))
+    assert again is first and fresh is not first
+    assert (
+        first.amounts == fresh.amounts == {line.node_id: line.amount_minor for line in view.lines}
+    )
