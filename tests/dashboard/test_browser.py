@@ -38,6 +38,13 @@ def _shots(artifacts_dir: Path) -> Path:
     return artifacts_dir / "screenshots" / "dashboard"
 
 
+def _watch_console(page: Page, problems: list[str]) -> Page:
+    """Collect the page's console errors (CSP violations, script errors) into `problems`."""
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    return page
+
+
 async def _sign_in_with_link(page: Page, coord: RunningCoordinator) -> None:
     link = coord.cli("dashboard-link").stdout.strip().splitlines()[-1]
     assert link.startswith(coord.url + "/login/")
@@ -157,7 +164,10 @@ async def test_host_sees_nodes_join_catches_a_cheat_pays_out_and_viewers_watch(
             ),
         )
         browser = await stack.enter_async_context(chromium())
-        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        problems: list[str] = []
+        page = _watch_console(
+            await browser.new_page(viewport={"width": 1280, "height": 900}), problems
+        )
         await _sign_in_with_link(page, coord)
 
         await page.goto(coord.url + "/streams")
@@ -223,7 +233,10 @@ async def test_host_sees_nodes_join_catches_a_cheat_pays_out_and_viewers_watch(
         await screenshot(page, shots, "02-overview")
 
         # a viewer plays /watch/main through a friend's relay; it recovers when that relay goes
-        viewer = await browser.new_page(viewport={"width": 1024, "height": 768})
+        viewer_problems: list[str] = []
+        viewer = _watch_console(
+            await browser.new_page(viewport={"width": 1024, "height": 768}), viewer_problems
+        )
         await viewer.goto(coord.url + "/watch/main")
         first = await _wait_player(
             viewer,
@@ -286,3 +299,5 @@ async def test_host_sees_nodes_join_catches_a_cheat_pays_out_and_viewers_watch(
         await page.click("text=Mark paid")
         await expect(page.locator("#payout-state")).to_contain_text("paid")
         await screenshot(page, shots, "08-payout")
+        assert not [p for p in problems if "Content Security Policy" in p or "Error" in p], problems
+        assert not [p for p in viewer_problems if "Content Security Policy" in p], viewer_problems
