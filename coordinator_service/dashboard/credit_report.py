@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.dashboard.money import format_duration
@@ -100,9 +100,21 @@ async def load_inputs(
     relaying: dict[str, int] = defaultdict(int)
     relaying_live: dict[str, int] = defaultdict(int)
     no_live: list[Span] = []
+    # time up: intervals inside the period are summed by the database; the few that cross
+    # its edges come back as rows and are clipped here
+    inside = and_(UptimeInterval.started_at >= period_from, UptimeInterval.ended_at <= period_to)
+    for node_id, seconds in await db.execute(
+        select(UptimeInterval.node_id, func.sum(end_s - start_s))
+        .where(UptimeInterval.stream_id.is_(None), inside)
+        .group_by(UptimeInterval.node_id)
+    ):
+        up[node_id] += int(seconds or 0)
     for node_id, row_stream, start, end in await db.execute(
         select(UptimeInterval.node_id, UptimeInterval.stream_id, start_s, end_s).where(
-            or_(UptimeInterval.stream_id.is_(None), UptimeInterval.stream_id.in_(stream_ids)),
+            or_(
+                UptimeInterval.stream_id.in_(stream_ids),
+                and_(UptimeInterval.stream_id.is_(None), ~inside),
+            ),
             overlapping,
         )
     ):
