@@ -266,6 +266,15 @@ async def test_host_sees_nodes_join_catches_a_cheat_pays_out_and_viewers_watch(
             f"played on from {other}",
         )
 
+        # without the vendored hls.js the page plays with the browser's own HLS
+        native = await browser.new_page(viewport={"width": 800, "height": 600})
+        await native.route("**/vendor/hls.min.js", lambda route: route.abort())
+        await native.goto(coord.url + "/watch/main")
+        await _wait_player(
+            native, lambda s: s.get("engine") == "native" and s["time"] > 2, "played natively"
+        )
+        await expect(native.locator("#relayed-by")).to_have_text(f"Relayed by {other}")
+
         # the supporters so far (a payout starts a new period, so look before paying)
         await page.goto(coord.url + "/leaderboard")
         await expect(page.locator("table.board")).to_contain_text("Sam")
