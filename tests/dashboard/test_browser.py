@@ -77,6 +77,14 @@ async def test_host_signs_in_adds_a_stream_and_creates_an_invite(
                 await page.context.clear_cookies()
                 await _sign_in_with_link(page, coord)
 
+                # keyboard: the first Tab reaches the skip link, Enter moves focus to the content
+                await page.keyboard.press("Tab")
+                assert await page.evaluate("document.activeElement.textContent") == (
+                    "Skip to content"
+                )
+                await page.keyboard.press("Enter")
+                assert await page.evaluate("document.activeElement.id") == "main"
+
                 await page.click("nav >> text=Streams")
                 await page.fill("#new-name", "show")
                 await page.fill("#new-origin", origin.url("show"))
