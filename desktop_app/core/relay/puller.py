@@ -221,8 +221,8 @@ class StreamPuller:
         expected: float | None = None
         while True:
             try:
-                text, _ = await self._fetch_playlist(rendition.url)
-                parsed = parse_playlist(text, rendition.url)
+                text, final_url = await self._fetch_playlist(rendition.url)
+                parsed = parse_playlist(text, final_url)  # after redirects
                 if not isinstance(parsed, MediaPlaylist):
                     raise _Rediscover()
                 added = await self._ingest(rendition, parsed)
