@@ -18,6 +18,7 @@ from coordinator_service.ledger.payouts import (
     payout_csv,
     void_payout,
 )
+from coordinator_service.ledger.tally import relay_endpoint
 from coordinator_service.storage.models import Node
 from tests.trust.conftest import Seeder, at
 
@@ -240,3 +241,17 @@ async def test_estimates_match_the_payout_and_are_shared_for_a_few_seconds(sessi
     assert (
         first.amounts == fresh.amounts == {line.node_id: line.amount_minor for line in view.lines}
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "endpoint"),
+    [
+        ("http://203.0.113.9:9000/", "203.0.113.9:9000"),
+        ("HTTPS://Relay.Example/live", "relay.example:443"),
+        ("http://relay.example", "relay.example:80"),
+        ("http://user@relay.example:0081", "relay.example:81"),
+        ("http://[2001:db8::1]:8080/x", "[2001:db8::1]:8080"),
+    ],
+)
+def test_relay_urls_naming_one_host_and_port_are_one_relay(url, endpoint):
+    assert relay_endpoint(url) == endpoint
