@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from desktop_app.core.config import NodeConfig
@@ -13,6 +14,7 @@ from desktop_app.ui.core_adapter import (
     node_config,
     read_invite,
 )
+from desktop_app.ui.core_thread import ThreadedNode
 from desktop_app.ui.errors import InstanceError
 from desktop_app.ui.history import History
 from desktop_app.ui.icons import app_icon
@@ -34,8 +36,8 @@ def build_tray_app(
     """Put the app together around the real node core."""
     joined = config.identity_path.exists()
 
-    def make_node(current: TraySettings) -> TrayNode:
-        return TrayNode(node_config(config, current))
+    def make_node(current: TraySettings) -> ThreadedNode:
+        return ThreadedNode(TrayNode(node_config(config, current)))
 
     return TrayApp(
         node_factory=make_node,
@@ -49,8 +51,12 @@ def build_tray_app(
     )
 
 
-def run_gui(config: NodeConfig) -> int:
-    """Run the tray app until the friend quits; return the exit code."""
+def run_gui(config: NodeConfig, on_started: Callable[[TrayApp], object] | None = None) -> int:
+    """Run the tray app until the friend quits; return the exit code.
+
+    Args:
+        on_started: called with the TrayApp once it started (embedding, screenshots, tests).
+    """
     log_path = setup_logging(log_dir())
     logger.info("StreamrP2P tray app starting; log file %s", log_path)
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -81,6 +87,8 @@ def run_gui(config: NodeConfig) -> int:
     done = asyncio.Event()
     tray_app.finished.connect(done.set)
     tray_app.start(invite_text="" if tray_app.joined else invite_text)
+    if on_started is not None:
+        on_started(tray_app)
     with loop:
         loop.run_until_complete(done.wait())
     instance.close()
