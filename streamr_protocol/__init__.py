@@ -8,7 +8,7 @@ from streamr_protocol.invite import (
 )
 from streamr_protocol.models import *  # noqa: F403
 from streamr_protocol.models import __all__ as _models_all
-from streamr_protocol.proof import PROOF_HEADER, NONCE_PARAM, make_proof, verify_proof
+from streamr_protocol.proof import NONCE_PARAM, PROOF_HEADER, make_proof, verify_proof
 
 __all__ = [
     "NONCE_PARAM",

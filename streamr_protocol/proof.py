@@ -10,7 +10,7 @@ PROOF_HEADER = "X-Streamr-Proof"
 
 
 def make_proof(probe_key: str, nonce: str, body: bytes) -> str:
-    """Return the hex HMAC-SHA256 of `nonce` and the body's SHA-256, keyed by the node's probe key."""
+    """Return the hex HMAC-SHA256 of the nonce and the body hash, keyed by the probe key."""
     digest = hashlib.sha256(body).hexdigest()
     message = f"{nonce}:{digest}".encode()
     return hmac.new(probe_key.encode(), message, hashlib.sha256).hexdigest()
