@@ -37,7 +37,9 @@ def build_tray_app(
     joined = config.identity_path.exists()
 
     def make_node(current: TraySettings) -> ThreadedNode:
-        return ThreadedNode(TrayNode(node_config(config, current)))
+        node = TrayNode(node_config(config, current))
+        node.set_unsupported(current.unsupported_streams)
+        return ThreadedNode(node)
 
     return TrayApp(
         node_factory=make_node,

@@ -6,6 +6,7 @@ what the wizard and the controller expect, translating core errors into JoinErro
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from desktop_app.ui.errors import JoinError
 from desktop_app.ui.portmap import PortMapping, map_port
 from desktop_app.ui.settings import TraySettings
 from streamr_protocol.invite import InviteLink
-from streamr_protocol.models import NodeEarningsResponse
+from streamr_protocol.models import HeartbeatResponse, NodeEarningsResponse
 
 __all__ = ["CoreJoinBackend", "TrayNode", "forget_identity", "node_config", "read_invite"]
 
@@ -68,7 +69,20 @@ def forget_identity(config: NodeConfig) -> None:
 
 
 class TrayNode(Node):
-    """The core Node plus the earnings details the window shows (payout history)."""
+    """The core Node plus what the window needs: payout history, streams the friend unticked."""
+
+    unsupported: frozenset[str] = frozenset()
+
+    def set_unsupported(self, names: Iterable[str]) -> None:
+        """Stop relaying (and reporting) these streams from the next heartbeat on."""
+        self.unsupported = frozenset(names)
+
+    async def _on_heartbeat(self, answer: HeartbeatResponse) -> None:
+        # The core relays every stream the coordinator assigns; drop the unticked ones first.
+        if self.unsupported:
+            kept = [s for s in answer.streams if s.name not in self.unsupported]
+            answer = answer.model_copy(update={"streams": kept})
+        await super()._on_heartbeat(answer)
 
     async def earnings_details(self) -> NodeEarningsResponse | None:
         """This node's earnings answer with payouts and probes; None when unknown."""

@@ -10,7 +10,7 @@ and receives the core's events as queued Qt signals.
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
 from desktop_app.core.events import NodeEvent
@@ -79,6 +79,10 @@ class ThreadedNode:
     def subscribe(self, listener: Callable[[NodeEvent], None]) -> Callable[[], None]:
         """Listeners run on the core's thread: the bridge turns them into queued signals."""
         return self.node.subscribe(listener)
+
+    def set_unsupported(self, names: Iterable[str]) -> None:
+        """Streams the friend unticked (read by the core thread at its next heartbeat)."""
+        self.node.set_unsupported(names)
 
     async def start(self) -> None:
         await self.core.run(self.node.start())

@@ -87,6 +87,13 @@ def test_tray_follows_a_real_node_through_its_states(qtbot, qloop, home, router,
             saved = TraySettings.load()
             assert (saved.display_name, saved.relay_port) == ("Sam", relay_port)
 
+            relay = f"http://127.0.0.1:{relay_port}/live/demo.m3u8"
+            app.on_unsupported_changed(["demo"])  # the friend unticks the stream
+            qtbot.wait_until(lambda: fetch(qtbot, relay).status_code == 404, timeout=15_000)
+            assert TraySettings.load().unsupported_streams == ["demo"]
+            app.on_unsupported_changed([])
+            qtbot.wait_until(lambda: fetch(qtbot, relay).status_code == 200, timeout=20_000)
+
             app.controller.toggle_supporting()
             qtbot.wait_until(lambda: model.state is TrayState.IDLE, timeout=10_000)
             assert model.status_line() == "Paused: not supporting"

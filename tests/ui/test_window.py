@@ -148,3 +148,10 @@ def test_hidden_window_catches_up_when_shown(qtbot, bridge, model):
     assert window.earnings_tab.today.text() != "$7.00"
     window.show()
     assert window.earnings_tab.today.text() == "$7.00"
+
+
+def test_an_announced_update_shows_in_the_banner_with_its_link(qtbot, bridge, model):
+    window = make_window(qtbot, model)
+    bridge.publish(ev.UpdateAvailable("0.2.0", "https://example.org/download"))
+    assert "Version 0.2.0 is available" in window.banner.text()
+    assert 'href="https://example.org/download"' in window.banner.text()
