@@ -144,5 +144,15 @@ def test_quitting_stops_the_relay_and_a_restart_needs_no_wizard(
         assert again.wizard is None
         qtbot.wait_until(lambda: again.model.running, timeout=15_000)
         assert again.window.isVisible() and again.window.no_tray.isVisible()
+
+        leave = again.window.settings_tab.leave_button
+        leave.click()
+        leave.click()  # confirmed: stop, forget this coordinator, offer the wizard
+        qtbot.wait_until(
+            lambda: again.wizard is not None and again.wizard.isVisible(), timeout=20_000
+        )
+        assert not config.identity_path.exists() and not again.joined
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{relay_port}/live/demo.m3u8", timeout=2)
         with qtbot.wait_signal(again.finished, timeout=20_000):
             again.on_quit_requested()
