@@ -23,7 +23,7 @@ def router(tmp_path):
         yield router
 
 
-COORD_FLAGS = ("--heartbeat-interval", "1", "--allow-private-relays")
+COORD_FLAGS = ("--heartbeat-interval", "1", "--allow-private-relays", "--probe-interval", "1")
 
 
 def fast_config(tmp_path) -> NodeConfig:
@@ -86,6 +86,13 @@ def test_tray_follows_a_real_node_through_its_states(qtbot, qloop, home, router,
             assert playlist.status_code == 200 and "#EXTINF" in playlist.text
             saved = TraySettings.load()
             assert (saved.display_name, saved.relay_port) == ("Sam", relay_port)
+
+            # the coordinator's probes and the node's earnings reach the window
+            qtbot.wait_until(lambda: model.probes_passed >= 1, timeout=30_000)
+            qtbot.wait_until(lambda: model.today_minor > 0, timeout=30_000)
+            app.window.show()
+            assert app.window.status_tab.probes.text().startswith(f"{model.probes_passed} passed")
+            assert app.window.earnings_tab.today.text() != "$0.00"
 
             relay = f"http://127.0.0.1:{relay_port}/live/demo.m3u8"
             app.on_unsupported_changed(["demo"])  # the friend unticks the stream
