@@ -1,8 +1,9 @@
 """The assembled app without a running node: settings, start at login, second launches."""
 
 from desktop_app.core.config import NodeConfig
-from desktop_app.ui.core_adapter import CoreJoinBackend, read_invite
+from desktop_app.ui.core_adapter import CoreJoinBackend
 from desktop_app.ui.history import History
+from desktop_app.ui.node_settings import read_invite
 from desktop_app.ui.settings import TraySettings
 from desktop_app.ui.tray_app import TrayApp
 
