@@ -82,6 +82,7 @@ async def drive(app: TrayApp) -> None:
         model = app.model
         await until(lambda: model.state is TrayState.RELAYING, what="relaying")
         await until(lambda: any(s.live for s in model.streams.values()), 40, "a live stream")
+        await until(lambda: model.probes_passed >= 1 and model.today_minor > 0, 40, "a probe")
         await asyncio.sleep(2.5)  # a stats poll, so the window has numbers
         assert app.tray is not None
         icon_rect = app.tray.icon.geometry()

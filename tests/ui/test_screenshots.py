@@ -42,7 +42,9 @@ def test_real_app_under_x_with_a_tray_shows_everything(tmp_path, artifacts_dir) 
     home.mkdir()
     with (
         origin_process(tmp_path) as urls,
-        run_coordinator(tmp_path, "--heartbeat-interval", "1", "--allow-private-relays") as coord,
+        run_coordinator(
+            tmp_path, "--heartbeat-interval", "1", "--allow-private-relays", "--probe-interval", "2"
+        ) as coord,
         xvfb_with_tray() as display,
     ):
         coord.cli("stream", "add", "demo", "--origin", urls["demo"], "--pool-per-hour", "36")
