@@ -32,7 +32,7 @@ from desktop_app.core.node import join  # noqa: E402
 from desktop_app.ui.single_instance import server_name  # noqa: E402
 from tests.fixtures.coordinator import run_coordinator  # noqa: E402
 from tests.fixtures.net import free_port  # noqa: E402
-from tests.ui.xvfb import xvfb_with_tray  # noqa: E402
+from tests.ui.xvfb import app_env, xvfb_with_tray  # noqa: E402
 
 TARGET_START_S = 1.5
 TARGET_RSS_MB = 120.0
@@ -149,14 +149,7 @@ async def main(runs: int, measure_s: float) -> None:
     ):
         config = NodeConfig(data_dir=data_dir, relay_host="127.0.0.1", status_port=0)
         await join(config, coord.invite(), "bench", "@bench", relay_port)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMR_", "XDG_"))}
-        env |= {
-            "DISPLAY": display,
-            "QT_QPA_PLATFORM": "xcb",
-            "HOME": str(home),
-            "PYTHONPATH": str(ROOT),
-            "STREAMR_NODE_RELAY_HOST": "127.0.0.1",
-        }
+        env = app_env(display, home)
 
         bare = []
         for _ in range(runs):  # reference: a bare PySide6 tray icon on this machine, now

@@ -1,7 +1,6 @@
 """The real app under Xvfb with a tray (trayer): what a friend sees, saved as screenshots."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 from tests.fixtures.coordinator import run_coordinator
 from tests.fixtures.net import free_port
 from tests.fixtures.origin import origin_process
-from tests.ui.xvfb import have_xvfb, xvfb_with_tray
+from tests.ui.xvfb import app_env, have_xvfb, xvfb_with_tray
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
@@ -48,15 +47,7 @@ def test_real_app_under_x_with_a_tray_shows_everything(tmp_path, artifacts_dir) 
         xvfb_with_tray() as display,
     ):
         coord.cli("stream", "add", "demo", "--origin", urls["demo"], "--pool-per-hour", "36")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMR_", "XDG_"))}
-        env |= {
-            "DISPLAY": display,
-            "QT_QPA_PLATFORM": "xcb",
-            "HOME": str(home),
-            "PYTHONPATH": str(ROOT),
-            "STREAMR_NODE_RELAY_HOST": "127.0.0.1",
-            "STREAMR_NODE_STATUS_PORT": "0",
-        }
+        env = app_env(display, home)
         result = subprocess.run(
             [
                 sys.executable,
