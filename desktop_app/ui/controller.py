@@ -167,8 +167,12 @@ class NodeController(QObject):
 
     @Slot(object)
     def on_unsupported_changed(self, names: Iterable[str]) -> None:
+        names = sorted(set(names))
         self.model.set_unsupported(names)
-        self._remember(unsupported_streams=sorted(set(names)))
+        self._remember(unsupported_streams=names)
+        set_unsupported = getattr(self.node, "set_unsupported", None)
+        if set_unsupported is not None:
+            set_unsupported(names)
 
     @Slot(object)
     def on_settings_saved(self, new: TraySettings) -> None:

@@ -6,7 +6,7 @@ what the wizard and the controller expect, translating core errors into JoinErro
 
 import asyncio
 import logging
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 from desktop_app.core.client import CoordinatorClient
@@ -21,54 +21,29 @@ from desktop_app.core.errors import Error as CoreError
 from desktop_app.core.node import Node, join, node_version
 from desktop_app.ui.errors import JoinError
 from desktop_app.ui.portmap import PortMapping, map_port
-from desktop_app.ui.settings import TraySettings
 from streamr_protocol.invite import InviteLink
-from streamr_protocol.models import NodeEarningsResponse
+from streamr_protocol.models import HeartbeatResponse, NodeEarningsResponse
 
-__all__ = ["CoreJoinBackend", "TrayNode", "forget_identity", "node_config", "read_invite"]
+__all__ = ["CoreJoinBackend", "TrayNode"]
 
 logger = logging.getLogger(__name__)
-INVITE_FILE_LIMIT = 4096
-
-
-def node_config(base: NodeConfig, settings: TraySettings) -> NodeConfig:
-    """The node's config: flags given on the command line win, then the friend's settings."""
-    given = base.model_fields_set
-    update: dict[str, object] = {}
-    if "relay_port" not in given:
-        update["relay_port"] = settings.relay_port
-    if "upload_cap_mbit" not in given:
-        update["upload_cap_mbit"] = settings.upload_cap_mbit or None
-    if "name" not in given and settings.display_name:
-        update["name"] = settings.display_name
-    if "payout_handle" not in given and settings.payout_handle:
-        update["payout_handle"] = settings.payout_handle
-    return base.model_copy(update=update)
-
-
-def read_invite(argument: str | None) -> str:
-    """The invite text from `--invite`: a link, or a file the host sent that holds one."""
-    if not argument:
-        return ""
-    if "://" not in argument:
-        path = Path(argument).expanduser()
-        try:
-            if path.is_file():
-                return path.read_text(encoding="utf-8", errors="replace")[
-                    :INVITE_FILE_LIMIT
-                ].strip()
-        except OSError as exc:
-            logger.warning("cannot read the invite file %s: %s", path, exc.strerror)
-    return argument.strip()
-
-
-def forget_identity(config: NodeConfig) -> None:
-    """Drop the stored identity (leaving the coordinator); the next start asks to join again."""
-    config.identity_path.unlink(missing_ok=True)
 
 
 class TrayNode(Node):
-    """The core Node plus the earnings details the window shows (payout history)."""
+    """The core Node plus what the window needs: payout history, streams the friend unticked."""
+
+    unsupported: frozenset[str] = frozenset()
+
+    def set_unsupported(self, names: Iterable[str]) -> None:
+        """Stop relaying (and reporting) these streams from the next heartbeat on."""
+        self.unsupported = frozenset(names)
+
+    async def _on_heartbeat(self, answer: HeartbeatResponse) -> None:
+        # The core relays every stream the coordinator assigns; drop the unticked ones first.
+        if self.unsupported:
+            kept = [s for s in answer.streams if s.name not in self.unsupported]
+            answer = answer.model_copy(update={"streams": kept})
+        await super()._on_heartbeat(answer)
 
     async def earnings_details(self) -> NodeEarningsResponse | None:
         """This node's earnings answer with payouts and probes; None when unknown."""

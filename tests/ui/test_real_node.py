@@ -23,7 +23,7 @@ def router(tmp_path):
         yield router
 
 
-COORD_FLAGS = ("--heartbeat-interval", "1", "--allow-private-relays")
+COORD_FLAGS = ("--heartbeat-interval", "1", "--allow-private-relays", "--probe-interval", "1")
 
 
 def fast_config(tmp_path) -> NodeConfig:
@@ -87,6 +87,20 @@ def test_tray_follows_a_real_node_through_its_states(qtbot, qloop, home, router,
             saved = TraySettings.load()
             assert (saved.display_name, saved.relay_port) == ("Sam", relay_port)
 
+            # the coordinator's probes and the node's earnings reach the window
+            qtbot.wait_until(lambda: model.probes_passed >= 1, timeout=30_000)
+            qtbot.wait_until(lambda: model.today_minor > 0, timeout=30_000)
+            app.window.show()
+            assert app.window.status_tab.probes.text().startswith(f"{model.probes_passed} passed")
+            assert app.window.earnings_tab.today.text() != "$0.00"
+
+            relay = f"http://127.0.0.1:{relay_port}/live/demo.m3u8"
+            app.on_unsupported_changed(["demo"])  # the friend unticks the stream
+            qtbot.wait_until(lambda: fetch(qtbot, relay).status_code == 404, timeout=15_000)
+            assert TraySettings.load().unsupported_streams == ["demo"]
+            app.on_unsupported_changed([])
+            qtbot.wait_until(lambda: fetch(qtbot, relay).status_code == 200, timeout=20_000)
+
             app.controller.toggle_supporting()
             qtbot.wait_until(lambda: model.state is TrayState.IDLE, timeout=10_000)
             assert model.status_line() == "Paused: not supporting"
@@ -137,5 +151,15 @@ def test_quitting_stops_the_relay_and_a_restart_needs_no_wizard(
         assert again.wizard is None
         qtbot.wait_until(lambda: again.model.running, timeout=15_000)
         assert again.window.isVisible() and again.window.no_tray.isVisible()
+
+        leave = again.window.settings_tab.leave_button
+        leave.click()
+        leave.click()  # confirmed: stop, forget this coordinator, offer the wizard
+        qtbot.wait_until(
+            lambda: again.wizard is not None and again.wizard.isVisible(), timeout=20_000
+        )
+        assert not config.identity_path.exists() and not again.joined
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{relay_port}/live/demo.m3u8", timeout=2)
         with qtbot.wait_signal(again.finished, timeout=20_000):
             again.on_quit_requested()

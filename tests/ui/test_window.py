@@ -2,9 +2,11 @@
 
 from datetime import UTC, date, datetime
 
+import pytest
+
 from desktop_app.core import events as ev
 from desktop_app.core.events import StreamStat
-from desktop_app.ui.qt import QImage, Qt
+from desktop_app.ui.qt import HAVE_MULTIMEDIA, QImage, Qt
 from desktop_app.ui.settings import TraySettings
 from desktop_app.ui.window import MainWindow
 from desktop_app.ui.window.main_window import NO_TRAY_NOTE
@@ -148,3 +150,22 @@ def test_hidden_window_catches_up_when_shown(qtbot, bridge, model):
     assert window.earnings_tab.today.text() != "$7.00"
     window.show()
     assert window.earnings_tab.today.text() == "$7.00"
+
+
+def test_an_announced_update_shows_in_the_banner_with_its_link(qtbot, bridge, model):
+    window = make_window(qtbot, model)
+    bridge.publish(ev.UpdateAvailable("0.2.0", "https://example.org/download"))
+    assert "Version 0.2.0 is available" in window.banner.text()
+    assert 'href="https://example.org/download"' in window.banner.text()
+
+
+@pytest.mark.skipif(not HAVE_MULTIMEDIA, reason="QtMultimedia comes with PySide6-Addons only")
+@pytest.mark.qt_log_ignore("Could not open media")  # stopped before the (absent) origin answered
+def test_preview_falls_back_to_qtmultimedia_without_vlc(qtbot, bridge, model):
+    window = make_window(qtbot, model, preview_backends=("qtmultimedia",))
+    feed(bridge, model)
+    backend = window.preview_tab.player.play("http://127.0.0.1:9/live/demo.m3u8")
+    assert backend in ("qtmultimedia", "")  # "" where the FFmpeg backend is not usable
+    assert window.preview_tab.player.playing() == (backend == "qtmultimedia")
+    window.preview_tab.stop()
+    assert not window.preview_tab.player.playing()
