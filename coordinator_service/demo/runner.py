@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 STREAM = "demo"
 POOL_PER_HOUR_MINOR = 3600  # $36 an hour: a cent a second, so earnings visibly move
 ROOT = Path(__file__).resolve().parents[2]
+ESSENTIAL = ("origin", "coordinator")  # the demo cannot go on without these
 
 Printer = Callable[[str], None]
 
@@ -402,11 +403,18 @@ class Demo:
             self.out(line)
 
     def watch(self) -> None:
-        """Poll until asked to stop; raise ChildExited if a process dies."""
+        """Poll until asked to stop; raise ChildExited if the origin or coordinator dies."""
+        reported: set[str] = set()
         while not self.stop_event.wait(self.options.poll_interval):
             for child in self.children:
-                if child.name != "tray-app":
+                try:
                     child.check()
+                except ChildExited as exc:
+                    if child.name in ESSENTIAL:
+                        raise
+                    if child.name not in reported:  # a node or the tray app: say so, go on
+                        reported.add(child.name)
+                        self.out(f"[{self._stamp()}] warning    {exc}")
             self.poll()
 
     def stop(self) -> None:

@@ -98,8 +98,8 @@ class DemoProcess:
         return code
 
 
-def processes_with_marker(marker: str) -> list[str]:
-    """Return the command lines of live processes whose environment carries `marker`."""
+def processes_with_marker(marker: str, pids: bool = False) -> list:
+    """Return the command lines (or (pid, command line)) of live processes carrying `marker`."""
     found = []
     needle = f"STREAMR_DEMO_TEST_MARKER={marker}".encode()
     for proc in Path("/proc").iterdir():
@@ -107,7 +107,8 @@ def processes_with_marker(marker: str) -> list[str]:
             continue
         try:
             if needle in (proc / "environ").read_bytes():
-                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found.append((int(proc.name), cmd) if pids else cmd)
         except OSError:
             continue
     return found
@@ -156,6 +157,12 @@ def test_demo_relays_a_playable_stream_reports_activity_and_stops_without_leftov
 
         demo.wait_for(r"probe\s+node-\d: ok", timeout=90)
         demo.wait_for(r"earnings\s+node-\d \$\d+\.\d\d", timeout=90)
+
+        # A node that dies is reported; the demo goes on with the others.
+        [victim] = [pid for pid, cmd in processes_with_marker(marker, pids=True) if "node-3" in cmd]
+        os.kill(victim, signal.SIGKILL)
+        demo.wait_for(r"warning\s+node-3 stopped", timeout=30)
+        assert demo.process.poll() is None
     finally:
         code = demo.stop()
     assert code == 0, "\n".join(demo.lines)
