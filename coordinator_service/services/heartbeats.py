@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, Table, bindparam, func, insert, select, update
+from sqlalchemy import String, Table, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -25,7 +25,7 @@ from coordinator_service.services.app_settings import DOWNLOAD_URL, LATEST_VERSI
 from coordinator_service.services.clock import utcnow
 from coordinator_service.services.nodes import BANNED
 from coordinator_service.storage.db import Database, one_line
-from coordinator_service.storage.models import Node, Stream, UptimeInterval
+from coordinator_service.storage.models import UTC_DATETIME, Node, Stream, UptimeInterval
 
 __all__ = [
     "Beat",
@@ -255,6 +255,9 @@ class HeartbeatRecorder:
             if not node_params:
                 return {}
             conn = await session.connection()
+            # Same lock order on every replica (no deadlocks); the row locks also serialize
+            # concurrent beats of one node, so the interval query below sees the other's commit.
+            node_params.sort(key=lambda values: values["nid"])
             await conn.execute(_UPDATE_NODE, node_params)
             opened = await self._extend_or_open(conn, list(keys), now)
             await session.commit()
@@ -270,13 +273,13 @@ class HeartbeatRecorder:
             known = self._open.get(key)
             if known is not None and known.ended_at >= cutoff:
                 extend[key] = known.interval_id
-            elif known is None:
+            else:  # not cached, or stale: another replica may have opened one since
                 unknown.append(key)
         if unknown:
             extend.update(await _open_intervals(conn, unknown, cutoff))
         if extend:
             await conn.execute(
-                _EXTEND_INTERVAL, [{"iid": iid, "at": now} for iid in extend.values()]
+                _EXTEND_INTERVAL, [{"iid": iid, "at": now} for iid in sorted(extend.values())]
             )
         opened = {key: _OpenInterval(iid, now) for key, iid in extend.items()}
         new = [key for key in keys if key not in extend]
@@ -310,8 +313,12 @@ _UPDATE_NODE = (
     )
 )
 
+_AT = bindparam("at", type_=UTC_DATETIME)
+# Never move an end backwards: a replica whose batch began earlier may commit after another's.
 _EXTEND_INTERVAL = (
-    update(_INTERVALS).where(_INTERVALS.c.id == bindparam("iid")).values(ended_at=bindparam("at"))
+    update(_INTERVALS)
+    .where(_INTERVALS.c.id == bindparam("iid"))
+    .values(ended_at=case((_INTERVALS.c.ended_at < _AT, _AT), else_=_INTERVALS.c.ended_at))
 )
 
 

@@ -149,7 +149,13 @@ class Database:
             await self.writer.dispose()
 
 
+MIGRATION_LOCK_ID = 0x5354524D  # "STRM": replicas starting together migrate one at a time
+
+
 def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Held until this transaction ends; the next replica then finds the schema at head.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_ID})
     command.upgrade(migrations_config(connection), "head")
 
 

@@ -9,7 +9,7 @@ from desktop_app.ui.controller import NodeController, NodeLike
 from desktop_app.ui.history import History
 from desktop_app.ui.model import NodeModel
 from desktop_app.ui.notifications import Notifier
-from desktop_app.ui.qt import QApplication, QObject, Signal, Slot
+from desktop_app.ui.qt import QObject, Signal, Slot
 from desktop_app.ui.settings import TraySettings
 from desktop_app.ui.single_instance import ACTIVATE
 from desktop_app.ui.tray import Tray
@@ -215,9 +215,6 @@ class TrayApp(QObject):
         except OSError as exc:
             logger.warning("history not saved: %s", exc)
         self.finished.emit()
-        app = QApplication.instance()
-        if app is not None:
-            app.quit()
 
     def _left(self) -> None:
         """After leaving: forget this coordinator's identity and offer to join another."""

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from desktop_app.core.config import NodeConfig
+from desktop_app.ui.core_adapter import CoreJoinBackend
 from desktop_app.ui.wizard import JoinWizard
 from tests.fixtures.coordinator import RunningCoordinator, run_coordinator
 from tests.fixtures.net import free_port
 from tests.ui.fake_router import fake_router
-from tests.ui.join_http import HttpJoinBackend
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,13 @@ def coordinator(tmp_path_factory) -> Iterator[RunningCoordinator]:
 @pytest.fixture
 def wizard(qtbot, qloop, tmp_path) -> Iterator[JoinWizard]:
     with fake_router(tmp_path) as router:
-        wizard = JoinWizard(HttpJoinBackend(router.socket_path), relay_port=free_port())
+        backend = CoreJoinBackend(NodeConfig(data_dir=tmp_path / "node", status_port=0))
+        backend.upnp_options = {
+            "discover_delay_ms": 50,
+            "minissdpd_socket": router.socket_path,
+            "multicast_if": "127.0.0.1",
+        }
+        wizard = JoinWizard(backend, relay_port=free_port())
         qtbot.add_widget(wizard)
         wizard.show()
         wizard.router = router
@@ -76,6 +83,8 @@ def test_happy_path_joins_and_maps_the_port(qtbot, wizard, coordinator) -> None:
     assert wizard.router.mappings[0]["NewExternalPort"] == str(joined.relay_port)
     nodes = json.loads(coordinator.cli("nodes", "list", "--json").stdout)
     assert "Sam the relay" in [n["display_name"] for n in nodes]
+    identity = wizard.backend.config.load_identity()
+    assert identity is not None and identity.display_name == "Sam the relay"
     wizard.next()
     assert "Joined as Sam the relay" in wizard.done_page.summary.text()
 
