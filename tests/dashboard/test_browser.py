@@ -253,6 +253,11 @@ async def test_host_sees_nodes_join_catches_a_cheat_pays_out_and_viewers_watch(
             f"played on from {other}",
         )
 
+        # the supporters so far (a payout starts a new period, so look before paying)
+        await page.goto(coord.url + "/leaderboard")
+        await expect(page.locator("table.board")).to_contain_text("Sam")
+        await screenshot(page, shots, "10-leaderboard")
+
         # the host pays out the period: the preview, the saved payout and its CSV agree
         await page.goto(coord.url + "/payouts")
         period_to = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
@@ -281,7 +286,3 @@ async def test_host_sees_nodes_join_catches_a_cheat_pays_out_and_viewers_watch(
         await page.click("text=Mark paid")
         await expect(page.locator("#payout-state")).to_contain_text("paid")
         await screenshot(page, shots, "08-payout")
-
-        await page.goto(coord.url + "/leaderboard")
-        await expect(page.locator("table.board")).to_contain_text("Sam")
-        await screenshot(page, shots, "10-leaderboard")
