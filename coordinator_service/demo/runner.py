@@ -10,10 +10,12 @@ watches the admin API and prints a line for each heartbeat round, probe and earn
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -244,6 +246,26 @@ class Demo:
         )
         return str(body["link"])
 
+    def dashboard_link(self) -> str | None:
+        """Return a one-time dashboard sign-in link, when the dashboard is installed."""
+        if importlib.util.find_spec("coordinator_service.dashboard.cli") is None:
+            return None
+        result = subprocess.run(
+            [sys.executable, "-m", "coordinator_service", "dashboard-link"]
+            + ["--data-dir", str(self.coordinator_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=self._env,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+        )
+        lines = result.stdout.strip().splitlines()
+        if result.returncode != 0 or not lines:
+            logger.warning("no dashboard sign-in link: %s", result.stderr.strip()[-300:])
+            return None
+        return lines[-1]
+
     def node_specs(self) -> list[_NodeSpec]:
         specs = [_NodeSpec(f"node-{i + 1}") for i in range(self.options.nodes)]
         if self.options.cheat:
@@ -385,10 +407,15 @@ class Demo:
         tray_link = self.create_invite("demo tray app")
         if self.options.gui:
             self.start_gui(tray_link)
+        sign_in = self.dashboard_link()
         lines = [
             "",
             "StreamrP2P demo is running — Ctrl-C stops every process.",
             f"  dashboard:    {self.url}/",
+        ]
+        if sign_in:
+            lines.append(f"  sign in:      {sign_in}   (works once; or paste the admin token)")
+        lines += [
             f"  watch:        {self.url}/watch/{STREAM}.m3u8   (VLC, ffplay, mpv, Safari)",
             f"  admin token:  {self.admin_token_path}",
             f"  tray invite:  {tray_link}",
