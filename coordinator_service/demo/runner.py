@@ -206,6 +206,17 @@ class Demo:
             timeout=10.0,
         )
 
+    def forget_nodes_of_another_port(self) -> None:
+        """In a reused data dir, nodes remember the coordinator's old address: if the port
+        changed, drop their identities so they join this coordinator afresh."""
+        port_file = self.data_dir / "coordinator-port"
+        saved = port_file.read_text().strip() if port_file.is_file() else str(self.port)
+        if saved != str(self.port):
+            for folder in self.data_dir.iterdir():
+                if folder.is_dir() and folder.name not in ("coordinator", "logs"):
+                    shutil.rmtree(folder, ignore_errors=True)
+        port_file.write_text(f"{self.port}\n")
+
     @property
     def admin_token_path(self) -> Path:
         return self.coordinator_dir / "admin-token"
@@ -229,16 +240,13 @@ class Demo:
         return response.json() if response.content else None
 
     def add_stream(self) -> None:
-        self._api(
-            "POST",
-            "/api/v1/admin/streams",
-            json={
-                "name": STREAM,
-                "origin_url": self.origin_url,
-                "pool_per_hour_minor": POOL_PER_HOUR_MINOR,
-                "currency": "USD",
-            },
-        )
+        """Add the stream `demo`; in a reused data dir, point it at this run's origin."""
+        body = {"origin_url": self.origin_url, "pool_per_hour_minor": POOL_PER_HOUR_MINOR}
+        existing = self.client.get(f"/api/v1/admin/streams/{STREAM}")
+        if existing.status_code == 200:
+            self._api("PATCH", f"/api/v1/admin/streams/{STREAM}", json=body | {"paused": False})
+        else:
+            self._api("POST", "/api/v1/admin/streams", json=body | {"name": STREAM})
 
     def create_invite(self, note: str) -> str:
         body = self._api(
@@ -401,6 +409,7 @@ class Demo:
         self.out(f"starting the demo in {self.data_dir} …")
         self.start_origin()
         self.start_coordinator()
+        self.forget_nodes_of_another_port()
         self.add_stream()
         for spec in self.node_specs():
             self.start_node(spec)
