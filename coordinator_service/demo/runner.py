@@ -15,13 +15,14 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -29,6 +30,7 @@ from typing import Any
 import httpx
 
 from coordinator_service.demo.processes import Child, ChildExited, stop_all
+from coordinator_service.demo.watch import ActivityWatcher
 
 __all__ = ["DemoError", "DemoOptions", "run_demo"]
 
@@ -68,23 +70,8 @@ class _NodeSpec:
     status_port: int = 0
 
 
-@dataclass
-class _Watch:
-    """What the demo last printed, so it prints only changes."""
-
-    beats: dict[str, str] = field(default_factory=dict)
-    pending_beats: set[str] = field(default_factory=set)
-    last_round_at: float = 0.0
-    states: dict[str, str] = field(default_factory=dict)
-    seen_probes: set[tuple[str, str]] = field(default_factory=set)
-    earnings: dict[str, int] = field(default_factory=dict)
-    last_earnings_at: float = 0.0
-
-
 def _free_port(preferred: int = 0) -> int:
     """Return `preferred` if it can be bound on 127.0.0.1, else a free port."""
-    import socket
-
     for candidate in (preferred, 0) if preferred else (0,):
         with socket.socket() as sock:
             try:
@@ -93,12 +80,6 @@ def _free_port(preferred: int = 0) -> int:
                 continue
             return int(sock.getsockname()[1])
     raise DemoError("no free TCP port on 127.0.0.1")
-
-
-def _money(minor: int, currency: str = "USD") -> str:
-    sign = "-" if minor < 0 else ""
-    symbol = "$" if currency == "USD" else f"{currency} "
-    return f"{sign}{symbol}{abs(minor) // 100}.{abs(minor) % 100:02d}"
 
 
 class Demo:
@@ -120,7 +101,7 @@ class Demo:
         self.url = ""
         self.origin_url = ""
         self._client: httpx.Client | None = None
-        self._watch = _Watch()
+        self._watcher: ActivityWatcher | None = None
         self._env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(
@@ -222,6 +203,12 @@ class Demo:
         return self.coordinator_dir / "admin-token"
 
     @property
+    def watcher(self) -> ActivityWatcher:
+        if self._watcher is None:
+            self._watcher = ActivityWatcher(self.client, self.out, self.options.heartbeat_interval)
+        return self._watcher
+
+    @property
     def client(self) -> httpx.Client:
         if self._client is None:
             raise DemoError("the coordinator is not running")
@@ -319,89 +306,6 @@ class Demo:
             str(_free_port()),
         )
 
-    # --- watching ------------------------------------------------------------------------------
-
-    def _stamp(self) -> str:
-        return time.strftime("%H:%M:%S")
-
-    def _get(self, path: str, **params: Any) -> Any:
-        try:
-            response = self.client.get(path, params=params or None)
-        except httpx.HTTPError:
-            return None
-        if response.status_code != 200:
-            return None
-        return response.json()
-
-    def poll(self) -> None:
-        """Print what changed since the last poll: heartbeat rounds, probes, earnings, states."""
-        nodes = self._get("/api/v1/admin/nodes")
-        if isinstance(nodes, dict):
-            nodes = nodes.get("nodes", nodes.get("items", []))
-        names: dict[str, str] = {}
-        if isinstance(nodes, list):
-            self._watch_heartbeats(nodes)
-            names = {str(n["node_id"]): str(n["display_name"]) for n in nodes}
-        probes = self._get("/api/v1/admin/probes", limit=50)
-        if isinstance(probes, dict):
-            probes = probes.get("probes", probes.get("items", []))
-        if isinstance(probes, list):
-            self._watch_probes(probes, names)
-        board = self._get("/api/v1/leaderboard")
-        if isinstance(board, dict):
-            self._watch_earnings(board.get("entries", []))
-
-    def _watch_heartbeats(self, nodes: list[dict[str, Any]]) -> None:
-        watch = self._watch
-        for node in nodes:
-            name = str(node.get("display_name", node.get("node_id", "?")))
-            beat = str(node.get("last_heartbeat_at") or "")
-            if beat and watch.beats.get(name) != beat:
-                watch.beats[name] = beat
-                watch.pending_beats.add(name)
-            state = str(node.get("state", ""))
-            if state and watch.states.get(name) not in (None, state):
-                self.out(f"[{self._stamp()}] state      {name}: {watch.states[name]} -> {state}")
-            watch.states[name] = state
-        now = time.monotonic()
-        everyone = {str(n.get("display_name")) for n in nodes}
-        due = now - watch.last_round_at >= self.options.heartbeat_interval
-        if watch.pending_beats and (watch.pending_beats >= everyone or due):
-            parts = ", ".join(
-                f"{name} {watch.states.get(name, '?')}" for name in sorted(watch.pending_beats)
-            )
-            self.out(
-                f"[{self._stamp()}] heartbeats {len(watch.pending_beats)}/{len(everyone)}: {parts}"
-            )
-            watch.pending_beats.clear()
-            watch.last_round_at = now
-
-    def _watch_probes(self, probes: list[dict[str, Any]], names: dict[str, str]) -> None:
-        for probe in sorted(probes, key=lambda p: str(p.get("at", ""))):
-            key = (str(probe.get("node_id")), str(probe.get("at")))
-            if key in self._watch.seen_probes:
-                continue
-            self._watch.seen_probes.add(key)
-            name = names.get(key[0], key[0])
-            verdict = "ok" if probe.get("ok") else f"FAILED: {probe.get('reason', '?')}"
-            latency = probe.get("latency_ms")
-            extra = f" ({latency} ms)" if latency is not None else ""
-            self.out(f"[{self._stamp()}] probe      {name}: {verdict}{extra}")
-
-    def _watch_earnings(self, entries: list[dict[str, Any]]) -> None:
-        watch = self._watch
-        current = {str(e["display_name"]): int(e.get("earned_minor", 0)) for e in entries}
-        now = time.monotonic()
-        if current and current != watch.earnings and now - watch.last_earnings_at >= 5:
-            currency = str(entries[0].get("currency", "USD")) if entries else "USD"
-            parts = ", ".join(
-                f"{name} {_money(amount, currency)}"
-                for name, amount in sorted(current.items(), key=lambda kv: (-kv[1], kv[0]))
-            )
-            self.out(f"[{self._stamp()}] earnings   {parts}")
-            watch.earnings = current
-            watch.last_earnings_at = now
-
     # --- the whole run -------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -450,8 +354,8 @@ class Demo:
                         raise
                     if child.name not in reported:  # a node or the tray app: say so, go on
                         reported.add(child.name)
-                        self.out(f"[{self._stamp()}] warning    {exc}")
-            self.poll()
+                        self.out(f"[{time.strftime('%H:%M:%S')}] warning    {exc}")
+            self.watcher.poll()
 
     def stop(self) -> None:
         if self._client is not None:
