@@ -33,6 +33,8 @@ BUILD = os.environ.get("STREAMR_BUNDLE_TEST") == "1"
 
 pytestmark = [
     pytest.mark.slow,
+    # The first test also waits for the build (about 2 minutes on a quiet 2-core machine).
+    pytest.mark.timeout(1200),
     pytest.mark.skipif(
         not BUILD and not (NODE.exists() and COORDINATOR.exists()),
         reason="no bundle in dist/: run packaging/build.sh or set STREAMR_BUNDLE_TEST=1",
