@@ -312,11 +312,15 @@ class Demo:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.out(f"starting the demo in {self.data_dir} …")
         self.start_origin()
+        self.out("  live test origin is up (ffmpeg test pattern, 1 s segments)")
         self.start_coordinator()
+        self.out(f"  coordinator is up at {self.url}")
         self.forget_nodes_of_another_port()
         self.add_stream()
-        for spec in self.node_specs():
+        specs = self.node_specs()
+        for spec in specs:
             self.start_node(spec)
+        self.out(f"  {len(specs)} node(s) joining with their invites")
         tray_link = self.create_invite("demo tray app")
         if self.options.gui:
             self.start_gui(tray_link)
