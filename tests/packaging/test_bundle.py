@@ -49,7 +49,7 @@ def bundles(artifacts_dir: Path) -> dict[str, Path]:
         started = time.monotonic()
         result = subprocess.run(
             [str(ROOT / "packaging" / "build.sh")],
-            env={**os.environ, "PY": sys.executable},
+            env={**os.environ, "PY": sys.executable, "DEB": "0"},
             cwd=ROOT, capture_output=True, text=True, timeout=1200,
         )  # fmt: skip
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
