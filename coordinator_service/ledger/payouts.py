@@ -10,8 +10,9 @@ credited seconds are added up into one line). For each stream:
 A stored payout never changes: lines keep each node's display name, payout handle, credited
 seconds and amount as they were. A period may be paid once: computing a payout that overlaps a
 non-voided one for the same stream (a combined payout overlaps every stream) is refused until
-that one is voided. Marking paid is idempotent; a paid payout cannot be voided and a voided one
-cannot be marked paid.
+that one is voided (on PostgreSQL computations take an advisory lock, so two replicas cannot
+both pass that check; SQLite has a single writer). Marking paid is idempotent; a paid payout
+cannot be voided and a voided one cannot be marked paid.
 """
 
 import csv
@@ -48,6 +49,7 @@ __all__ = [
     "void_payout",
 ]
 
+PAYOUT_LOCK = 0x5354524D  # "STRM": the advisory lock that serializes payout computations
 CSV_HEADER = ("node_id", "display_name", "payout_handle", "credited_seconds", "amount", "currency")
 
 
@@ -132,6 +134,9 @@ async def compute_payout(
             f"now is {now.replace(microsecond=0).isoformat()}"
         )
     stream_id = await _stream_id(session, stream) if stream is not None else None
+    if session.get_bind().dialect.name == "postgresql":
+        # replicas computing at once: the overlap check and the insert happen one at a time
+        await session.execute(select(func.pg_advisory_xact_lock(PAYOUT_LOCK)))
     overlap = select(Payout.id).where(
         Payout.voided_at.is_(None),
         Payout.period_from < period_to,
