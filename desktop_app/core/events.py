@@ -13,8 +13,10 @@ __all__ = [
     "ProbeObserved",
     "RelayStarted",
     "RelayStopped",
+    "CatalogStream",
     "StreamLiveChanged",
     "StreamStat",
+    "StreamsListed",
     "UpdateAvailable",
     "ViewersChanged",
     "NodeFailed",
@@ -94,6 +96,21 @@ class EarningsUpdated:
 
 
 @dataclass(frozen=True)
+class CatalogStream:
+    """One stream the coordinator lists (assigned to this node or not)."""
+
+    name: str
+    live: bool
+
+
+@dataclass(frozen=True)
+class StreamsListed:
+    """Every stream of the coordinator, published when the list changes."""
+
+    streams: tuple[CatalogStream, ...]
+
+
+@dataclass(frozen=True)
 class UpdateAvailable:
     version: str
     download_url: str
@@ -122,6 +139,7 @@ NodeEvent = (
     | NodeStateChanged
     | ProbeObserved
     | EarningsUpdated
+    | StreamsListed
     | UpdateAvailable
     | NodeFailed
     | NodeStopped

@@ -63,10 +63,10 @@ def build_tray_app(
     joined = config.identity_path.exists()
 
     def make_node(current: TraySettings) -> NodeLike:
-        from desktop_app.ui.core_adapter import TrayNode
+        from desktop_app.core.node import Node
         from desktop_app.ui.core_thread import ThreadedNode
 
-        node = TrayNode(node_config(config, current))
+        node = Node(node_config(config, current))
         node.set_unsupported(current.unsupported_streams)
         return ThreadedNode(node)
 
