@@ -18,6 +18,7 @@ from streamr_protocol import (
     NodeRegisterRequest,
     NodeRegisterResponse,
     NodeStatusResponse,
+    ReachabilityResponse,
     StreamResponse,
 )
 
@@ -71,6 +72,12 @@ class CoordinatorClient:
         """Every stream of the coordinator that is not paused, live or not (public)."""
         response = await self._call("GET", "/api/v1/streams")
         return self._parse_as(response, _STREAM_LIST, "stream list")
+
+    async def check_reachability(self) -> ReachabilityResponse:
+        """Ask the coordinator to fetch this node's relay URL now (reachable, reason)."""
+        return self._parse(
+            await self._call("POST", "/api/v1/nodes/me/reachability"), ReachabilityResponse
+        )
 
     async def _call(self, method: str, path: str, body: BaseModel | None = None) -> httpx.Response:
         try:
