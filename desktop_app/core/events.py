@@ -11,6 +11,7 @@ __all__ = [
     "NodeStateChanged",
     "NodeStopped",
     "ProbeObserved",
+    "RelayReachabilityChecked",
     "RelayStarted",
     "RelayStopped",
     "CatalogStream",
@@ -111,6 +112,15 @@ class StreamsListed:
 
 
 @dataclass(frozen=True)
+class RelayReachabilityChecked:
+    """The coordinator fetched this relay from outside on request (`Node.check_reachability`)."""
+
+    reachable: bool
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class UpdateAvailable:
     version: str
     download_url: str
@@ -140,6 +150,7 @@ NodeEvent = (
     | ProbeObserved
     | EarningsUpdated
     | StreamsListed
+    | RelayReachabilityChecked
     | UpdateAvailable
     | NodeFailed
     | NodeStopped

@@ -7,6 +7,7 @@ node.snapshot()                         # the current state, for the UI or the s
 await node.pause(); await node.resume(); await node.stop()
 node.set_unsupported({"alex"})          # never relay these, whatever the coordinator assigns
 await node.earnings_details()           # payouts and probes, on demand
+await node.check_reachability()         # the coordinator fetches the relay from outside now
 """
 
 import asyncio
@@ -32,6 +33,7 @@ from desktop_app.core.events import (
     NodeStateChanged,
     NodeStopped,
     ProbeObserved,
+    RelayReachabilityChecked,
     RelayStarted,
     RelayStopped,
     StreamLiveChanged,
@@ -49,6 +51,7 @@ from streamr_protocol import (
     HeartbeatResponse,
     NodeEarningsResponse,
     NodeRegisterRequest,
+    ReachabilityResponse,
     StreamReport,
     parse_invite_link,
 )
@@ -228,6 +231,17 @@ class Node:
         except CoordinatorError as exc:
             logger.debug("earnings not available: %s", exc)
             return None
+
+    async def check_reachability(self) -> ReachabilityResponse:
+        """Ask the coordinator to fetch this relay from outside now; publish the answer.
+
+        Raises CoordinatorError (unreachable, token refused) or ConfigError when not started.
+        """
+        if self._client is None:
+            raise ConfigError("the node is not running: start it first")
+        answer = await self._client.check_reachability()
+        self._publish(RelayReachabilityChecked(answer.reachable, answer.reason, answer.detail))
+        return answer
 
     # --- lifecycle ---------------------------------------------------------------------------
 

@@ -55,6 +55,10 @@ class LazyJoinBackend:
         mapping: PortMapping = await self._core().map_port(port)
         return mapping
 
+    async def check_reachability(self, port: int, lan: str = "") -> tuple[bool, str]:
+        reachable, note = await self._core().check_reachability(port, lan)
+        return bool(reachable), str(note)
+
 
 def build_tray_app(
     config: NodeConfig, settings: TraySettings, has_tray: bool | None = None

@@ -21,6 +21,7 @@ BRIDGE_SIGNALS = (
     "probe_observed",
     "earnings_updated",
     "streams_listed",
+    "relay_reachability_checked",
     "update_available",
     "failed",
     "stopped",
@@ -45,6 +46,7 @@ class NodeBridge(QObject):
         probe_observed(object): the ProbeObserved event.
         earnings_updated(str, int, int): currency, today and this period in minor units.
         streams_listed(object): every stream of the coordinator (tuple[CatalogStream, ...]).
+        relay_reachability_checked(bool, str, str): reachable, reason, detail (a check on demand).
         update_available(str, str): version, download URL.
         failed(str, bool): message for the friend, fatal.
         stopped(): the node stopped.
@@ -61,6 +63,7 @@ class NodeBridge(QObject):
     probe_observed = Signal(object)
     earnings_updated = Signal(str, int, int)
     streams_listed = Signal(object)
+    relay_reachability_checked = Signal(bool, str, str)
     update_available = Signal(str, str)
     failed = Signal(str, bool)
     stopped = Signal()
@@ -107,6 +110,8 @@ class NodeBridge(QObject):
                 self.earnings_updated.emit(currency, today, period)
             case ev.StreamsListed(streams=streams):
                 self.streams_listed.emit(streams)
+            case ev.RelayReachabilityChecked(reachable=reachable, reason=reason, detail=detail):
+                self.relay_reachability_checked.emit(reachable, reason, detail)
             case ev.UpdateAvailable(version=version, download_url=url):
                 self.update_available.emit(version, url)
             case ev.NodeFailed(message=message, fatal=fatal):

@@ -18,8 +18,9 @@ from desktop_app.core.errors import (
 )
 from desktop_app.core.errors import Error as CoreError
 from desktop_app.core.node import join, node_version
+from desktop_app.core.relay.relay import Relay
 from desktop_app.ui.errors import JoinError
-from desktop_app.ui.portmap import PortMapping, map_port
+from desktop_app.ui.portmap import PortMapping, map_port, reachability_message
 from streamr_protocol.invite import InviteLink
 
 __all__ = ["CoreJoinBackend"]
@@ -66,6 +67,30 @@ class CoreJoinBackend:
 
     async def map_port(self, port: int) -> PortMapping:
         return await asyncio.to_thread(lambda: map_port(port, **self.upnp_options))
+
+    async def check_reachability(self, port: int, lan: str = "") -> tuple[bool, str]:
+        """Serve an empty relay on `port` while the coordinator fetches it from outside."""
+        identity = self.config.load_identity()
+        if identity is None:
+            raise JoinError("Join first: there is no node to check yet.")
+        relay = Relay(host=self.config.relay_host, port=port)
+        try:
+            await relay.start()
+        except CoreError as exc:
+            raise JoinError(_sentence(str(exc))) from exc
+        client = CoordinatorClient(
+            identity.coordinator_url, identity.node_token, version=node_version()
+        )
+        try:
+            answer = await client.check_reachability()
+        except CoreError as exc:
+            raise JoinError(_sentence(f"could not check your relay from outside: {exc}")) from exc
+        finally:
+            await client.aclose()
+            await relay.stop()
+        return answer.reachable, reachability_message(
+            answer.reachable, answer.reason, answer.detail, port, lan
+        )
 
 
 def _sentence(text: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from desktop_app.core.events import NodeEvent
 from desktop_app.core.node import Node
-from streamr_protocol.models import NodeEarningsResponse
+from streamr_protocol.models import NodeEarningsResponse, ReachabilityResponse
 
 __all__ = ["CoreThread", "ThreadedNode"]
 
@@ -104,3 +104,6 @@ class ThreadedNode:
 
     async def earnings_details(self) -> NodeEarningsResponse | None:
         return await self.core.run(self.node.earnings_details())
+
+    async def check_reachability(self) -> ReachabilityResponse:
+        return await self.core.run(self.node.check_reachability())

@@ -11,6 +11,7 @@ from desktop_app.core.events import CatalogStream, HeartbeatSent, ProbeObserved,
 from desktop_app.ui.bridge import BRIDGE_SIGNALS, NodeBridge
 from desktop_app.ui.formatting import format_money
 from desktop_app.ui.history import History
+from desktop_app.ui.portmap import reachability_message
 from desktop_app.ui.qt import QObject, Signal, Slot
 from streamr_protocol.models import NodeEarningsResponse, PayoutSummary
 
@@ -83,6 +84,7 @@ class NodeModel(QObject):
         self.probes_failed = 0
         self._failing_streak = 0
         self.relay_reachable: bool | None = None
+        self.reachability_text = ""
         self.currency = "USD"
         self.today_minor = 0
         self.period_minor = 0
@@ -176,6 +178,17 @@ class NodeModel(QObject):
         self.changed.emit()
 
     # --- slots for the bridge's signals -------------------------------------------------------
+
+    @Slot(bool, str, str)
+    def on_relay_reachability_checked(self, reachable: bool, reason: str, detail: str) -> None:
+        self.relay_reachable = reachable
+        self.reachability_text = reachability_message(reachable, reason, detail, self.relay_port)
+        self._notify()
+
+    def set_reachability_error(self, message: str) -> None:
+        """The check itself failed (coordinator unreachable, ...): say so, keep the last verdict."""
+        self.reachability_text = f"Could not check: {message}"
+        self._notify()
 
     @Slot(object)
     def on_streams_listed(self, streams: tuple[CatalogStream, ...]) -> None:
