@@ -55,6 +55,10 @@ class LazyJoinBackend:
         mapping: PortMapping = await self._core().map_port(port)
         return mapping
 
+    async def check_reachability(self, port: int, lan: str = "") -> tuple[bool, str]:
+        reachable, note = await self._core().check_reachability(port, lan)
+        return bool(reachable), str(note)
+
 
 def build_tray_app(
     config: NodeConfig, settings: TraySettings, has_tray: bool | None = None
@@ -63,10 +67,10 @@ def build_tray_app(
     joined = config.identity_path.exists()
 
     def make_node(current: TraySettings) -> NodeLike:
-        from desktop_app.ui.core_adapter import TrayNode
+        from desktop_app.core.node import Node
         from desktop_app.ui.core_thread import ThreadedNode
 
-        node = TrayNode(node_config(config, current))
+        node = Node(node_config(config, current))
         node.set_unsupported(current.unsupported_streams)
         return ThreadedNode(node)
 

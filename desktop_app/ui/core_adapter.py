@@ -6,7 +6,6 @@ what the wizard and the controller expect, translating core errors into JoinErro
 
 import asyncio
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 from desktop_app.core.client import CoordinatorClient
@@ -18,48 +17,15 @@ from desktop_app.core.errors import (
     TokenRejected,
 )
 from desktop_app.core.errors import Error as CoreError
-from desktop_app.core.node import Node, join, node_version
+from desktop_app.core.node import join, node_version
+from desktop_app.core.relay.relay import Relay
 from desktop_app.ui.errors import JoinError
-from desktop_app.ui.portmap import PortMapping, map_port
+from desktop_app.ui.portmap import PortMapping, map_port, reachability_message
 from streamr_protocol.invite import InviteLink
-from streamr_protocol.models import HeartbeatResponse, NodeEarningsResponse
 
-__all__ = ["CoreJoinBackend", "TrayNode"]
+__all__ = ["CoreJoinBackend"]
 
 logger = logging.getLogger(__name__)
-
-
-class TrayNode(Node):
-    """The core Node plus what the window needs: payout history, streams the friend unticked."""
-
-    unsupported: frozenset[str] = frozenset()
-
-    def set_unsupported(self, names: Iterable[str]) -> None:
-        """Stop relaying (and reporting) these streams from the next heartbeat on."""
-        self.unsupported = frozenset(names)
-
-    async def _on_heartbeat(self, answer: HeartbeatResponse) -> None:
-        # The core relays every stream the coordinator assigns; drop the unticked ones first.
-        if self.unsupported:
-            kept = [s for s in answer.streams if s.name not in self.unsupported]
-            answer = answer.model_copy(update={"streams": kept})
-        await super()._on_heartbeat(answer)
-
-    async def earnings_details(self) -> NodeEarningsResponse | None:
-        """This node's earnings answer with payouts and probes; None when unknown."""
-        identity = self.identity
-        if identity is None:
-            return None
-        client = CoordinatorClient(
-            identity.coordinator_url, identity.node_token, version=node_version()
-        )
-        try:
-            return await client.earnings()
-        except CoreError as exc:
-            logger.debug("earnings not available: %s", exc)
-            return None
-        finally:
-            await client.aclose()
 
 
 class CoreJoinBackend:
@@ -101,6 +67,30 @@ class CoreJoinBackend:
 
     async def map_port(self, port: int) -> PortMapping:
         return await asyncio.to_thread(lambda: map_port(port, **self.upnp_options))
+
+    async def check_reachability(self, port: int, lan: str = "") -> tuple[bool, str]:
+        """Serve an empty relay on `port` while the coordinator fetches it from outside."""
+        identity = self.config.load_identity()
+        if identity is None:
+            raise JoinError("Join first: there is no node to check yet.")
+        relay = Relay(host=self.config.relay_host, port=port)
+        try:
+            await relay.start()
+        except CoreError as exc:
+            raise JoinError(_sentence(str(exc))) from exc
+        client = CoordinatorClient(
+            identity.coordinator_url, identity.node_token, version=node_version()
+        )
+        try:
+            answer = await client.check_reachability()
+        except CoreError as exc:
+            raise JoinError(_sentence(f"could not check your relay from outside: {exc}")) from exc
+        finally:
+            await client.aclose()
+            await relay.stop()
+        return answer.reachable, reachability_message(
+            answer.reachable, answer.reason, answer.detail, port, lan
+        )
 
 
 def _sentence(text: str) -> str:

@@ -14,8 +14,8 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
 from desktop_app.core.events import NodeEvent
-from desktop_app.ui.core_adapter import TrayNode
-from streamr_protocol.models import NodeEarningsResponse
+from desktop_app.core.node import Node
+from streamr_protocol.models import NodeEarningsResponse, ReachabilityResponse
 
 __all__ = ["CoreThread", "ThreadedNode"]
 
@@ -65,9 +65,9 @@ class CoreThread:
 
 
 class ThreadedNode:
-    """A TrayNode living on a CoreThread, with the interface the controller expects."""
+    """A core Node living on a CoreThread, with the interface the controller expects."""
 
-    def __init__(self, node: TrayNode) -> None:
+    def __init__(self, node: Node) -> None:
         self.node = node
         self.core = CoreThread()
 
@@ -104,3 +104,6 @@ class ThreadedNode:
 
     async def earnings_details(self) -> NodeEarningsResponse | None:
         return await self.core.run(self.node.earnings_details())
+
+    async def check_reachability(self) -> ReachabilityResponse:
+        return await self.core.run(self.node.check_reachability())

@@ -80,6 +80,7 @@ class TrayApp(QObject):
             window.settings_tab.settings_saved.connect(self.on_settings_saved)
             window.settings_tab.leave_requested.connect(self.on_leave_requested)
             window.streams_tab.unsupported_changed.connect(self.on_unsupported_changed)
+            window.status_tab.check_requested.connect(self.on_check_reachability_requested)
             self._window = window
         return self._window
 
@@ -145,6 +146,11 @@ class TrayApp(QObject):
     def on_unsupported_changed(self, names: list[str]) -> None:
         if self.controller is not None:
             self.controller.on_unsupported_changed(names)
+
+    @Slot()
+    def on_check_reachability_requested(self) -> None:
+        if self.controller is not None:
+            self.controller.check_reachability()
 
     @Slot(str)
     def on_settings_applied(self, message: str) -> None:

@@ -80,6 +80,44 @@ def test_streams_tab_lists_streams_and_reports_unticked(qtbot, bridge, model):
     assert blocker.args == [["bob"]]
 
 
+def test_streams_tab_lists_every_stream_the_coordinator_lists(qtbot, bridge, model):
+    window = make_window(qtbot, model)
+    feed(bridge, model)
+    listed = (ev.CatalogStream("alex", True), ev.CatalogStream("cleo", True))
+    bridge.publish(ev.StreamsListed((*listed, ev.CatalogStream("dan", False))))
+    tab = window.streams_tab
+    texts = [tab.list.item(i).text() for i in range(tab.list.count())]
+    assert texts == [
+        "alex (live now, 3 watching through you)",
+        "bob (offline)",
+        "cleo (live now)",
+        "dan (offline)",
+    ]
+    assert all(tab.list.item(i).checkState() == Qt.CheckState.Checked for i in range(4))
+    bridge.publish(ev.StreamsListed(listed))  # dan removed by the host; bob still assigned
+    assert [tab.list.item(i).text().split()[0] for i in range(tab.list.count())] == [
+        "alex",
+        "bob",
+        "cleo",
+    ]
+
+
+def test_status_tab_check_now_asks_and_explains_an_unreachable_relay(qtbot, bridge, model):
+    window = make_window(qtbot, model)
+    feed(bridge, model)
+    tab = window.status_tab
+    with qtbot.wait_signal(tab.check_requested):
+        tab.check_now.click()
+    bridge.publish(ev.RelayReachabilityChecked(False, "refused", "connection failed"))
+    assert tab.reachability.text().startswith("no:")
+    assert tab.reach_detail.text().startswith(
+        "Not reachable from outside. The coordinator could not reach your relay (refused"
+    )
+    assert "forward TCP port 8090" in tab.reach_detail.text()
+    bridge.publish(ev.RelayReachabilityChecked(True, "ok"))
+    assert tab.reach_detail.text().startswith("Reachable: the coordinator fetched your relay")
+
+
 def test_settings_tab_refuses_an_empty_name_and_emits_valid_settings(qtbot, model):
     window = make_window(qtbot, model)
     tab = window.settings_tab
