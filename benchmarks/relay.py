@@ -279,6 +279,7 @@ def measured(
         result = run_client(mode, url, count, seconds)
     wall = time.monotonic() - start
     result["cpu_percent"] = (cpu_seconds(pid) - cpu0) / wall * 100
+    result["wall_s"] = wall
     result["rss_mb"] = rss_mb(pid)
     return result
 
@@ -327,9 +328,37 @@ async def lag(origin_url: str, node_url: str, seconds: float) -> list[float]:
 # --- main -----------------------------------------------------------------------------------
 
 
+def _print_a(
+    size: int, seconds: float, sat_node: dict[str, float], sat_nginx: dict[str, float]
+) -> None:
+    ratio = sat_node["mb_per_s"] / sat_nginx["mb_per_s"]
+    print(f"segment size {size / 1000:.0f} KB, {seconds:.0f} s per saturation run")
+    print(
+        f"(a) saturation 200 conns: node {sat_node['mb_per_s']:.0f} MB/s, "
+        f"nginx {sat_nginx['mb_per_s']:.0f} MB/s, ratio {ratio:.2f} (target >= 0.5); "
+        f"TTFB p99 inside the 200: node {sat_node['ttfb_p99_ms']:.0f} ms, "
+        f"nginx {sat_nginx['ttfb_p99_ms']:.0f} ms; one more viewer arriving during the load: "
+        f"node p99 {sat_node['probe_ttfb_p99_ms']:.0f} ms (target < 50), "
+        f"p50 {sat_node['probe_ttfb_p50_ms']:.0f} ms, nginx p99 "
+        f"{sat_nginx['probe_ttfb_p99_ms']:.0f} ms"
+    )
+    print(
+        f"    server CPU per segment request: node "
+        f"{_cpu_ms(sat_node):.2f} ms, nginx {_cpu_ms(sat_nginx):.2f} ms; "
+        f"probe requests: node {sat_node['probe_requests']:.0f}, "
+        f"nginx {sat_nginx['probe_requests']:.0f}"
+    )
+
+
+def _cpu_ms(result: dict[str, float]) -> float:
+    requests = result["requests"] + result["probe_requests"]
+    return result["cpu_percent"] * result["wall_s"] * 10 / max(1, requests)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="shorter runs")
+    parser.add_argument("--only-a", action="store_true", help="only (a), the saturation figures")
     parser.add_argument("--serve-relay", metavar="ORIGIN_URL")
     parser.add_argument("--client", nargs=4, metavar=("MODE", "URL", "COUNT", "SECONDS"))
     args = parser.parse_args()
@@ -344,11 +373,11 @@ def main() -> int:
     if not shutil.which("nginx"):
         print("nginx is needed for the side-by-side figures")
         return 1
-    asyncio.run(run_benchmark(args.quick))
+    asyncio.run(run_benchmark(args.quick, args.only_a))
     return 0
 
 
-async def run_benchmark(quick: bool) -> None:
+async def run_benchmark(quick: bool, only_a: bool = False) -> None:
     seconds = 4.0 if quick else 8.0
     origin = LiveOrigin(
         ("bench",),
@@ -368,8 +397,12 @@ async def run_benchmark(quick: bool) -> None:
         await asyncio.sleep(4)
 
         # (c) first, while nothing else loads the machine
-        lags = await asyncio.to_thread(
-            lambda: asyncio.run(lag(origin.url(), node_list, 12 if quick else 30))
+        lags = (
+            []
+            if only_a
+            else await asyncio.to_thread(
+                lambda: asyncio.run(lag(origin.url(), node_list, 12 if quick else 30))
+            )
         )
         p95 = lags[int(len(lags) * 0.95)] * 1000 if lags else float("nan")
 
@@ -390,6 +423,9 @@ async def run_benchmark(quick: bool) -> None:
         )
 
         # (b) 200 viewers following live
+        if only_a:
+            _print_a(size, seconds, sat_node, sat_nginx)
+            return
         follow_s = 10.0 if quick else 20.0
         idle_rss = rss_mb(relay.pid)
         fol_nginx = await asyncio.to_thread(
@@ -404,17 +440,7 @@ async def run_benchmark(quick: bool) -> None:
         shutil.rmtree(nginx_root, ignore_errors=True)
         await origin.close()
 
-    ratio = sat_node["mb_per_s"] / sat_nginx["mb_per_s"]
-    print(f"segment size {size / 1000:.0f} KB, {seconds:.0f} s per saturation run")
-    print(
-        f"(a) saturation 200 conns: node {sat_node['mb_per_s']:.0f} MB/s, "
-        f"nginx {sat_nginx['mb_per_s']:.0f} MB/s, ratio {ratio:.2f} (target >= 0.5); "
-        f"TTFB p99 inside the 200: node {sat_node['ttfb_p99_ms']:.0f} ms, "
-        f"nginx {sat_nginx['ttfb_p99_ms']:.0f} ms; one more viewer arriving during the load: "
-        f"node p99 {sat_node['probe_ttfb_p99_ms']:.0f} ms (target < 50), "
-        f"p50 {sat_node['probe_ttfb_p50_ms']:.0f} ms, nginx p99 "
-        f"{sat_nginx['probe_ttfb_p99_ms']:.0f} ms"
-    )
+    _print_a(size, seconds, sat_node, sat_nginx)
     per100_node = fol_node["cpu_percent"] / 2
     per100_nginx = fol_nginx["cpu_percent"] / 2
     print(

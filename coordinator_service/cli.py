@@ -180,7 +180,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
-    asyncio.run(server.serve(sockets=[sock]))
+    # run(), not asyncio.run(serve()): run() picks uvicorn's loop (uvloop when installed).
+    server.run(sockets=[sock])
     return 0 if server.started else 1
 
 
