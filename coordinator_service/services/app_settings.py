@@ -1,6 +1,8 @@
 """Small host settings kept in the database (`app_settings`): newest app version and the like."""
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.storage.models import AppSetting
@@ -34,7 +36,14 @@ async def get_settings(session: AsyncSession, *keys: str) -> dict[str, str]:
 
 
 async def put_settings(session: AsyncSession, values: dict[str, str]) -> None:
-    """Set several settings at once and commit."""
-    for key, value in values.items():
-        await session.merge(AppSetting(key=key, value=value))
+    """Set several settings at once and commit; an upsert, so replicas starting together agree."""
+    if values:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        insert = postgresql_insert if postgres else sqlite_insert
+        statement = insert(AppSetting).values([{"key": k, "value": v} for k, v in values.items()])
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[AppSetting.key], set_={"value": statement.excluded.value}
+            )
+        )
     await session.commit()
