@@ -1,4 +1,4 @@
-"""Secrets: random enough, stored only hashed, compared in constant time, kept out of files and logs."""
+"""Secrets: random enough, stored hashed, compared in constant time, kept out of files and logs."""
 
 import base64
 import hashlib
