@@ -53,6 +53,7 @@ CLI_EXTENSIONS = [
     "coordinator_service.demo.cli",
     "coordinator_service.dashboard.cli",
     "coordinator_service.prober.cli",
+    "coordinator_service.host_cli",
 ]
 
 _DB_KEYS = ("data_dir", "database_url")

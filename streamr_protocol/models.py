@@ -33,6 +33,7 @@ __all__ = [
     "PayoutComputeRequest",
     "PayoutLineResponse",
     "PayoutResponse",
+    "PayoutListItem",
     "PayoutSummary",
     "ProbeRecord",
     "StreamAssignment",
@@ -327,3 +328,19 @@ class PayoutResponse(_Model):
     paid_at: datetime | None
     voided_at: datetime | None
     lines: list[PayoutLineResponse]
+
+
+class PayoutListItem(_Model):
+    """A stored payout without its lines (the admin list)."""
+
+    payout_id: str
+    stream: str | None
+    period_from: datetime
+    period_to: datetime
+    computed_at: datetime
+    pool_minor: int
+    currency: str
+    live_seconds: int
+    nodes: int
+    paid_at: datetime | None
+    voided_at: datetime | None

@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.errors import AuthError, NotFoundError
+from coordinator_service.prober.reputation import INITIAL_ALPHA
 from coordinator_service.services.clock import utcnow
 from coordinator_service.services.invites import redeem_invite
 from coordinator_service.services.tokens import hash_secret, new_id, new_token
@@ -73,7 +74,7 @@ async def register_node(session: AsyncSession, invite_code: str, new: NewNode) -
         version=new.version,
         invite_id=invite_id,
         status=ACTIVE,
-        reputation_alpha=1.0,
+        reputation_alpha=INITIAL_ALPHA,
         reputation_beta=0.0,
         flagged=False,
         streams_reported="",

@@ -127,8 +127,9 @@ class Node(Base):
     version: Mapped[str] = mapped_column(String(32), default="")
     invite_id: Mapped[str | None] = mapped_column(ForeignKey("invites.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), default="active")
-    # Beta reputation with forgetting (see prober/reputation.py); starts trusting.
-    reputation_alpha: Mapped[float] = mapped_column(Float, default=1.0)
+    # Beta reputation with forgetting (see prober/reputation.py); starts trusting at the fixed
+    # point of a node that always passed, α = 1 / (1 − λ) = 20 (trust: changed from 1.0).
+    reputation_alpha: Mapped[float] = mapped_column(Float, default=20.0)
     reputation_beta: Mapped[float] = mapped_column(Float, default=0.0)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     streams_reported: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,89 @@
+"""Nodes: state, reputation and its history, probe log with reasons, ban and unban."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import RedirectResponse
+
+from coordinator_service.dashboard import charts, queries
+from coordinator_service.dashboard.web import (
+    AdminDep,
+    CsrfDep,
+    DbDep,
+    EnvDep,
+    SecureRoute,
+    WriteDbDep,
+    render,
+)
+from coordinator_service.errors import NotFoundError
+from coordinator_service.services import nodes as nodes_service
+
+router = APIRouter(route_class=SecureRoute, include_in_schema=False)
+
+PER_PAGE = 100
+
+
+@router.get("/nodes")
+async def nodes_page(
+    request: Request,
+    _admin: AdminDep,
+    env: EnvDep,
+    db: DbDep,
+    state: Annotated[str, Query(max_length=16)] = "",
+    q: Annotated[str, Query(max_length=64)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """List nodes, a hundred a page, filtered by state or name."""
+    if state not in queries.NODE_STATES:
+        state = ""
+    now = queries.utcnow()
+    rows, total = await queries.list_nodes(
+        db, now, env.silent_after_s, state=state, search=q.strip(), page=page, per_page=PER_PAGE
+    )
+    pages = max(1, -(-total // PER_PAGE))
+    return render(
+        request,
+        "nodes.html",
+        {
+            "rows": rows,
+            "total": total,
+            "state": state,
+            "q": q,
+            "page": page,
+            "pages": pages,
+            "states": queries.NODE_STATES,
+        },
+    )
+
+
+@router.get("/nodes/{node_id}")
+async def node_page(
+    request: Request, node_id: str, _admin: AdminDep, env: EnvDep, db: DbDep
+) -> Response:
+    """Show one node: reputation history, probe log with reasons, flags, ban/unban."""
+    detail = await queries.node_detail(db, node_id, queries.utcnow(), env.silent_after_s)
+    if detail is None:
+        return render(request, "not_found.html", {"what": "node"}, status_code=404)
+    spark = charts.sparkline(detail.reputation_history, "Reputation after each probe")
+    return render(request, "node.html", {"d": detail, "n": detail.row.node, "spark": spark})
+
+
+@router.post("/nodes/{node_id}/{verb}")
+async def ban_node(
+    request: Request,
+    node_id: str,
+    verb: str,
+    _admin: AdminDep,
+    _csrf: CsrfDep,
+    db: WriteDbDep,
+    back: Annotated[str, Form(max_length=16)] = "node",
+) -> Response:
+    """Ban a node or lift its ban."""
+    if verb not in ("ban", "unban"):
+        return render(request, "not_found.html", {"what": "action"}, status_code=404)
+    try:
+        await nodes_service.set_banned(db, node_id, verb == "ban")
+    except NotFoundError:
+        return render(request, "not_found.html", {"what": "node"}, status_code=404)
+    target = "/nodes" if back == "list" else f"/nodes/{node_id}"
+    return RedirectResponse(target, status_code=303)

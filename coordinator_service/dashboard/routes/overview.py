@@ -1,0 +1,32 @@
+"""The overview page: what is live now and the last 24 hours."""
+
+from fastapi import APIRouter, Request, Response
+
+from coordinator_service.dashboard import charts, queries
+from coordinator_service.dashboard.web import AdminDep, DbDep, EnvDep, SecureRoute, render
+
+router = APIRouter(route_class=SecureRoute, include_in_schema=False)
+
+
+@router.get("/")
+async def overview_page(request: Request, _admin: AdminDep, env: EnvDep, db: DbDep) -> Response:
+    """Show the overview: streams live, nodes relaying, viewers, upload, probes, 24 h charts."""
+    now = queries.utcnow()
+    hour_cache = getattr(request.app.state, "dashboard_hours", None)
+    if hour_cache is None:
+        hour_cache = request.app.state.dashboard_hours = {}
+    data = await queries.overview(db, now, env.silent_after_s, hour_cache)
+    streams = await queries.list_streams(db, now, env.silent_after_s)
+    nodes_chart = charts.bar_chart(
+        "Nodes up per hour", data.hour_starts, [("nodes up", "s-up", data.nodes_up)]
+    )
+    probes_chart = charts.bar_chart(
+        "Probes per hour",
+        data.hour_starts,
+        [("passed", "s-ok", data.probes_ok), ("failed", "s-bad", data.probes_failed)],
+    )
+    return render(
+        request,
+        "overview.html",
+        {"o": data, "streams": streams, "nodes_chart": nodes_chart, "probes_chart": probes_chart},
+    )

@@ -1,0 +1,165 @@
+"""What a node has earned (today, this period so far, past payouts) and the public leaderboard.
+
+The current period starts where the latest non-voided payout ended (or at the start of the
+current UTC month before the first payout) and runs until now. Estimates use the same tally and
+largest-remainder split as a payout of that period would, so they match it exactly if nothing
+else happens before it is computed.
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coordinator_service.ledger.credit import as_utc
+from coordinator_service.ledger.payouts import split_tally
+from coordinator_service.ledger.tally import Tally, tally
+from coordinator_service.storage.models import Payout, PayoutLine, Probe, Stream
+from streamr_protocol.models import (
+    LeaderboardEntry,
+    LeaderboardResponse,
+    NodeEarningsResponse,
+    PayoutSummary,
+    ProbeRecord,
+)
+
+__all__ = [
+    "ANONYMOUS",
+    "Estimate",
+    "current_period_start",
+    "estimate",
+    "leaderboard",
+    "node_earnings",
+    "node_probes",
+]
+
+ANONYMOUS = "Anonymous supporter"
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """Amounts and credited seconds per node for a span, in one currency."""
+
+    currency: str
+    amounts: dict[str, int]
+    seconds: dict[str, int]
+    counted: Tally
+
+
+async def current_period_start(session: AsyncSession, now: datetime) -> datetime:
+    """Return where the unpaid period starts: the end of the latest non-voided payout."""
+    latest = await session.scalar(
+        select(func.max(Payout.period_to)).where(Payout.voided_at.is_(None))
+    )
+    if latest is not None:
+        return as_utc(latest)
+    return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+async def estimate(session: AsyncSession, start: datetime, end: datetime) -> Estimate:
+    """Split what every stream's pool would pay for `[start, end)`, in the main currency.
+
+    Streams paying in another currency than the largest pool's are left out of the estimate
+    (a payout of such a mix is refused too; compute those per stream).
+    """
+    counted = await tally(session, start, end, None)
+    pools: Counter[str] = Counter()
+    for stream in counted.streams:
+        pools[stream.currency] += stream.pool_minor
+    currency = pools.most_common(1)[0][0] if pools else "USD"
+    counted.streams = [s for s in counted.streams if s.currency == currency]
+    amounts, seconds, _, _ = split_tally(counted)
+    return Estimate(currency, amounts, seconds, counted)
+
+
+async def node_probes(session: AsyncSession, node_id: str | None, limit: int) -> list[ProbeRecord]:
+    """Return the newest probes (of one node, or all), newest first."""
+    query = (
+        select(Probe, Stream.name)
+        .outerjoin(Stream, Stream.id == Probe.stream_id)
+        .order_by(Probe.at.desc(), Probe.id.desc())
+        .limit(limit)
+    )
+    if node_id is not None:
+        query = query.where(Probe.node_id == node_id)
+    return [
+        ProbeRecord(
+            at=as_utc(probe.at),
+            node_id=probe.node_id,
+            stream=stream,
+            ok=probe.ok,
+            reason=probe.reason,
+            detail=probe.detail,
+            latency_ms=probe.latency_ms,
+        )
+        for probe, stream in (await session.execute(query)).all()
+    ]
+
+
+async def node_earnings(session: AsyncSession, node_id: str, now: datetime) -> NodeEarningsResponse:
+    """Return a node's earnings today (UTC), this period so far, its payouts and probes."""
+    now = as_utc(now)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    period_from = await current_period_start(session, now)
+    today = await estimate(session, midnight, now)
+    period = await estimate(session, min(period_from, now), now)
+    rows = await session.execute(
+        select(PayoutLine.amount_minor, Payout, Stream.name)
+        .join(Payout, Payout.id == PayoutLine.payout_id)
+        .outerjoin(Stream, Stream.id == Payout.stream_id)
+        .where(PayoutLine.node_id == node_id, Payout.voided_at.is_(None))
+        .order_by(Payout.period_to.desc())
+        .limit(100)
+    )
+    payouts = [
+        PayoutSummary(
+            payout_id=payout.id,
+            stream=stream,
+            period_from=as_utc(payout.period_from),
+            period_to=as_utc(payout.period_to),
+            amount_minor=amount,
+            currency=payout.currency,
+            paid_at=None if payout.paid_at is None else as_utc(payout.paid_at),
+        )
+        for amount, payout, stream in rows.all()
+    ]
+    return NodeEarningsResponse(
+        currency=period.currency,
+        today_minor=today.amounts.get(node_id, 0),
+        period_minor=period.amounts.get(node_id, 0),
+        period_from=period_from,
+        credited_seconds_today=today.seconds.get(node_id, 0),
+        payouts=payouts,
+        probes=await node_probes(session, node_id, 50),
+    )
+
+
+async def leaderboard(
+    session: AsyncSession, now: datetime, limit: int = 100
+) -> LeaderboardResponse:
+    """Rank nodes by credited time this period, then earnings; anonymous ones unnamed."""
+    now = as_utc(now)
+    period_from = min(await current_period_start(session, now), now)
+    result = await estimate(session, period_from, now)
+    nodes = result.counted.nodes
+    ranked = sorted(
+        result.seconds,
+        key=lambda n: (-result.seconds[n], -result.amounts.get(n, 0), n),
+    )[:limit]
+    return LeaderboardResponse(
+        period_from=period_from,
+        period_to=now,
+        entries=[
+            LeaderboardEntry(
+                rank=rank,
+                display_name=ANONYMOUS if nodes[n].anonymous else nodes[n].display_name,
+                stream=None,
+                credited_seconds=result.seconds[n],
+                earned_minor=result.amounts.get(n, 0),
+                currency=result.currency,
+            )
+            for rank, n in enumerate(ranked, start=1)
+        ],
+    )

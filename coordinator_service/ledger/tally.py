@@ -1,0 +1,229 @@
+"""Credited seconds of every node per stream for a period, read with a few range queries.
+
+Only rows overlapping the period are fetched, as whole epoch seconds computed by the database
+(no datetime parsing per row), then `credit.py` does the interval arithmetic in memory.
+
+Banned nodes are credited nothing. Duplicate rule: nodes whose relay URLs point at the same
+`host:port` are one relay, so at most one of them is credited per stream: the one with the most
+passed probes in the period (ties: the earliest registered, then the smallest id). Probes
+already fail for the others (the proof of a probed segment is keyed by the probed node's own
+secret), so they are flagged too; this rule makes sure they earn nothing even before the flag.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import BigInteger, ColumnElement, Integer, and_, cast, extract, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from coordinator_service.ledger.credit import (
+    Span,
+    clip,
+    credited_seconds,
+    merge,
+    to_seconds,
+    total,
+)
+from coordinator_service.services.nodes import BANNED
+from coordinator_service.storage.models import (
+    FlagInterval,
+    Node,
+    Probe,
+    Stream,
+    StreamLiveInterval,
+    UptimeInterval,
+)
+
+__all__ = ["NodeInfo", "StreamTally", "Tally", "relay_endpoint", "tally"]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """What a payout line keeps of a node, as of the computation."""
+
+    node_id: str
+    display_name: str
+    payout_handle: str
+    anonymous: bool
+    relay_url: str
+
+
+@dataclass(slots=True)
+class StreamTally:
+    """One stream's live seconds in the period and each node's credited seconds."""
+
+    stream_id: int
+    name: str
+    currency: str
+    pool_per_hour_minor: int
+    live_seconds: int
+    credited: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pool_minor(self) -> int:
+        """Return `floor(pool_per_hour × live_seconds / 3600)`, or 0 if nobody was credited."""
+        if not any(self.credited.values()):
+            return 0
+        return self.pool_per_hour_minor * self.live_seconds // 3600
+
+
+@dataclass(slots=True)
+class Tally:
+    """Credited time of a period, per stream, with the nodes it names."""
+
+    start: int
+    end: int
+    streams: list[StreamTally]
+    nodes: dict[str, NodeInfo]
+
+
+def relay_endpoint(relay_url: str) -> str:
+    """Return the lower-cased `host:port` a relay URL points at (default ports filled in)."""
+    try:
+        parts = urlsplit(relay_url.strip())
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return relay_url.strip().lower()
+    return f"{(parts.hostname or '').lower()}:{port}"
+
+
+def _epoch(
+    session: AsyncSession,
+    column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
+) -> ColumnElement[int]:
+    if session.get_bind().dialect.name == "sqlite":
+        return cast(func.strftime("%s", column), Integer)
+    return cast(func.floor(extract("epoch", column)), BigInteger)
+
+
+async def tally(
+    session: AsyncSession, start: datetime, end: datetime, stream_ids: Sequence[int] | None
+) -> Tally:
+    """Compute credited seconds of every node for each stream in `stream_ids` (None: all)."""
+    lo, hi = to_seconds(start), to_seconds(end)
+    stream_query = select(
+        Stream.id, Stream.name, Stream.currency, Stream.pool_per_hour_minor
+    ).order_by(Stream.id)
+    if stream_ids is not None:
+        stream_query = stream_query.where(Stream.id.in_(stream_ids))
+    streams = [
+        StreamTally(sid, name, currency, pool, 0)
+        for sid, name, currency, pool in (await session.execute(stream_query)).all()
+    ]
+    if not streams:
+        return Tally(lo, hi, [], {})
+    wanted = [stream.stream_id for stream in streams]
+
+    live: dict[int, list[Span]] = defaultdict(list)
+    live_rows = await session.execute(
+        select(
+            StreamLiveInterval.stream_id,
+            _epoch(session, StreamLiveInterval.started_at),
+            _epoch(session, StreamLiveInterval.ended_at),
+        ).where(
+            StreamLiveInterval.stream_id.in_(wanted),
+            StreamLiveInterval.ended_at > start,
+            StreamLiveInterval.started_at < end,
+        )
+    )
+    for sid, s, e in live_rows:
+        live[sid].append((s, e))
+    live_merged = {sid: merge(spans) for sid, spans in live.items()}
+
+    uptime: dict[tuple[str, int], list[Span]] = defaultdict(list)
+    uptime_rows = await session.execute(
+        select(
+            UptimeInterval.node_id,
+            UptimeInterval.stream_id,
+            _epoch(session, UptimeInterval.started_at),
+            _epoch(session, UptimeInterval.ended_at),
+        ).where(
+            UptimeInterval.stream_id.in_(wanted),
+            UptimeInterval.ended_at > start,
+            UptimeInterval.started_at < end,
+        )
+    )
+    for node_id, maybe_sid, s, e in uptime_rows:
+        if maybe_sid is not None:
+            uptime[(node_id, maybe_sid)].append((s, e))
+
+    flags: dict[str, list[Span]] = defaultdict(list)
+    flag_rows = await session.execute(
+        select(
+            FlagInterval.node_id,
+            _epoch(session, FlagInterval.started_at),
+            _epoch(session, FlagInterval.ended_at),
+        ).where(
+            or_(FlagInterval.ended_at.is_(None), FlagInterval.ended_at > start),
+            FlagInterval.started_at < end,
+        )
+    )
+    for node_id, s, e in flag_rows:
+        flags[node_id].append((s, hi if e is None else e))
+
+    by_id = {stream.stream_id: stream for stream in streams}
+    for stream in streams:
+        stream.live_seconds = total(clip(live_merged.get(stream.stream_id, []), lo, hi))
+    for (node_id, sid), spans in uptime.items():
+        seconds = credited_seconds(
+            spans, live_merged.get(sid, []), flags.get(node_id, []), (lo, hi)
+        )
+        if seconds > 0:
+            by_id[sid].credited[node_id] = seconds
+
+    credited_ids = {node_id for stream in streams for node_id in stream.credited}
+    nodes = await _node_infos(session, credited_ids)
+    for stream in streams:  # banned nodes earn nothing
+        stream.credited = {n: s for n, s in stream.credited.items() if n in nodes}
+    await _credit_shared_relays_once(session, streams, nodes, start, end)
+    return Tally(lo, hi, streams, nodes)
+
+
+async def _node_infos(session: AsyncSession, node_ids: set[str]) -> dict[str, NodeInfo]:
+    if not node_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            Node.id, Node.display_name, Node.payout_handle, Node.anonymous, Node.relay_url
+        ).where(Node.status != BANNED)
+    )
+    return {row[0]: NodeInfo(*row) for row in rows if row[0] in node_ids}
+
+
+async def _credit_shared_relays_once(
+    session: AsyncSession,
+    streams: list[StreamTally],
+    nodes: dict[str, NodeInfo],
+    start: datetime,
+    end: datetime,
+) -> None:
+    groups: dict[str, list[str]] = defaultdict(list)
+    for node in nodes.values():
+        groups[relay_endpoint(node.relay_url)].append(node.node_id)
+    shared = [ids for ids in groups.values() if len(ids) > 1]
+    if not shared:
+        return
+    suspects = [node_id for ids in shared for node_id in ids]
+    passed: dict[str, int] = defaultdict(int)
+    registered: dict[str, datetime] = {}
+    for node_id, created_at in await session.execute(
+        select(Node.id, Node.created_at).where(Node.id.in_(suspects))
+    ):
+        registered[node_id] = created_at
+    probe_rows = await session.execute(
+        select(Probe.node_id, func.count())
+        .where(and_(Probe.node_id.in_(suspects), Probe.ok, Probe.at >= start, Probe.at < end))
+        .group_by(Probe.node_id)
+    )
+    for node_id, count in probe_rows:
+        passed[node_id] = count
+    for ids in shared:
+        keeper = min(ids, key=lambda n: (-passed[n], to_seconds(registered[n]), n))
+        for stream in streams:
+            for node_id in ids:
+                if node_id != keeper:
+                    stream.credited.pop(node_id, None)

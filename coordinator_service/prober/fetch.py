@@ -1,0 +1,54 @@
+"""Bounded HTTP GETs for the prober: size caps, no redirects, errors mapped to probe reasons."""
+
+import httpx
+
+__all__ = ["FetchError", "Fetched", "fetch"]
+
+
+class FetchError(Exception):
+    """A GET that failed; `reason` is a probe reason (timeout, refused, http_error)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+class Fetched:
+    """A successful (2xx) response with its body read up to the cap."""
+
+    __slots__ = ("body", "headers", "url")
+
+    def __init__(self, url: str, headers: httpx.Headers, body: bytes) -> None:
+        self.url = url
+        self.headers = headers
+        self.body = body
+
+
+async def fetch(
+    client: httpx.AsyncClient, url: str, *, max_bytes: int, headers: dict[str, str] | None = None
+) -> Fetched:
+    """GET `url` without following redirects; raise FetchError on anything but a 2xx body."""
+    try:
+        async with client.stream("GET", url, headers=headers, follow_redirects=False) as response:
+            if response.is_redirect:
+                raise FetchError("http_error", f"HTTP {response.status_code} redirect refused")
+            if response.status_code >= 300:
+                raise FetchError("http_error", f"HTTP {response.status_code}")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise FetchError("http_error", f"response larger than {max_bytes} bytes")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_raw():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise FetchError("http_error", f"response larger than {max_bytes} bytes")
+                chunks.append(chunk)
+            return Fetched(str(response.url), response.headers, b"".join(chunks))
+    except httpx.TimeoutException as exc:
+        raise FetchError("timeout", f"timed out ({type(exc).__name__})") from exc
+    except httpx.ConnectError as exc:
+        raise FetchError("refused", f"connection failed: {exc}") from exc
+    except httpx.HTTPError as exc:
+        raise FetchError("http_error", f"{type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,363 @@
+"""The prober's background loops: watch origins, probe due nodes, keep reputations.
+
+Each node relaying a live stream is probed at random, unpredictable times: after every probe
+its `next_probe_at` is drawn from an exponential distribution with mean `probe_interval_s`
+(cut to [0.1, 3] × the mean so a node is never forgotten for long). Due nodes are claimed
+through `ProbeLease` rows, so several coordinator replicas never probe the same node at once:
+on PostgreSQL the candidates are locked with `SELECT … FOR UPDATE SKIP LOCKED`; on both
+databases the lease is taken with one atomic upsert that only wins over an expired lease.
+Probes of a cycle run concurrently (bounded); every result is stored as a `Probe` row, the node's
+reputation is updated, and a `FlagInterval` opens when it is flagged and closes when it recovers.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+import secrets
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coordinator_service.prober.origin import OriginWatcher, StreamIndex, record_live
+from coordinator_service.prober.probe import ProbeConfig, ProbeOutcome, ProbeTarget, probe_node
+from coordinator_service.prober.reputation import Reputation
+from coordinator_service.storage.models import (
+    FlagInterval,
+    Node,
+    Probe,
+    ProbeLease,
+    Stream,
+    UptimeInterval,
+)
+
+__all__ = ["Prober", "ProberSettings"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ProberSettings:
+    """Knobs of the prober (the coordinator's settings fill them)."""
+
+    probe_interval_s: float = 180.0
+    allow_private_relays: bool = False
+    relaying_window_s: float = 90.0
+    origin_poll_s: float = 1.0
+    concurrency: int = 200
+    batch: int = 2000
+    probe_timeout_s: float = 10.0
+    stale_after_s: float | None = None
+    holder: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    node_id: str
+    relay_url: str
+    probe_key: str
+    reputation: Reputation
+    stream_id: int
+    stream: str
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Prober:
+    """Owns the origin watcher and the probe loop of one coordinator replica."""
+
+    def __init__(
+        self,
+        sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+        settings: ProberSettings,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.clock = clock
+        self.holder = settings.holder or "prober-" + secrets.token_hex(4)
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                settings.probe_timeout_s, connect=min(3.0, settings.probe_timeout_s)
+            ),
+            limits=httpx.Limits(
+                max_connections=settings.concurrency * 2,
+                max_keepalive_connections=settings.concurrency,
+            ),
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self.watcher = OriginWatcher(self.client)
+        self.origins: dict[str, tuple[int, str]] = {}
+        self._poll_locks: dict[str, asyncio.Lock] = {}
+        self._polled_at: dict[str, float] = {}
+        self._rnd = random.SystemRandom()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the origin and probe loops as background tasks."""
+        self._tasks = [
+            asyncio.create_task(self._loop(self.poll_origins, self.settings.origin_poll_s)),
+            asyncio.create_task(self._loop(self.probe_due, self._tick())),
+        ]
+
+    async def stop(self) -> None:
+        """Stop the loops and close the HTTP client."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self.client.aclose()
+
+    def _tick(self) -> float:
+        return min(1.0, max(0.05, self.settings.probe_interval_s / 10))
+
+    async def _loop(self, step: Callable[[], object], every: float) -> None:
+        while True:
+            try:
+                result = step()
+                if asyncio.iscoroutine(result):
+                    await result
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep probing whatever one cycle hit; the log has the detail
+                logger.exception("prober step failed")
+            await asyncio.sleep(every)
+
+    # --- origins -----------------------------------------------------------------------------
+
+    async def poll_origins(self) -> dict[str, StreamIndex]:
+        """Poll every unpaused stream's origin and record whether it is live."""
+        async with self.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Stream.id, Stream.name, Stream.origin_url).where(
+                        Stream.paused.is_(False)
+                    )
+                )
+            ).all()
+        self.origins = {name: (sid, url) for sid, name, url in rows}
+        indexes = await asyncio.gather(*(self._poll(name) for name in self.origins))
+        now = self.clock()
+        grace = timedelta(seconds=2 * self.settings.origin_poll_s + 2)
+        async with self.sessions() as session:
+            for index in indexes:
+                sid = self.origins[index.name][0]
+                await record_live(session, sid, index.is_live(now.timestamp()), now, grace)
+            await session.commit()
+        return {index.name: index for index in indexes}
+
+    async def _poll(self, name: str) -> StreamIndex:
+        lock = self._poll_locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            loop_now = asyncio.get_running_loop().time()
+            index = self.watcher.indexes.get(name)
+            if index is not None and loop_now - self._polled_at.get(name, -1e9) < 0.25:
+                return index
+            self._polled_at[name] = loop_now
+            return await self.watcher.poll(name, self.origins[name][1])
+
+    # --- probes ------------------------------------------------------------------------------
+
+    def _next_delay(self) -> timedelta:
+        mean = self.settings.probe_interval_s
+        delay = min(max(self._rnd.expovariate(1 / mean), 0.1 * mean), 3 * mean)
+        return timedelta(seconds=delay)
+
+    async def probe_due(self) -> int:
+        """Claim the nodes due for a probe, probe them concurrently, store the results."""
+        now = self.clock()
+        live = {
+            name: index
+            for name, index in self.watcher.indexes.items()
+            if name in self.origins and index.is_live(now.timestamp())
+        }
+        if not live:
+            return 0
+        claimed = await self._claim(now, {self.origins[name][0]: name for name in live})
+        if not claimed:
+            return 0
+        limit = asyncio.Semaphore(self.settings.concurrency)
+        config = ProbeConfig(
+            allow_private=self.settings.allow_private_relays,
+            timeout_s=self.settings.probe_timeout_s,
+            stale_after_s=self.settings.stale_after_s,
+        )
+
+        async def one(item: _Claimed) -> ProbeOutcome:
+            async with limit:
+                target = ProbeTarget(item.node_id, item.relay_url, item.probe_key, item.stream)
+                return await probe_node(
+                    self.client,
+                    target,
+                    live[item.stream],
+                    lambda: self._poll(item.stream),
+                    config,
+                    self._rnd,
+                )
+
+        outcomes = await asyncio.gather(*(one(item) for item in claimed))
+        await self._record(claimed, outcomes)
+        return len(claimed)
+
+    async def _claim(self, now: datetime, live: dict[int, str]) -> list[_Claimed]:
+        since = now - timedelta(seconds=self.settings.relaying_window_s)
+        lease_until = now + timedelta(seconds=self.settings.probe_timeout_s * 3 + 30)
+        holder = f"{self.holder}:{secrets.token_hex(4)}"
+        async with self.sessions() as session, session.begin():
+            dialect = session.get_bind().dialect.name
+            relaying = exists().where(
+                UptimeInterval.node_id == Node.id,
+                UptimeInterval.stream_id.in_(list(live)),
+                UptimeInterval.ended_at >= since,
+            )
+            leased = exists().where(ProbeLease.node_id == Node.id, ProbeLease.expires_at > now)
+            query = (
+                select(Node.id)
+                .where(
+                    Node.status == "active",
+                    (Node.next_probe_at.is_(None)) | (Node.next_probe_at <= now),
+                    relaying,
+                    ~leased,
+                )
+                .order_by(Node.next_probe_at.nulls_first(), Node.id)
+                .limit(self.settings.batch)
+            )
+            if dialect == "postgresql":
+                query = query.with_for_update(of=Node, skip_locked=True)
+            candidates = list((await session.scalars(query)).all())
+            if not candidates:
+                return []
+            upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ProbeLease)
+            await session.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[ProbeLease.node_id],
+                    set_={
+                        "holder": upsert.excluded.holder,
+                        "expires_at": upsert.excluded.expires_at,
+                    },
+                    where=ProbeLease.expires_at <= now,
+                ),
+                [{"node_id": n, "holder": holder, "expires_at": lease_until} for n in candidates],
+            )
+            won = set(
+                (
+                    await session.scalars(
+                        select(ProbeLease.node_id).where(ProbeLease.holder == holder)
+                    )
+                ).all()
+            )
+            if not won:
+                return []
+            await session.execute(
+                update(Node),
+                [{"id": n, "next_probe_at": now + self._next_delay()} for n in sorted(won)],
+            )
+            nodes = (
+                await session.execute(
+                    select(
+                        Node.id,
+                        Node.relay_url,
+                        Node.probe_key,
+                        Node.reputation_alpha,
+                        Node.reputation_beta,
+                        Node.flagged,
+                    ).where(Node.id.in_(won))
+                )
+            ).all()
+            streams: dict[str, list[int]] = {}
+            for node_id, stream_id in (
+                await session.execute(
+                    select(UptimeInterval.node_id, UptimeInterval.stream_id)
+                    .where(
+                        UptimeInterval.node_id.in_(won),
+                        UptimeInterval.stream_id.in_(list(live)),
+                        UptimeInterval.ended_at >= since,
+                    )
+                    .distinct()
+                )
+            ).all():
+                if stream_id is not None:
+                    streams.setdefault(node_id, []).append(stream_id)
+        claimed = []
+        for node_id, relay_url, key, alpha, beta, flagged in nodes:
+            choices = sorted(streams.get(node_id, []))
+            if not choices:
+                continue
+            stream_id = self._rnd.choice(choices)
+            claimed.append(
+                _Claimed(
+                    node_id,
+                    relay_url,
+                    key,
+                    Reputation(alpha, beta, flagged),
+                    stream_id,
+                    live[stream_id],
+                )
+            )
+        return claimed
+
+    async def _record(self, claimed: Sequence[_Claimed], outcomes: Sequence[ProbeOutcome]) -> None:
+        now = self.clock()
+        probes = []
+        changes = []
+        async with self.sessions() as session, session.begin():
+            for item, outcome in zip(claimed, outcomes, strict=True):
+                after = item.reputation.after(outcome.reason)
+                probes.append(
+                    {
+                        "node_id": item.node_id,
+                        "stream_id": item.stream_id,
+                        "at": now,
+                        "ok": outcome.ok,
+                        "reason": outcome.reason,
+                        "detail": outcome.detail,
+                        "latency_ms": outcome.latency_ms,
+                        "reputation_after": round(after.score, 4),
+                    }
+                )
+                changes.append(
+                    {
+                        "id": item.node_id,
+                        "reputation_alpha": after.alpha,
+                        "reputation_beta": after.beta,
+                        "flagged": after.flagged,
+                    }
+                )
+                if after.flagged and not item.reputation.flagged:
+                    logger.warning("node %s flagged: %s", item.node_id, outcome.reason)
+                    session.add(
+                        FlagInterval(
+                            node_id=item.node_id,
+                            started_at=now,
+                            ended_at=None,
+                            reason=f"score {after.score:.2f} after {outcome.reason}",
+                        )
+                    )
+                elif item.reputation.flagged and not after.flagged:
+                    logger.info("node %s recovered", item.node_id)
+                    await session.execute(
+                        update(FlagInterval)
+                        .where(
+                            FlagInterval.node_id == item.node_id, FlagInterval.ended_at.is_(None)
+                        )
+                        .values(ended_at=now)
+                    )
+            await session.execute(insert(Probe), probes)
+            await session.execute(update(Node), changes)
+            await session.execute(
+                delete(ProbeLease).where(ProbeLease.node_id.in_([c.node_id for c in claimed]))
+            )

@@ -1,0 +1,182 @@
+"""`streamr-node`: parse the flags, then run the tray app or, with --headless, the bare node."""
+
+import argparse
+import asyncio
+import importlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from desktop_app.core.config import DEFAULT_RELAY_PORT, DEFAULT_STATUS_PORT, NodeConfig
+from desktop_app.core.errors import Error
+from desktop_app.core.events import (
+    EarningsUpdated,
+    NodeEvent,
+    StreamLiveChanged,
+    UpdateAvailable,
+    ViewersChanged,
+)
+from desktop_app.core.node import Node
+from streamr_protocol import InviteLinkError, parse_invite_link
+
+__all__ = ["build_config", "main", "parse_args"]
+
+logger = logging.getLogger("streamr_node")
+PROG = "streamr-node"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Relay a streamer's live stream for your friends (StreamrP2P)."
+    )
+    parser.add_argument("--headless", action="store_true", help="no tray icon: logs only")
+    parser.add_argument("--invite", metavar="LINK", help="join with this invite link (once)")
+    parser.add_argument("--name", metavar="NAME", help="display name shown to the host")
+    parser.add_argument("--payout-handle", metavar="HANDLE", help="where you get paid (Venmo, …)")
+    parser.add_argument("--data-dir", metavar="D", help="where identity and logs are kept")
+    parser.add_argument(
+        "--relay-port",
+        metavar="P",
+        type=int,
+        help=f"public relay port (default {DEFAULT_RELAY_PORT})",
+    )
+    parser.add_argument(
+        "--public-url", metavar="URL", help="address viewers reach (port forward, reverse proxy)"
+    )
+    parser.add_argument("--upload-cap", metavar="MBIT", type=float, help="upload limit in Mbit/s")
+    parser.add_argument(
+        "--status-port",
+        metavar="P",
+        type=int,
+        help=f"local status page port on 127.0.0.1 (default {DEFAULT_STATUS_PORT})",
+    )
+    return parser.parse_args(argv)
+
+
+def build_config(args: argparse.Namespace) -> NodeConfig:
+    """NodeConfig from the flags (environment fills the rest); ValueError with one line."""
+    given = {
+        "data_dir": args.data_dir,
+        "relay_port": args.relay_port,
+        "public_url": args.public_url,
+        "upload_cap_mbit": args.upload_cap,
+        "status_port": args.status_port,
+        "invite": args.invite,
+        "name": args.name,
+        "payout_handle": args.payout_handle,
+    }
+    try:
+        return NodeConfig(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        flag = "--" + str(first["loc"][0]).replace("_mbit", "").replace("_", "-")
+        raise ValueError(f"{flag}: {first['msg']}") from None
+
+
+def _ask_join_details(config: NodeConfig) -> None:
+    """Check the invite and ask for what joining needs, unless there is no terminal."""
+    if config.load_identity() is not None:
+        if config.invite:
+            print(f"{PROG}: already joined (identity in {config.data_dir}); ignoring --invite")
+            config.invite = None
+        return
+    if not config.invite:
+        raise Error("this node has not joined yet: start it with --invite LINK")
+    try:
+        parse_invite_link(config.invite)
+    except InviteLinkError as exc:
+        raise Error(f"bad invite link: {exc}") from None
+    for field, label in (("name", "Display name"), ("payout_handle", "Payout handle")):
+        if getattr(config, field):
+            continue
+        flag = "--" + field.replace("_", "-")
+        if not sys.stdin.isatty():
+            raise Error(f"joining needs {flag} (no terminal to ask)")
+        value = input(f"{label}: ").strip()
+        if not value:
+            raise Error(f"joining needs a {label.lower()}")
+        setattr(config, field, value)
+
+
+def _log_event(event: NodeEvent) -> None:
+    if isinstance(event, ViewersChanged):
+        logger.info("viewers %d %s", event.viewers, event.per_stream or "")
+    elif isinstance(event, StreamLiveChanged):
+        logger.info("stream %s is %s", event.stream, "live" if event.live else "not live")
+    elif isinstance(event, EarningsUpdated):
+        logger.info(
+            "earned today %d, this period %d (%s minor units)",
+            event.today_minor,
+            event.period_minor,
+            event.currency,
+        )
+    elif isinstance(event, UpdateAvailable):
+        logger.info("version %s is available: %s", event.version, event.download_url)
+
+
+async def _run_headless(config: NodeConfig) -> int:
+    node = Node(config)
+    node.subscribe(_log_event)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await node.start()
+    waiters = [asyncio.create_task(stop.wait()), asyncio.create_task(node.stopped.wait())]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
+        waiter.cancel()
+    failed = node.state == "failed" or (node.stopped.is_set() and not stop.is_set())
+    await node.stop("shutting down")
+    logger.info("stopped")
+    return 1 if failed else 0
+
+
+def _setup_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%SZ"
+    )
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    for noisy in ("httpx", "httpcore", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _run_gui(config: NodeConfig) -> int:
+    try:  # lazily: Qt loads only for the GUI
+        run_gui = importlib.import_module("desktop_app.ui.app").run_gui
+    except (ImportError, AttributeError, OSError, RuntimeError) as exc:
+        print(
+            f"{PROG}: error: the tray app cannot start ({exc}); use --headless",
+            file=sys.stderr,
+        )
+        return 1
+    return int(run_gui(config) or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run streamr-node; return the exit code (2 bad flags, 1 other errors)."""
+    args = parse_args(argv)
+    try:
+        config = build_config(args)
+    except ValueError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    if not args.headless:
+        return _run_gui(config)
+    _setup_logging()
+    try:
+        _ask_join_details(config)
+        return asyncio.run(_run_headless(config))
+    except Error as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except (EOFError, KeyboardInterrupt):
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,109 @@
+"""NodeConfig (flags > STREAMR_NODE_* environment > defaults) and the stored identity.
+
+The identity (node id, token, probe key, coordinator URL) is written once when the node joins,
+to `DATA_DIR/identity.json` with mode 0600 in a data dir of mode 0700.
+"""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import platformdirs
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from desktop_app.core.errors import ConfigError
+
+__all__ = ["DEFAULT_RELAY_PORT", "DEFAULT_STATUS_PORT", "Identity", "NodeConfig"]
+
+DEFAULT_RELAY_PORT = 8090
+DEFAULT_STATUS_PORT = 8091
+IDENTITY_FILE = "identity.json"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("streamr-node", "StreamrP2P"))
+
+
+class NodeConfig(BaseSettings):
+    """How this node runs; CLI flags fill it, tests and the tray app build it directly."""
+
+    model_config = SettingsConfigDict(env_prefix="STREAMR_NODE_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    relay_host: str = "0.0.0.0"
+    relay_port: int = Field(default=DEFAULT_RELAY_PORT, ge=0, le=65535)
+    public_url: str | None = None
+    upload_cap_mbit: float | None = Field(default=None, gt=0, le=100_000)
+    status_port: int = Field(default=DEFAULT_STATUS_PORT, ge=0, le=65535)
+    invite: str | None = None
+    name: str | None = Field(default=None, max_length=64)
+    payout_handle: str | None = Field(default=None, max_length=128)
+    # timing knobs (environment only), so tests need not wait minutes
+    heartbeat_backoff_max_s: float = Field(default=60.0, gt=0)
+    earnings_interval_s: float = Field(default=60.0, gt=0)
+    offline_grace_s: float = Field(default=10.0, ge=0)
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+            raise ValueError("must be an http(s) URL like http://my.host:8090")
+        return value.rstrip("/")
+
+    @property
+    def capacity_kbit(self) -> int:
+        return int(self.upload_cap_mbit * 1000) if self.upload_cap_mbit else 10_000
+
+    @property
+    def identity_path(self) -> Path:
+        return self.data_dir / IDENTITY_FILE
+
+    def load_identity(self) -> "Identity | None":
+        """Return the stored identity, None before joining; ConfigError when unreadable."""
+        try:
+            text = self.identity_path.read_text()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ConfigError(f"cannot read {self.identity_path}: {exc.strerror}") from exc
+        try:
+            return Identity.model_validate(json.loads(text))
+        except (ValueError, ValidationError) as exc:
+            raise ConfigError(
+                f"{self.identity_path} is damaged; move it away and join again with --invite"
+            ) from exc
+
+    def save_identity(self, identity: "Identity") -> None:
+        """Write the identity atomically, readable by this user only."""
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(self.data_dir, 0o700)
+            fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=".identity-")
+            with os.fdopen(fd, "w") as handle:
+                os.fchmod(handle.fileno(), 0o600)
+                handle.write(identity.model_dump_json(indent=2))
+            os.replace(tmp, self.identity_path)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write to the data dir {self.data_dir}: {exc.strerror}"
+            ) from exc
+
+
+class Identity(BaseModel):
+    """What joining gave this node; the token and probe key are secrets."""
+
+    node_id: str
+    node_token: str
+    probe_key: str
+    coordinator_url: str
+    relay_url: str
+    display_name: str
+    payout_handle: str
+    heartbeat_interval_s: int = 30

@@ -1,0 +1,428 @@
+"""Node: owns the relay, the heartbeats and the status page, and publishes events.
+
+node = Node(config)                     # identity from the data dir, or config.invite
+unsubscribe = node.subscribe(print)     # listeners get desktop_app.core.events objects
+await node.start()                      # binds ports, joins if needed, starts beating
+node.snapshot()                         # the current state, for the UI or the status page
+await node.pause(); await node.resume(); await node.stop()
+"""
+
+import asyncio
+import contextlib
+import importlib.metadata
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from desktop_app.core.client import CoordinatorClient
+from desktop_app.core.config import Identity, NodeConfig
+from desktop_app.core.errors import ConfigError, CoordinatorError, Error
+from desktop_app.core.events import (
+    CoordinatorReachabilityChanged,
+    EarningsUpdated,
+    HeartbeatSent,
+    NodeEvent,
+    NodeFailed,
+    NodeStateChanged,
+    NodeStopped,
+    ProbeObserved,
+    RelayStarted,
+    RelayStopped,
+    StreamLiveChanged,
+    StreamStat,
+    UpdateAvailable,
+    ViewersChanged,
+)
+from desktop_app.core.heartbeat import HeartbeatLoop
+from desktop_app.core.relay.puller import PullSettings
+from desktop_app.core.relay.relay import Relay
+from desktop_app.core.status_page import StatusPage
+from streamr_protocol import (
+    HeartbeatRequest,
+    HeartbeatResponse,
+    NodeRegisterRequest,
+    StreamReport,
+    parse_invite_link,
+)
+
+__all__ = ["Node", "NodeSnapshot", "RunState", "join", "node_version"]
+
+logger = logging.getLogger(__name__)
+
+RunState = Literal["stopped", "starting", "idle", "relaying", "paused", "failed"]
+
+
+def node_version() -> str:
+    try:
+        return importlib.metadata.version("streamrp2p")
+    except importlib.metadata.PackageNotFoundError:
+        return "0.1.0"
+
+
+@dataclass(frozen=True)
+class NodeSnapshot:
+    """Everything the UI or the status page shows, at one moment."""
+
+    state: RunState
+    node_id: str | None
+    display_name: str | None
+    coordinator_url: str | None
+    coordinator_reachable: bool | None
+    coordinator_state: str | None
+    relay_port: int | None
+    public_url: str | None
+    streams: tuple[StreamStat, ...] = ()
+    viewers: int = 0
+    bytes_served: int = 0
+    last_heartbeat_at: datetime | None = None
+    earnings: EarningsUpdated | None = None
+    last_error: str | None = None
+    version: str = field(default_factory=node_version)
+
+
+async def join(
+    config: NodeConfig, invite_link: str, name: str, payout_handle: str, relay_port: int
+) -> Identity:
+    """Register with an invite link and store the identity (raises InviteRefused, ...)."""
+    try:
+        invite = parse_invite_link(invite_link)
+    except ValueError as exc:
+        raise ConfigError(f"bad invite link: {exc}") from exc
+    client = CoordinatorClient(invite.coordinator_url, version=node_version())
+    try:
+        request = NodeRegisterRequest.model_validate(
+            {
+                "invite_code": invite.code,
+                "display_name": name,
+                "payout_handle": payout_handle,
+                "relay_url": config.public_url,
+                "relay_port": relay_port if relay_port > 0 else None,
+                "capacity_kbit": config.capacity_kbit,
+                "version": node_version(),
+            }
+        )
+        answer = await client.register(request)
+    except ValueError as exc:
+        raise ConfigError(f"cannot join: {str(exc).splitlines()[0]}") from exc
+    finally:
+        await client.aclose()
+    identity = Identity(
+        node_id=answer.node_id,
+        node_token=answer.node_token,
+        probe_key=answer.probe_key,
+        coordinator_url=invite.coordinator_url,
+        relay_url=answer.relay_url,
+        display_name=name,
+        payout_handle=payout_handle,
+        heartbeat_interval_s=answer.heartbeat_interval_s,
+    )
+    config.save_identity(identity)
+    logger.info("joined %s as node %s", invite.coordinator_url, answer.node_id)
+    return identity
+
+
+class Node:
+    """The friend's node: relay + heartbeats + status page, observable through events."""
+
+    def __init__(self, config: NodeConfig, identity: Identity | None = None) -> None:
+        self.config = config
+        self.identity = identity
+        self.state: RunState = "stopped"
+        self._listeners: list[Callable[[NodeEvent], None]] = []
+        self._relay: Relay | None = None
+        self._status: StatusPage | None = None
+        self._client: CoordinatorClient | None = None
+        self._heartbeat: HeartbeatLoop | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._beat_task: asyncio.Task[None] | None = None
+        self._reachable: bool | None = None
+        self._coordinator_state: str | None = None
+        self._last_heartbeat_at: datetime | None = None
+        self._earnings: EarningsUpdated | None = None
+        self._last_error: str | None = None
+        self._assigned: dict[str, str] = {}
+        self._viewers = -1
+        self._probes_seen: set[tuple[datetime, str]] = set()
+        self._fail_task: asyncio.Task[None] | None = None
+        self.stopped = asyncio.Event()
+
+    # --- observing ---------------------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[NodeEvent], None]) -> Callable[[], None]:
+        """Call `listener` with every event; returns the function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _publish(self, event: NodeEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                logger.exception("event listener failed on %s", type(event).__name__)
+
+    def snapshot(self) -> NodeSnapshot:
+        relay = self._relay
+        streams = tuple(relay.stats()) if relay else ()
+        return NodeSnapshot(
+            state=self.state,
+            node_id=self.identity.node_id if self.identity else None,
+            display_name=self.identity.display_name if self.identity else None,
+            coordinator_url=self.identity.coordinator_url if self.identity else None,
+            coordinator_reachable=self._reachable,
+            coordinator_state=self._coordinator_state,
+            relay_port=relay.port if relay else None,
+            public_url=self.public_url,
+            streams=streams,
+            viewers=sum(s.viewers for s in streams),
+            bytes_served=relay.server.bytes_served() if relay else 0,
+            last_heartbeat_at=self._last_heartbeat_at,
+            earnings=self._earnings,
+            last_error=self._last_error,
+        )
+
+    @property
+    def relay_port(self) -> int | None:
+        return self._relay.port if self._relay else None
+
+    @property
+    def status_port(self) -> int | None:
+        return self._status.port if self._status else None
+
+    @property
+    def public_url(self) -> str | None:
+        """The relay base URL viewers and probes use."""
+        if self.config.public_url:
+            return self.config.public_url
+        if self.identity is None or self._relay is None:
+            return None
+        parts = urlsplit(self.identity.relay_url)
+        host = parts.hostname or "127.0.0.1"
+        host = f"[{host}]" if ":" in host else host
+        return urlunsplit((parts.scheme, f"{host}:{self._relay.port}", parts.path, "", ""))
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind the relay and status ports, join if needed, start relaying and beating.
+
+        Raises RelayPortError, ConfigError or InviteRefused with a one-line message.
+        """
+        self.state = "starting"
+        config = self.config
+        if self.identity is None:
+            self.identity = config.load_identity()
+        if self.identity is None and not config.invite:
+            self.state = "failed"
+            raise ConfigError("this node has not joined yet: start it with --invite LINK")
+        self._relay = Relay(
+            host=config.relay_host,
+            port=config.relay_port,
+            upload_cap_mbit=config.upload_cap_mbit,
+            probe_key=lambda: self.identity.probe_key if self.identity else None,
+            settings=PullSettings(grace_s=config.offline_grace_s),
+            on_live_changed=self._on_live_changed,
+        )
+        self._status = StatusPage(self.snapshot, port=config.status_port)
+        try:
+            await self._relay.start()
+            await self._status.start()
+            if self.identity is None:
+                assert config.invite is not None
+                self.identity = await join(
+                    config,
+                    config.invite,
+                    config.name or "",
+                    config.payout_handle or "",
+                    self._relay.port,
+                )
+        except Error as exc:
+            await self._teardown()
+            self.state = "failed"
+            self._last_error = str(exc)
+            self._publish(NodeFailed(str(exc), fatal=True))
+            raise
+        public = self.public_url or ""
+        self._publish(RelayStarted(config.relay_host, self._relay.port, public))
+        logger.info(
+            "relay public URL %s, status page http://127.0.0.1:%d/", public, self._status.port
+        )
+        self._client = CoordinatorClient(
+            self.identity.coordinator_url, self.identity.node_token, version=node_version()
+        )
+        self._heartbeat = HeartbeatLoop(
+            self._client,
+            self._heartbeat_request,
+            self._on_heartbeat,
+            self._on_reachability,
+            self._on_rejected,
+            interval_s=self.identity.heartbeat_interval_s,
+            backoff_max_s=config.heartbeat_backoff_max_s,
+        )
+        self.state = "idle"
+        self.stopped.clear()
+        self._beat_task = asyncio.create_task(self._heartbeat.run(), name="heartbeat")
+        self._tasks = [
+            asyncio.create_task(self._watch_viewers(), name="viewers"),
+            asyncio.create_task(self._poll_earnings(), name="earnings"),
+        ]
+
+    async def stop(self, reason: str = "stopped") -> None:
+        """Stop everything; idempotent."""
+        if self.state == "stopped":
+            return
+        await self._teardown()
+        self.state = "stopped"
+        self._publish(RelayStopped(reason))
+        self._publish(NodeStopped())
+        self.stopped.set()
+
+    async def _teardown(self) -> None:
+        tasks = [*self._tasks, *([self._beat_task] if self._beat_task else [])]
+        current = asyncio.current_task()
+        for task in tasks:
+            if task is not current:
+                task.cancel()
+        for task in tasks:
+            if task is not current:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._tasks, self._beat_task = [], None
+        if self._relay is not None:
+            await self._relay.stop()
+        if self._status is not None:
+            await self._status.stop()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def pause(self) -> None:
+        """Stop supporting: no pulling, no heartbeats (the relay port stays bound)."""
+        if self._relay is None or self.state in ("paused", "stopped", "failed"):
+            return
+        if self._beat_task is not None:
+            self._beat_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._beat_task
+            self._beat_task = None
+        self._relay.paused = True
+        await self._relay.set_streams({})
+        self.state = "paused"
+        logger.info("paused: not relaying until resumed")
+
+    async def resume(self) -> None:
+        """Support again: heartbeat now and relay what the coordinator assigns."""
+        if self._relay is None or self.state != "paused" or self._heartbeat is None:
+            return
+        self._relay.paused = False
+        self.state = "idle"
+        self._beat_task = asyncio.create_task(self._heartbeat.run(), name="heartbeat")
+        logger.info("resumed")
+
+    # --- heartbeats ----------------------------------------------------------------------------
+
+    def _heartbeat_request(self) -> HeartbeatRequest:
+        assert self._relay is not None
+        reports = []
+        for stat in self._relay.stats():
+            puller = self._relay.pullers.get(stat.name)
+            reports.append(
+                StreamReport(
+                    name=stat.name,
+                    live=stat.live,
+                    segments_cached=stat.segments_cached,
+                    newest_sequence=puller.newest_sequence if puller else None,
+                    bytes_served=stat.bytes_served,
+                    viewers=stat.viewers,
+                )
+            )
+        return HeartbeatRequest.model_validate(
+            {
+                "relay_url": self.public_url,
+                "streams": [r.model_dump() for r in reports],
+                "bytes_served": self._relay.server.bytes_served(),
+                "viewers": sum(r.viewers for r in reports),
+                "capacity_kbit": self.config.capacity_kbit,
+                "version": node_version(),
+            }
+        )
+
+    async def _on_heartbeat(self, answer: HeartbeatResponse) -> None:
+        assert self._relay is not None
+        self._last_heartbeat_at = datetime.now(UTC)
+        if answer.state != self._coordinator_state:
+            if self._coordinator_state is not None or answer.state != "healthy":
+                logger.info("the coordinator rates this node: %s", answer.state)
+            self._coordinator_state = answer.state
+            self._publish(NodeStateChanged(answer.state))
+        if answer.state == "banned":
+            await self._on_rejected("the coordinator has banned this node")
+            return
+        wanted = {a.name: a.origin_url for a in answer.streams}
+        if wanted != self._assigned:
+            self._assigned = wanted
+            await self._relay.set_streams(wanted)
+        self.state = "relaying" if self._relay.pullers else "idle"
+        if answer.update is not None:
+            self._publish(UpdateAvailable(answer.update.version, answer.update.download_url))
+        self._publish(HeartbeatSent(self._last_heartbeat_at, answer.state, tuple(wanted)))
+
+    def _on_reachability(self, reachable: bool, detail: str) -> None:
+        self._reachable = reachable
+        self._publish(CoordinatorReachabilityChanged(reachable, detail))
+
+    async def _on_rejected(self, message: str) -> None:
+        """Token revoked or node banned: stop and say so."""
+        self._last_error = message
+        logger.error("%s; stopping", message)
+        self._publish(NodeFailed(message, fatal=True))
+        asyncio.get_running_loop().call_soon(
+            lambda: asyncio.ensure_future(self._fail_stop(message))
+        )
+
+    async def _fail_stop(self, message: str) -> None:
+        await self.stop(message)
+        self.state = "failed"
+        self._fail_task = None
+
+    # --- periodic --------------------------------------------------------------------------
+
+    def _on_live_changed(self, stream: str, live: bool) -> None:
+        self._publish(StreamLiveChanged(stream, live))
+
+    async def _watch_viewers(self) -> None:
+        while True:
+            await asyncio.sleep(2.0)
+            if self._relay is None:
+                continue
+            per_stream = {s.name: s.viewers for s in self._relay.stats()}
+            total = sum(per_stream.values())
+            if total != self._viewers:
+                self._viewers = total
+                self._publish(ViewersChanged(total, per_stream))
+
+    async def _poll_earnings(self) -> None:
+        while True:
+            if self._client is not None and self._reachable:
+                try:
+                    earnings = await self._client.earnings()
+                except CoordinatorError as exc:
+                    logger.debug("earnings not available: %s", exc)
+                    earnings = None
+                if earnings is not None:
+                    update = EarningsUpdated(
+                        earnings.currency, earnings.today_minor, earnings.period_minor
+                    )
+                    if update != self._earnings:
+                        self._earnings = update
+                        self._publish(update)
+                    for probe in earnings.probes:
+                        key = (probe.at, probe.reason)
+                        if key not in self._probes_seen:
+                            self._probes_seen.add(key)
+                            self._publish(
+                                ProbeObserved(probe.at, probe.ok, probe.reason, probe.detail)
+                            )
+            await asyncio.sleep(self.config.earnings_interval_s)

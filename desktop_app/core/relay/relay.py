@@ -1,0 +1,104 @@
+"""The relay as one piece: the pullers of the assigned streams plus the public server."""
+
+import logging
+from collections.abc import Callable
+
+import httpx
+
+from desktop_app.core.events import StreamStat
+from desktop_app.core.relay.puller import PullSettings, StreamPuller
+from desktop_app.core.relay.server import RelayServer, ServerLimits
+
+__all__ = ["Relay"]
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "streamr-node"
+
+
+class Relay:
+    """Pull each assigned stream from its origin and serve it on the relay port."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "0.0.0.0",
+        port: int = 0,
+        upload_cap_mbit: float | None = None,
+        probe_key: Callable[[], str | None] = lambda: None,
+        settings: PullSettings | None = None,
+        limits: ServerLimits | None = None,
+        on_live_changed: Callable[[str, bool], None] | None = None,
+    ) -> None:
+        self.settings = settings or PullSettings()
+        self.pullers: dict[str, StreamPuller] = {}
+        self.server = RelayServer(
+            self.pullers,
+            host=host,
+            port=port,
+            upload_cap_mbit=upload_cap_mbit,
+            probe_key=probe_key,
+            limits=limits,
+        )
+        self._on_live_changed = on_live_changed
+        self._client: httpx.AsyncClient | None = None
+        self.paused = False
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    async def start(self) -> None:
+        """Bind the relay port (raises RelayPortError) and get ready to pull."""
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(10.0, connect=5.0),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=True,
+        )
+        try:
+            await self.server.start()
+        except BaseException:
+            await self._client.aclose()
+            raise
+
+    async def stop(self) -> None:
+        await self.set_streams({})
+        await self.server.stop()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def set_streams(self, wanted: dict[str, str]) -> None:
+        """Relay exactly these streams (name → origin playlist URL)."""
+        for name in list(self.pullers):
+            if wanted.get(name) != self.pullers[name].origin_url or self.paused:
+                puller = self.pullers.pop(name)
+                await puller.stop()
+                logger.info("stream %s: stopped relaying", name)
+        if self.paused or self._client is None:
+            return
+        for name, url in wanted.items():
+            if name not in self.pullers:
+                puller = StreamPuller(name, url, self._client, self.settings, self._on_live_changed)
+                self.pullers[name] = puller
+                puller.start()
+                logger.info("stream %s: relaying from %s", name, url)
+
+    def stats(self) -> list[StreamStat]:
+        """Per stream: live, what is cached, bytes served, viewers."""
+        out = []
+        for name, puller in self.pullers.items():
+            counters = self.server.counters_for(name)
+            out.append(
+                StreamStat(
+                    name=name,
+                    live=puller.live,
+                    segments_cached=puller.segments_cached,
+                    bytes_cached=puller.bytes_cached,
+                    bytes_served=counters.bytes_served,
+                    viewers=counters.viewers.count(),
+                    viewers_served_total=counters.viewers.total,
+                )
+            )
+        return out

@@ -1,0 +1,312 @@
+"""The public relay: an aiohttp server that serves only the node's playlists and segments.
+
+Paths (nothing else answers but a bare 404):
+    GET/HEAD /live/{stream}.m3u8                 media playlist (master when several variants)
+    GET/HEAD /live/{stream}/{variant}.m3u8            a variant's media playlist
+    GET/HEAD /live/{stream}/{segment}                 a segment of a single-variant stream
+    GET/HEAD /live/{stream}/{variant}/{segment}       a segment of a variant
+A segment request carrying `?streamr_nonce=N` is answered with the probe proof header.
+"""
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+
+from desktop_app.core.errors import RelayPortError
+from desktop_app.core.relay.puller import StreamPuller
+from desktop_app.core.relay.ratelimit import TokenBucket
+from streamr_protocol import NONCE_PARAM, PROOF_HEADER, make_proof
+
+__all__ = ["RelayServer", "ServerLimits", "StreamCounters", "ViewerTracker"]
+
+logger = logging.getLogger(__name__)
+
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+SEGMENT_TYPES = {
+    ".ts": "video/mp2t",
+    ".aac": "audio/aac",
+    ".mp3": "audio/mpeg",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".m4a": "audio/mp4",
+}
+STREAM = r"{stream:[A-Za-z0-9_-]{1,64}}"
+VARIANT = r"{variant:[0-9]{1,2}}"
+SEGMENT = r"{segment:[0-9]{1,12}-[0-9a-f]{16}\.(?:ts|aac|mp3|m4s|mp4|m4a)}"
+NONCE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+PLAYLIST_CACHE = "no-cache, max-age=0"
+SEGMENT_CACHE = "public, max-age=3600, immutable"
+
+
+@dataclass
+class ServerLimits:
+    """Protection knobs of the public relay."""
+
+    max_connections: int = 512
+    keepalive_timeout_s: float = 15.0
+    send_timeout_s: float = 60.0
+    max_line_size: int = 4096
+    max_field_size: int = 4096
+    max_headers: int = 48
+
+
+class ViewerTracker:
+    """Distinct clients (address + user agent) seen in the last `window_s` seconds."""
+
+    def __init__(self, window_s: float = 30.0) -> None:
+        self.window_s = window_s
+        self._seen: dict[str, float] = {}
+        self.total = 0
+
+    def seen(self, key: str) -> None:
+        if key not in self._seen:
+            self.total += 1
+        self._seen[key] = time.monotonic()
+
+    def count(self) -> int:
+        cutoff = time.monotonic() - self.window_s
+        for key in [k for k, at in self._seen.items() if at < cutoff]:
+            del self._seen[key]
+        return len(self._seen)
+
+
+@dataclass
+class StreamCounters:
+    bytes_served: int = 0
+    viewers: ViewerTracker = field(default_factory=ViewerTracker)
+
+
+class _Refuse(asyncio.Protocol):
+    """Answer 503 and hang up: the connection cap is reached."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        transport.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+        transport.close()
+
+
+class _CappedSite(web.BaseSite):
+    """A TCP site that refuses connections beyond a cap."""
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int, cap: int) -> None:
+        super().__init__(runner)
+        self._host, self._port, self._cap = host, port, cap
+        self._runner_ref = runner
+
+    @property
+    def name(self) -> str:
+        return f"http://{self._host}:{self._port}"
+
+    async def start(self) -> None:
+        await super().start()
+        server = self._runner_ref.server
+        assert server is not None
+        cap = self._cap
+
+        def factory() -> asyncio.Protocol:
+            if len(server.connections) >= cap:
+                return _Refuse()
+            handler: RequestHandler = server()
+            return handler
+
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(factory, self._host, self._port, backlog=256)
+
+
+class RelayServer:
+    """Serve the streams of `streams` (a live mapping the node updates) to viewers."""
+
+    def __init__(
+        self,
+        streams: Mapping[str, StreamPuller],
+        *,
+        host: str = "0.0.0.0",
+        port: int = 0,
+        upload_cap_mbit: float | None = None,
+        probe_key: Callable[[], str | None] = lambda: None,
+        limits: ServerLimits | None = None,
+    ) -> None:
+        self.streams = streams
+        self.host = host
+        self.port = port
+        self.limits = limits or ServerLimits()
+        self.bucket = TokenBucket(upload_cap_mbit * 125_000) if upload_cap_mbit else None
+        self.counters: dict[str, StreamCounters] = {}
+        self._probe_key = probe_key
+        self._runner: web.AppRunner | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind and serve; port 0 picks a free port, read back in `.port`."""
+        app = web.Application(middlewares=[self._plain_errors])
+        app.on_response_prepare.append(_common_headers)
+        for path, handler in (
+            (f"/live/{STREAM}.m3u8", self._stream_playlist),
+            (f"/live/{STREAM}/{VARIANT}.m3u8", self._variant_playlist),
+            (f"/live/{STREAM}/{SEGMENT}", self._segment),
+            (f"/live/{STREAM}/{VARIANT}/{SEGMENT}", self._segment),
+        ):
+            app.router.add_get(path, handler)  # HEAD is answered too
+        limits = self.limits
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            keepalive_timeout=limits.keepalive_timeout_s,
+            max_line_size=limits.max_line_size,
+            max_field_size=limits.max_field_size,
+            max_headers=limits.max_headers,
+        )
+        await self._runner.setup()
+        site = _CappedSite(self._runner, self.host, self.port, limits.max_connections)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            raise RelayPortError(
+                f"relay port {self.port} on {self.host} is not usable: {exc.strerror or exc}"
+            ) from exc
+        self.port = int(self._runner.addresses[0][1])
+        logger.info("relay listening on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # --- statistics ----------------------------------------------------------------------------
+
+    def counters_for(self, stream: str) -> StreamCounters:
+        counters = self.counters.get(stream)
+        if counters is None:
+            counters = self.counters[stream] = StreamCounters()
+        return counters
+
+    def viewers(self, stream: str) -> int:
+        counters = self.counters.get(stream)
+        return counters.viewers.count() if counters else 0
+
+    def bytes_served(self, stream: str | None = None) -> int:
+        if stream is not None:
+            counters = self.counters.get(stream)
+            return counters.bytes_served if counters else 0
+        return sum(c.bytes_served for c in self.counters.values())
+
+    # --- handlers ----------------------------------------------------------------------------
+
+    @web.middleware
+    async def _plain_errors(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        if request.method not in ("GET", "HEAD"):
+            return web.Response(
+                status=405, text="method not allowed\n", headers={"Allow": "GET, HEAD"}
+            )
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status == 405:
+                return web.Response(status=405, text="method not allowed\n")
+            return web.Response(status=404, text="not found\n")
+
+    def _puller(self, request: web.Request) -> StreamPuller:
+        puller = self.streams.get(request.match_info["stream"])
+        if puller is None:
+            raise web.HTTPNotFound()
+        return puller
+
+    def _count_viewer(self, request: web.Request, stream: str) -> None:
+        if NONCE_PARAM not in request.query:
+            agent = request.headers.get("User-Agent", "")[:200]
+            self.counters_for(stream).viewers.seen(f"{request.remote}|{agent}")
+
+    async def _stream_playlist(self, request: web.Request) -> web.StreamResponse:
+        puller = self._puller(request)
+        text = puller.master_text() if puller.multi else puller.media_text(0)
+        return await self._playlist(request, puller.name, text)
+
+    async def _variant_playlist(self, request: web.Request) -> web.StreamResponse:
+        puller = self._puller(request)
+        if not puller.multi:
+            raise web.HTTPNotFound()
+        text = puller.media_text(int(request.match_info["variant"]))
+        return await self._playlist(request, puller.name, text)
+
+    async def _playlist(
+        self, request: web.Request, stream: str, text: str | None
+    ) -> web.StreamResponse:
+        if text is None:
+            raise web.HTTPNotFound()
+        self._count_viewer(request, stream)
+        body = text.encode()
+        headers = {"Cache-Control": PLAYLIST_CACHE}
+        return await self._send(request, stream, body, PLAYLIST_TYPE, headers)
+
+    async def _segment(self, request: web.Request) -> web.StreamResponse:
+        puller = self._puller(request)
+        variant = request.match_info.get("variant")
+        if (variant is not None) != puller.multi:
+            raise web.HTTPNotFound()
+        segment = puller.segment(int(variant or 0), request.match_info["segment"])
+        if segment is None:
+            raise web.HTTPNotFound()
+        self._count_viewer(request, puller.name)
+        headers = {"Cache-Control": SEGMENT_CACHE, "ETag": f'"{segment.sha256[:32]}"'}
+        nonce = request.query.get(NONCE_PARAM)
+        key = self._probe_key()
+        if nonce and key and NONCE.match(nonce):
+            headers[PROOF_HEADER] = make_proof(key, nonce, segment.data)
+        extension = segment.name[segment.name.rindex(".") :]
+        content_type = SEGMENT_TYPES.get(extension, "application/octet-stream")
+        return await self._send(request, puller.name, segment.data, content_type, headers)
+
+    async def _send(
+        self,
+        request: web.Request,
+        stream: str,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str],
+    ) -> web.StreamResponse:
+        """Write the body under the shared upload cap, giving up on viewers that stall."""
+        response = web.StreamResponse(headers=headers)
+        response.content_type = content_type
+        response.content_length = len(body)
+        await response.prepare(request)
+        if request.method == "HEAD":
+            return response
+        counters = self.counters_for(stream)
+        try:
+            # write_eof(data) drains: a viewer that does not read blocks here, not in memory
+            async with asyncio.timeout(self.limits.send_timeout_s):
+                if self.bucket is None:
+                    await response.write_eof(body)
+                    counters.bytes_served += len(body)
+                else:
+                    step = self.bucket.chunk_size
+                    view = memoryview(body)
+                    for offset in range(0, len(body), step):
+                        chunk = view[offset : offset + step]
+                        await self.bucket.consume(len(chunk))
+                        if offset + step >= len(body):
+                            await response.write_eof(bytes(chunk))
+                        else:
+                            await response.write(chunk)
+                        counters.bytes_served += len(chunk)
+        except (TimeoutError, ConnectionError) as exc:
+            logger.debug("viewer %s dropped: %s", request.remote, type(exc).__name__)
+            if request.transport is not None:
+                request.transport.abort()
+        return response
+
+
+async def _common_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers.pop("Server", None)

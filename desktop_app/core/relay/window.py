@@ -1,0 +1,172 @@
+"""A sliding window of one rendition's segments in memory, bounded in bytes, keyed by content.
+
+The node names its segments `SEQ-HASH.EXT`: its own monotonic sequence plus the first hex
+digits of the SHA-256 of the bytes. A publisher restart that makes the origin reuse names can
+therefore never make the node serve stale bytes under a reused name.
+"""
+
+import hashlib
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+
+from desktop_app.core.relay.playlist import RenderedSegment, render_media
+
+__all__ = ["CachedSegment", "SegmentWindow"]
+
+HASH_CHARS = 16
+
+
+@dataclass(frozen=True)
+class CachedSegment:
+    """One segment the node holds: its own name and sequence, the origin's bytes."""
+
+    sequence: int
+    name: str
+    sha256: str
+    data: bytes
+    duration: float
+    discontinuity: bool
+    program_date_time: datetime | None
+    title: str | None
+    origin_uri: str
+    added_at: float
+
+
+class SegmentWindow:
+    """Recent segments of one rendition, newest last.
+
+    Args:
+        max_bytes: memory bound; the oldest segments go first (the newest always stays).
+        list_size: how many of the newest segments the playlist lists.
+        max_segments: how many segments are kept for late players and probes.
+    """
+
+    def __init__(
+        self, max_bytes: int = 64 << 20, list_size: int = 6, max_segments: int = 30
+    ) -> None:
+        self.max_bytes = max_bytes
+        self.list_size = list_size
+        self.max_segments = max(max_segments, list_size)
+        self.target_duration = 1.0
+        self.ended = False
+        self._segments: deque[CachedSegment] = deque()
+        self._by_name: dict[str, CachedSegment] = {}
+        self._bytes = 0
+        self._next_sequence = 0
+        self._pending_discontinuity = False
+        self._evicted_discontinuities = 0
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def mark_discontinuity(self) -> None:
+        """Flag the next added segment as a discontinuity (restart, gap, lost segment)."""
+        if self._segments:
+            self._pending_discontinuity = True
+
+    def add(
+        self,
+        data: bytes,
+        *,
+        duration: float,
+        origin_uri: str,
+        extension: str = ".ts",
+        discontinuity: bool = False,
+        program_date_time: datetime | None = None,
+        title: str | None = None,
+    ) -> CachedSegment:
+        """Store a segment's bytes under a content-derived name and return it."""
+        digest = hashlib.sha256(data).hexdigest()
+        sequence = self._next_sequence
+        self._next_sequence += 1
+        segment = CachedSegment(
+            sequence=sequence,
+            name=f"{sequence}-{digest[:HASH_CHARS]}{extension}",
+            sha256=digest,
+            data=data,
+            duration=duration,
+            discontinuity=(discontinuity or self._pending_discontinuity) and bool(self._segments),
+            program_date_time=program_date_time,
+            title=title,
+            origin_uri=origin_uri,
+            added_at=time.monotonic(),
+        )
+        self._pending_discontinuity = False
+        self.ended = False
+        self._segments.append(segment)
+        self._by_name[segment.name] = segment
+        self._bytes += len(data)
+        self._evict()
+        return segment
+
+    def _evict(self) -> None:
+        while len(self._segments) > 1 and (
+            self._bytes > self.max_bytes or len(self._segments) > self.max_segments
+        ):
+            old = self._segments.popleft()
+            del self._by_name[old.name]
+            self._bytes -= len(old.data)
+            if old.discontinuity:
+                self._evicted_discontinuities += 1
+
+    def clear(self) -> None:
+        """Drop every segment (the stream went away); numbering continues."""
+        for old in self._segments:
+            if old.discontinuity:
+                self._evicted_discontinuities += 1
+        self._segments.clear()
+        self._by_name.clear()
+        self._bytes = 0
+        self._pending_discontinuity = False
+        self.ended = False
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def get(self, name: str) -> CachedSegment | None:
+        return self._by_name.get(name)
+
+    @property
+    def segments(self) -> list[CachedSegment]:
+        return list(self._segments)
+
+    @property
+    def listed(self) -> list[CachedSegment]:
+        """The newest segments, as the playlist lists them."""
+        return list(self._segments)[-self.list_size :]
+
+    @property
+    def bytes_cached(self) -> int:
+        return self._bytes
+
+    @property
+    def newest(self) -> CachedSegment | None:
+        return self._segments[-1] if self._segments else None
+
+    def __len__(self) -> int:
+        return len(self._segments)
+
+    def render(self, prefix: str) -> str:
+        """Render the media playlist; segment URIs are `prefix + name` (relative)."""
+        listed = self.listed
+        skipped = len(self._segments) - len(listed)
+        discontinuities = self._evicted_discontinuities + sum(
+            1 for s in list(self._segments)[:skipped] if s.discontinuity
+        )
+        longest = max((s.duration for s in listed), default=self.target_duration)
+        return render_media(
+            [
+                RenderedSegment(
+                    uri=prefix + s.name,
+                    duration=s.duration,
+                    title=s.title,
+                    discontinuity=s.discontinuity,
+                    program_date_time=s.program_date_time,
+                )
+                for s in listed
+            ],
+            target_duration=max(self.target_duration, longest),
+            media_sequence=listed[0].sequence if listed else self._next_sequence,
+            discontinuity_sequence=discontinuities,
+            ended=self.ended,
+        )

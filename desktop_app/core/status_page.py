@@ -1,0 +1,96 @@
+"""The local status page (HTML) and its JSON, on 127.0.0.1 only, never on the relay port."""
+
+import dataclasses
+import html
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from desktop_app.core.errors import RelayPortError
+
+__all__ = ["StatusPage"]
+
+logger = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+class StatusPage:
+    """Serve `snapshot()` as /status.json and a small HTML page at /."""
+
+    def __init__(self, snapshot: Callable[[], Any], port: int = 0) -> None:
+        self._snapshot = snapshot
+        self.port = port
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/", self._page)
+        app.router.add_get("/status.json", self._json)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        try:
+            await web.TCPSite(self._runner, HOST, self.port).start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            raise RelayPortError(
+                f"status port {self.port} is not usable: {exc.strerror or exc}"
+            ) from exc
+        self.port = int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def data(self) -> dict[str, Any]:
+        result: dict[str, Any] = _plain(self._snapshot())
+        return result
+
+    async def _json(self, request: web.Request) -> web.Response:
+        return web.Response(text=json.dumps(self.data(), indent=2), content_type="application/json")
+
+    async def _page(self, request: web.Request) -> web.Response:
+        data = self.data()
+        e = html.escape
+        rows = "".join(
+            f"<tr><td>{e(s['name'])}</td><td>{'live' if s['live'] else 'not live'}</td>"
+            f"<td>{s['segments_cached']}</td><td>{s['viewers']}</td>"
+            f"<td>{s['bytes_served'] / 1e6:.1f} MB</td></tr>"
+            for s in data["streams"]
+        )
+        earnings = data.get("earnings")
+        earned = (
+            f"{earnings['today_minor'] / 100:.2f} {e(earnings['currency'])} today"
+            if earnings
+            else "not known yet"
+        )
+        reach = {True: "reachable", False: "unreachable", None: "not contacted yet"}
+        body = f"""<!doctype html><html><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="5"><title>StreamrP2P node</title>
+<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em 1em;text-align:left}}</style>
+</head><body><h1>StreamrP2P node {e(str(data.get("display_name") or ""))}</h1>
+<p>State: <b>{e(data["state"])}</b> · coordinator {e(str(data.get("coordinator_url")))}
+({reach[data.get("coordinator_reachable")]}, rated {e(str(data.get("coordinator_state")))})</p>
+<p>Relay: {e(str(data.get("public_url")))} · last heartbeat {e(str(data.get("last_heartbeat_at")))}
+· viewers {data["viewers"]} · served {data["bytes_served"] / 1e6:.1f} MB · earned {earned}</p>
+<table><tr><th>stream</th><th>state</th><th>segments</th><th>viewers</th><th>served</th></tr>
+{rows}</table>
+<p>{e(str(data.get("last_error") or ""))}</p>
+<p><a href="/status.json">JSON</a> · version {e(str(data.get("version")))}</p></body></html>"""
+        return web.Response(text=body, content_type="text/html")

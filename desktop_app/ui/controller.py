@@ -1,0 +1,193 @@
+"""The one place the UI calls the node core: async slots that await it, and a stats poll."""
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from desktop_app.core.events import NodeEvent, StreamStat
+from desktop_app.ui.bridge import NodeBridge
+from desktop_app.ui.model import NodeModel
+from desktop_app.ui.qt import QObject, QTimer, Signal, Slot, asyncSlot
+from desktop_app.ui.settings import SettingsError, TraySettings
+
+__all__ = ["NodeController", "NodeLike"]
+
+logger = logging.getLogger(__name__)
+POLL_MS = 2000
+EARNINGS_MS = 60_000
+
+
+class NodeLike(Protocol):
+    """What the UI needs of the node core (desktop_app.core.node.Node)."""
+
+    def subscribe(self, listener: Callable[[NodeEvent], None]) -> Callable[[], None]: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def pause(self) -> None: ...
+
+    async def resume(self) -> None: ...
+
+    def snapshot(self) -> Any: ...
+
+
+def stream_stats(snapshot: Any) -> list[StreamStat]:
+    """The per-stream counters in a node snapshot (an object or a mapping with `streams`)."""
+    streams = getattr(snapshot, "streams", None)
+    if streams is None and isinstance(snapshot, dict):
+        streams = snapshot.get("streams")
+    if isinstance(streams, dict):
+        streams = streams.values()
+    return [s for s in (streams or ()) if isinstance(s, StreamStat)]
+
+
+class NodeController(QObject):
+    """Owns the node for the UI: starts, pauses, resumes and stops it; applies settings.
+
+    Signals:
+        stopped(): the node stopped after `shutdown` (the app may quit now).
+        error(str): a UI-to-core call failed; one line for the friend.
+        settings_applied(str): settings saved; what happened, for the friend.
+    """
+
+    stopped = Signal()
+    error = Signal(str)
+    settings_applied = Signal(str)
+
+    def __init__(
+        self,
+        node: NodeLike,
+        model: NodeModel,
+        settings: TraySettings,
+        save_settings: Callable[[TraySettings], object],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.node = node
+        self.model = model
+        self.settings = settings
+        self._save_settings = save_settings
+        self.bridge = NodeBridge(self)
+        self.model.observe(self.bridge)
+        self.bridge.attach(node.subscribe)
+        self.poll = QTimer(self)
+        self.poll.setInterval(POLL_MS)
+        self.earnings_poll = QTimer(self)
+        self.earnings_poll.setInterval(EARNINGS_MS)
+        self.model.set_unsupported(settings.unsupported_streams)
+        self.model.set_upload_cap(settings.upload_cap_mbit)
+        self._connect_signals()
+
+    def _connect_signals(self) -> None:
+        self.poll.timeout.connect(self.on_poll_timeout)
+        self.earnings_poll.timeout.connect(self.refresh_earnings)
+        self.bridge.heartbeat_sent.connect(self.on_first_heartbeat)
+
+    @Slot()
+    def on_poll_timeout(self) -> None:
+        try:
+            stats = stream_stats(self.node.snapshot())
+        except Exception:  # the snapshot must never take the UI down
+            logger.exception("node snapshot failed")
+            return
+        self.model.apply_stats(stats)
+
+    @asyncSlot()
+    async def refresh_earnings(self) -> None:
+        """Fetch payout history and probes, where the node offers them (`earnings_details`)."""
+        details = getattr(self.node, "earnings_details", None)
+        if details is None:
+            return
+        try:
+            earnings = await details()
+        except Exception:
+            logger.exception("earnings details failed")
+            return
+        if earnings is not None:
+            self.model.apply_earnings(earnings)
+
+    @Slot(object)
+    def on_first_heartbeat(self, event: object) -> None:
+        self.bridge.heartbeat_sent.disconnect(self.on_first_heartbeat)
+        self.refresh_earnings()
+
+    async def _call(self, what: str, call: Callable[[], Any]) -> bool:
+        try:
+            await call()
+        except Exception as exc:
+            logger.exception("%s failed", what)
+            self.error.emit(f"Could not {what}: {exc}")
+            return False
+        return True
+
+    @asyncSlot()
+    async def start(self) -> None:
+        """Start the node (and supporting, unless the friend paused it last time)."""
+        if await self._call("start the relay", self.node.start):
+            self.poll.start()
+            self.earnings_poll.start()
+            if not self.settings.supporting:
+                await self._call("pause", self.node.pause)
+            self.model.set_paused(not self.settings.supporting)
+
+    @asyncSlot()
+    async def toggle_supporting(self) -> None:
+        """Pause when supporting, resume when paused."""
+        if self.model.paused:
+            await self.resume()
+        else:
+            await self.pause()
+
+    async def pause(self) -> None:
+        """Stop relaying for now (the node keeps its identity)."""
+        if await self._call("pause", self.node.pause):
+            self.model.set_paused(True)
+            self._remember(supporting=False)
+
+    async def resume(self) -> None:
+        """Relay again."""
+        if await self._call("resume", self.node.resume):
+            self.model.set_paused(False)
+            self._remember(supporting=True)
+
+    @asyncSlot()
+    async def shutdown(self) -> None:
+        """Stop the node cleanly, save the history, then emit `stopped`."""
+        self.poll.stop()
+        self.earnings_poll.stop()
+        await self._call("stop the relay", self.node.stop)
+        self.bridge.detach()
+        try:
+            self.model.history.save()
+        except OSError as exc:
+            logger.warning("history not saved: %s", exc)
+        self.stopped.emit()
+
+    @Slot(object)
+    def on_unsupported_changed(self, names: Iterable[str]) -> None:
+        self.model.set_unsupported(names)
+        self._remember(unsupported_streams=sorted(set(names)))
+
+    @Slot(object)
+    def on_settings_saved(self, new: TraySettings) -> None:
+        before = self.settings
+        self.settings = new
+        try:
+            self._save_settings(new)
+        except SettingsError as exc:
+            self.error.emit(str(exc))
+            return
+        self.model.set_upload_cap(new.upload_cap_mbit)
+        note = "Saved."
+        if new.relay_port != before.relay_port:
+            note += " The new relay port is used from the next start of the app."
+        self.settings_applied.emit(note)
+
+    def _remember(self, **changes: Any) -> None:
+        self.settings = self.settings.model_copy(update=changes)
+        try:
+            self._save_settings(self.settings)
+        except SettingsError as exc:
+            self.error.emit(str(exc))

@@ -1,0 +1,155 @@
+"""Live preview of the local relay: python-vlc inside the window, else QtMultimedia, else a note."""
+
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from desktop_app.ui.qt import (
+    HAVE_MULTIMEDIA,
+    QGuiApplication,
+    QLabel,
+    QMediaPlayer,
+    QStackedWidget,
+    Qt,
+    QUrl,
+    QVBoxLayout,
+    QVideoWidget,
+    QWidget,
+    Signal,
+)
+
+__all__ = ["BACKENDS", "PreviewWidget", "load_vlc"]
+
+logger = logging.getLogger(__name__)
+BACKENDS = ("vlc", "qtmultimedia")
+NATIVE_PLATFORMS = ("xcb", "windows", "cocoa")
+NO_PLAYER = (
+    "The preview needs VLC: install VLC (on Debian/Ubuntu: sudo apt install vlc) and reopen "
+    "this tab. Relaying works without it."
+)
+NO_DISPLAY = "The preview needs a desktop display; relaying works without it."
+
+
+def load_vlc() -> Any | None:
+    """A libvlc instance, or None where python-vlc or libvlc is missing."""
+    try:
+        import vlc
+
+        instance = vlc.Instance(
+            ["--quiet", "--no-video-title-show", "--no-audio", "--network-caching=1500"]
+        )
+    except (ImportError, OSError, NameError, AttributeError) as exc:
+        logger.info("libvlc unavailable: %s", exc)
+        return None
+    return instance
+
+
+class PreviewWidget(QWidget):
+    """Plays a relay playlist URL; says clearly why when it cannot.
+
+    Signals:
+        message_changed(str): the note shown instead of video ("" while video plays).
+    """
+
+    message_changed = Signal(str)
+
+    def __init__(self, backends: Sequence[str] = BACKENDS, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.backends = tuple(backends)
+        self.backend = ""
+        self.url = ""
+        self.message = ""
+        self._vlc: Any | None = None
+        self._player: Any | None = None
+        self._stack = QStackedWidget()
+        self.surface = QWidget()
+        self.surface.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
+        self.surface.setStyleSheet("background: black;")
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._stack.addWidget(self.surface)
+        self._stack.addWidget(self.note)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._stack)
+        self._show_note("Press Preview to watch what your relay serves.")
+
+    def _show_note(self, text: str) -> None:
+        self.message = text
+        self.note.setText(text)
+        self._stack.setCurrentWidget(self.note)
+        self.message_changed.emit(text)
+
+    def play(self, url: str) -> str:
+        """Start playing `url`; return the backend used ("" when none could)."""
+        self.stop()
+        self.url = url
+        native = QGuiApplication.platformName() in NATIVE_PLATFORMS
+        for backend in self.backends:
+            if backend == "vlc" and native and self._play_vlc(url):
+                self.backend = "vlc"
+                break
+            if backend == "qtmultimedia" and HAVE_MULTIMEDIA and self._play_qt(url):
+                self.backend = "qtmultimedia"
+                break
+        else:
+            self.backend = ""
+            self._show_note(NO_PLAYER if native or not self.backends else NO_DISPLAY)
+            return ""
+        self.message = ""
+        self.message_changed.emit("")
+        logger.info("preview of %s with %s", url, self.backend)
+        return self.backend
+
+    def _play_vlc(self, url: str) -> bool:
+        if self._vlc is None:
+            self._vlc = load_vlc()
+        if self._vlc is None:
+            return False
+        player = self._vlc.media_player_new()
+        player.set_media(self._vlc.media_new(url))
+        handle = int(self.surface.winId())
+        if sys.platform.startswith("win"):
+            player.set_hwnd(handle)
+        elif sys.platform == "darwin":
+            player.set_nsobject(handle)
+        else:
+            player.set_xwindow(handle)
+        player.audio_set_mute(True)
+        self._stack.setCurrentWidget(self.surface)
+        if player.play() != 0:
+            player.release()
+            return False
+        self._player = player
+        return True
+
+    def _play_qt(self, url: str) -> bool:
+        video = QVideoWidget()
+        player = QMediaPlayer(self)
+        player.setVideoOutput(video)
+        player.setSource(QUrl(url))
+        self._stack.addWidget(video)
+        self._stack.setCurrentWidget(video)
+        player.play()
+        self._player = player
+        return True
+
+    def playing(self) -> bool:
+        """Whether a backend is playing."""
+        return self._player is not None
+
+    def stop(self) -> None:
+        """Stop and release the player."""
+        player, self._player = self._player, None
+        if player is None:
+            return
+        if self.backend == "vlc":
+            player.stop()
+            player.release()
+        else:
+            player.stop()
+            player.deleteLater()
+        self.backend = ""
+        self._show_note("Preview stopped.")

@@ -1,0 +1,166 @@
+"""The one place the tray app imports Qt (PySide6) and qasync; every UI module imports from here.
+
+QtMultimedia ships only with PySide6-Addons; `HAVE_MULTIMEDIA` says whether it is importable.
+"""
+
+import importlib
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec
+
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QLocale,
+    QObject,
+    QPoint,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    QStandardPaths,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QColor,
+    QDesktopServices,
+    QFont,
+    QGuiApplication,
+    QIcon,
+    QImage,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QScreen,
+    QShowEvent,
+)
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QStackedWidget,
+    QSystemTrayIcon,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
+from qasync import QEventLoop
+from qasync import asyncSlot as _async_slot
+
+_P = ParamSpec("_P")
+QMediaPlayer: Any = None
+QVideoWidget: Any = None
+try:  # PySide6-Essentials alone has no QtMultimedia; PySide6-Addons brings it
+    QMediaPlayer = importlib.import_module("PySide6.QtMultimedia").QMediaPlayer
+    QVideoWidget = importlib.import_module("PySide6.QtMultimediaWidgets").QVideoWidget
+except ImportError:
+    pass
+HAVE_MULTIMEDIA = QMediaPlayer is not None and QVideoWidget is not None
+
+
+def asyncSlot(
+    *types: type,
+) -> Callable[[Callable[_P, Coroutine[Any, Any, None]]], Callable[_P, Any]]:
+    """qasync's asyncSlot with types: the slot runs as a task on the Qt-driven asyncio loop."""
+    decorator: Callable[[Callable[_P, Coroutine[Any, Any, None]]], Callable[_P, Any]]
+    decorator = _async_slot(*types)
+    return decorator
+
+
+__all__ = [
+    "HAVE_MULTIMEDIA",
+    "QAction",
+    "QApplication",
+    "QByteArray",
+    "QCheckBox",
+    "QCloseEvent",
+    "QColor",
+    "QDesktopServices",
+    "QDoubleSpinBox",
+    "QEvent",
+    "QEventLoop",
+    "QFont",
+    "QFormLayout",
+    "QFrame",
+    "QGridLayout",
+    "QGroupBox",
+    "QGuiApplication",
+    "QHBoxLayout",
+    "QHeaderView",
+    "QIcon",
+    "QImage",
+    "QLabel",
+    "QLineEdit",
+    "QListWidget",
+    "QListWidgetItem",
+    "QLocalServer",
+    "QLocalSocket",
+    "QLocale",
+    "QMainWindow",
+    "QMediaPlayer",
+    "QMenu",
+    "QMessageBox",
+    "QObject",
+    "QPaintEvent",
+    "QPainter",
+    "QPen",
+    "QPixmap",
+    "QPoint",
+    "QPointF",
+    "QProgressBar",
+    "QPushButton",
+    "QRect",
+    "QRectF",
+    "QScreen",
+    "QShowEvent",
+    "QSize",
+    "QSizePolicy",
+    "QSpinBox",
+    "QStackedWidget",
+    "QStandardPaths",
+    "QSystemTrayIcon",
+    "QTabWidget",
+    "QTableWidget",
+    "QTableWidgetItem",
+    "QTextBrowser",
+    "QTimer",
+    "QUrl",
+    "QVBoxLayout",
+    "QVideoWidget",
+    "QWidget",
+    "QWizard",
+    "QWizardPage",
+    "Qt",
+    "Signal",
+    "Slot",
+    "asyncSlot",
+]

@@ -1,0 +1,230 @@
+"""The tray app put together: model, tray, window, wizard, notifications, single instance."""
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from desktop_app.ui import autostart
+from desktop_app.ui.controller import NodeController, NodeLike
+from desktop_app.ui.history import History
+from desktop_app.ui.model import NodeModel
+from desktop_app.ui.notifications import Notifier
+from desktop_app.ui.qt import QObject, Signal, Slot
+from desktop_app.ui.settings import TraySettings
+from desktop_app.ui.single_instance import ACTIVATE
+from desktop_app.ui.tray import Tray
+from desktop_app.ui.window import MainWindow
+from desktop_app.ui.wizard import JoinBackend, Joined, JoinWizard
+
+__all__ = ["TrayApp"]
+
+logger = logging.getLogger(__name__)
+
+
+class TrayApp(QObject):
+    """Owns every piece of the UI and the node; quitting stops the relay before the app ends.
+
+    Signals:
+        node_started(): the node was created and asked to start.
+        finished(): the node stopped after Quit; the Qt application may end.
+    """
+
+    node_started = Signal()
+    finished = Signal()
+
+    def __init__(
+        self,
+        node_factory: Callable[[TraySettings], NodeLike],
+        join_backend: JoinBackend,
+        settings: TraySettings,
+        settings_folder: Path | None,
+        history: History,
+        joined: bool,
+        forget_identity: Callable[[], None] = lambda: None,
+        has_tray: bool | None = None,
+        preview_backends: tuple[str, ...] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.node_factory = node_factory
+        self.join_backend = join_backend
+        self.settings = settings
+        self.settings_folder = settings_folder
+        self.joined = joined
+        self.forget_identity = forget_identity
+        self.has_tray = Tray.available() if has_tray is None else has_tray
+        self.model = NodeModel(history, self)
+        self.tray = Tray(self.model, self) if self.has_tray else None
+        self.window = MainWindow(self.model, settings, self.has_tray, preview_backends)
+        self.notifier = Notifier(self.model, self.tray, lambda: self.settings.notifications, self)
+        self.controller: NodeController | None = None
+        self.wizard: JoinWizard | None = None
+        self._quitting = False
+        self._leaving = False
+        self._connect_signals()
+
+    def _connect_signals(self) -> None:
+        if self.tray is not None:
+            self.tray.open_window_requested.connect(self.on_open_window_requested)
+            self.tray.preview_requested.connect(self.on_preview_requested)
+            self.tray.settings_requested.connect(self.on_settings_requested)
+            self.tray.quit_requested.connect(self.on_quit_requested)
+        self.window.close_requested.connect(self.on_quit_requested)
+        self.window.settings_tab.settings_saved.connect(self.on_settings_saved)
+        self.window.settings_tab.leave_requested.connect(self.on_leave_requested)
+
+    def _save_settings(self, settings: TraySettings) -> None:
+        self.settings = settings
+        settings.save(self.settings_folder)
+
+    def start(self, invite_text: str = "") -> None:
+        """Show the wizard when not joined yet (or a link came in), else start relaying."""
+        if self.tray is not None:
+            self.tray.show()
+        if not self.joined or invite_text:
+            self.show_wizard(invite_text)
+            return
+        self._start_node()
+        if self.tray is None:
+            self.window.bring_to_front()
+
+    def show_wizard(self, invite_text: str = "") -> JoinWizard:
+        """Open (or bring back) the first-run wizard."""
+        if self.wizard is None:
+            self.wizard = JoinWizard(self.join_backend, relay_port=self.settings.relay_port)
+            self.wizard.joined.connect(self.on_wizard_joined)
+            self.wizard.finished.connect(self.on_wizard_finished)
+        self.wizard.show()
+        self.wizard.raise_()
+        if invite_text:
+            self.wizard.set_invite_text(invite_text)
+        return self.wizard
+
+    def _start_node(self) -> None:
+        node = self.node_factory(self.settings)
+        self.controller = NodeController(node, self.model, self.settings, self._save_settings, self)
+        self.controller.stopped.connect(self.on_controller_stopped)
+        self.controller.error.connect(self.on_controller_error)
+        self.controller.settings_applied.connect(self.window.settings_tab.show_message)
+        self.window.streams_tab.unsupported_changed.connect(self.controller.on_unsupported_changed)
+        if self.tray is not None:
+            self.tray.toggle_supporting_requested.connect(self.controller.toggle_supporting)
+        self.controller.start()
+        self.node_started.emit()
+
+    # --- slots ---------------------------------------------------------------------------------
+
+    @Slot(object)
+    def on_wizard_joined(self, joined: Joined) -> None:
+        self.joined = True
+        self._save_settings(
+            self.settings.model_copy(
+                update={
+                    "display_name": joined.display_name,
+                    "payout_handle": joined.payout_handle,
+                    "relay_port": joined.relay_port,
+                }
+            )
+        )
+        self.window.settings_tab.load(self.settings)
+        if self.controller is None:
+            self._start_node()
+
+    @Slot(int)
+    def on_wizard_finished(self, result: int) -> None:
+        if not self.joined and self.tray is None:
+            self.on_quit_requested()  # nothing to run without a tray or an identity
+
+    @Slot(str)
+    def on_instance_message(self, message: str) -> None:
+        """A second launch: bring the window up, or take the link it was opened with."""
+        if message and message != ACTIVATE:
+            self.show_wizard(message)
+        elif self.joined:
+            self.window.bring_to_front()
+        else:
+            self.show_wizard()
+
+    @Slot()
+    def on_open_window_requested(self) -> None:
+        if self.joined:
+            self.window.show_tab("Status")
+        else:
+            self.show_wizard()
+
+    @Slot()
+    def on_preview_requested(self) -> None:
+        self.window.show_tab("Preview")
+        self.window.preview_tab.start()
+
+    @Slot()
+    def on_settings_requested(self) -> None:
+        self.window.show_tab("Settings")
+
+    @Slot(object)
+    def on_settings_saved(self, new: TraySettings) -> None:
+        try:
+            if new.start_at_login and not autostart.is_enabled():
+                autostart.enable()
+            elif not new.start_at_login and autostart.is_enabled():
+                autostart.disable()
+        except autostart.AutostartError as exc:
+            self.window.settings_tab.show_message(str(exc))
+            new = new.model_copy(update={"start_at_login": autostart.is_enabled()})
+        if self.controller is not None:
+            self.controller.on_settings_saved(new)
+        else:
+            self._save_settings(new)
+
+    @Slot()
+    def on_leave_requested(self) -> None:
+        if self.controller is None or self._quitting:
+            return
+        self.window.settings_tab.show_message("Leaving: stopping the relay …")
+        self._leaving = True
+        self.controller.shutdown()
+
+    @Slot(str)
+    def on_controller_error(self, message: str) -> None:
+        self.window.banner.setText(f"<b>{message}</b>")
+        if self.tray is not None:
+            self.tray.show_message("StreamrP2P", message, critical=True)
+
+    @Slot()
+    def on_quit_requested(self) -> None:
+        if self._quitting:
+            return
+        self._quitting = True
+        logger.info("quitting: stopping the relay")
+        self.window.preview_tab.stop()
+        if self.controller is not None:
+            self.controller.shutdown()
+        else:
+            self.on_controller_stopped()
+
+    @Slot()
+    def on_controller_stopped(self) -> None:
+        if self._leaving:
+            self._left()
+            return
+        if self.tray is not None:
+            self.tray.hide()
+        self.window.hide()
+        try:
+            self.model.history.save()
+        except OSError as exc:
+            logger.warning("history not saved: %s", exc)
+        self.finished.emit()
+
+    def _left(self) -> None:
+        """After leaving: forget this coordinator's identity and offer to join another."""
+        self._leaving = False
+        if self.controller is not None:
+            self.controller.deleteLater()
+            self.controller = None
+        self.forget_identity()
+        self.joined = False
+        self.model.on_stopped()
+        self.window.hide()
+        self.window.settings_tab.show_message("")
+        self.show_wizard()

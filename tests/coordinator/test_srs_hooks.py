@@ -1,0 +1,178 @@
+"""SRS `http_hooks` into the coordinator, with the request bodies SRS's documentation gives."""
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from coordinator_service.api.state import context
+from coordinator_service.prober.service import run_prober
+from coordinator_service.services.srs_hooks import hook_secret
+from coordinator_service.storage.models import StreamLiveInterval
+from tests.fixtures.coordinator import run_coordinator
+
+# SRS 6 (docs: http-callback, `http_hooks` section of the config), with the `tcUrl` and
+# `service_id` that SRS 5+ also sends.
+ON_PUBLISH = {
+    "server_id": "vid-0xk989d",
+    "service_id": "ez2z6s9x",
+    "action": "on_publish",
+    "client_id": "341w361a",
+    "ip": "127.0.0.1",
+    "vhost": "__defaultVhost__",
+    "app": "live",
+    "tcUrl": "rtmp://127.0.0.1:1935/live",
+    "stream": "demo",
+    "param": "",
+    "stream_url": "/live/demo",
+    "stream_id": "vid-124q9y3",
+}
+ON_UNPUBLISH = ON_PUBLISH | {"action": "on_unpublish"}
+# SRS 3 and older: integer client id, no ids of server or stream.
+ON_PUBLISH_SRS3 = {
+    "action": "on_publish",
+    "client_id": 1985,
+    "ip": "192.168.1.10",
+    "vhost": "video.test.com",
+    "app": "live",
+    "stream": "demo",
+}
+
+
+@pytest.fixture
+def app_hooks(settings):
+    """The app without its prober: here nothing serves the origin, and the prober would say so."""
+    from coordinator_service.api.app import create_app
+
+    application = create_app(settings)
+    context(application).background.remove(run_prober)
+    return application
+
+
+@pytest.fixture
+async def app(app_hooks):
+    async with app_hooks.router.lifespan_context(app_hooks):
+        yield app_hooks
+
+
+async def hook_path(api) -> str:
+    async with api.ctx.db.transaction() as session:
+        return f"/api/v1/hooks/srs/{await hook_secret(session)}"
+
+
+async def live(api, name: str = "demo") -> bool:
+    streams = (await api.client.get("/api/v1/streams")).json()
+    return next(s["live"] for s in streams if s["name"] == name)
+
+
+async def intervals(api) -> list[StreamLiveInterval]:
+    async with api.ctx.db.session() as session:
+        return list((await session.scalars(select(StreamLiveInterval))).all())
+
+
+async def test_on_publish_marks_the_stream_live_at_once_and_answers_code_0(api):
+    await api.create_stream("demo")
+    path = await hook_path(api)
+    assert await live(api) is False
+
+    response = await api.client.post(path, json=ON_PUBLISH)
+
+    assert response.status_code == 200
+    assert response.json() == {"code": 0}
+    assert await live(api) is True
+    [interval] = await intervals(api)
+    assert interval.started_at == interval.ended_at
+
+
+async def test_on_unpublish_ends_the_live_interval(api):
+    await api.create_stream("demo")
+    path = await hook_path(api)
+    await api.client.post(path, json=ON_PUBLISH)
+
+    response = await api.client.post(path, json=ON_UNPUBLISH)
+
+    assert response.json() == {"code": 0}
+    assert await live(api) is False
+    [interval] = await intervals(api)
+    assert interval.ended_at >= interval.started_at
+
+    # OBS reconnects at once: the same live interval goes on.
+    await api.client.post(path, json=ON_PUBLISH)
+    assert await live(api) is True
+    assert len(await intervals(api)) == 1
+
+
+async def test_srs3_body_with_integer_client_id_is_understood(api):
+    await api.create_stream("demo")
+    response = await api.client.post(await hook_path(api), json=ON_PUBLISH_SRS3)
+    assert response.json() == {"code": 0}
+    assert await live(api) is True
+
+
+async def test_wrong_secret_is_refused_and_changes_nothing(api):
+    await api.create_stream("demo")
+    await hook_path(api)
+    response = await api.client.post("/api/v1/hooks/srs/" + "x" * 32, json=ON_PUBLISH)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "bad_hook_secret"
+    assert await live(api) is False
+
+
+async def test_hook_before_any_secret_exists_is_refused(api):
+    await api.create_stream("demo")
+    response = await api.client.post("/api/v1/hooks/srs/" + "a" * 32, json=ON_PUBLISH)
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        ON_PUBLISH | {"stream": "someone-else"},
+        ON_PUBLISH | {"app": "other"},
+        ON_PUBLISH | {"action": "on_play"},
+    ],
+    ids=["unknown-stream", "other-app", "other-action"],
+)
+async def test_hooks_for_what_is_not_our_stream_are_allowed_and_ignored(api, body):
+    await api.create_stream("demo")
+    response = await api.client.post(await hook_path(api), json=body)
+    assert response.json() == {"code": 0}
+    assert await live(api) is False
+    assert await intervals(api) == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"not json", b"[]", b'{"stream": "demo"}', b'{"action": 5, "stream": "demo"}'],
+    ids=["not-json", "array", "no-action", "action-not-text"],
+)
+async def test_malformed_hook_bodies_are_a_4xx_with_a_json_error(api, content):
+    await api.create_stream("demo")
+    response = await api.client.post(
+        await hook_path(api), content=content, headers={"Content-Type": "application/json"}
+    )
+    assert 400 <= response.status_code < 500
+    assert "error" in response.json()
+    assert await live(api) is False
+
+
+@pytest.mark.slow
+def test_hook_url_printed_by_the_cli_marks_a_running_coordinators_stream_live(tmp_path):
+    with run_coordinator(tmp_path) as coord:
+        coord.cli(
+            "stream", "add", "demo", "--origin", "http://127.0.0.1:8080/live/demo.m3u8",
+            "--pool-per-hour", "1",
+        )  # fmt: skip
+        printed = coord.cli("hooks", "url", "--base", coord.url).stdout.strip().splitlines()
+        url = printed[-1]
+        assert url.startswith(f"{coord.url}/api/v1/hooks/srs/")
+
+        answer = httpx.post(url, json=ON_PUBLISH, timeout=10)
+
+        assert answer.status_code == 200 and answer.json() == {"code": 0}
+        streams = httpx.get(f"{coord.url}/api/v1/streams", timeout=10).json()
+        assert [s["live"] for s in streams] == [True]
+        # The same URL again: the secret is kept, not made anew.
+        assert coord.cli("hooks", "url", "--base", coord.url).stdout.strip().endswith(url)
+        rotated = coord.cli("hooks", "rotate", "--base", coord.url).stdout.strip().splitlines()
+        assert rotated[-1] != url
+        assert httpx.post(url, json=ON_UNPUBLISH, timeout=10).status_code == 401

@@ -1,0 +1,132 @@
+"""Payouts from the dashboard: the preview equals the saved record and its CSV to the cent."""
+
+import csv
+import html
+import io
+import re
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from coordinator_service.ledger.payouts import get_payout, payout_csv
+from coordinator_service.storage.models import Payout
+from tests.dashboard.conftest import Dash
+from tests.dashboard.seed import seed
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def _period(hours: int = 24) -> dict[str, str]:
+    top = NOW.replace(minute=0, second=0)
+    return {
+        "period_from": (top - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M"),
+        "period_to": top.strftime("%Y-%m-%dT%H:%M"),
+        "stream": "main",
+    }
+
+
+async def _seeded(dash: Dash, nodes: int = 12) -> str:
+    async with dash.db() as db:
+        await seed(db, nodes=nodes, now=NOW)
+    await dash.sign_in()
+    return await dash.csrf("/payouts")
+
+
+def _lines(html: str) -> list[tuple[str, str, str]]:
+    return re.findall(
+        r'data-line="([^"]+)">.*?data-seconds="(\d+)".*?data-amount="([^"]+)"', html, re.S
+    )
+
+
+async def test_preview_then_save_stores_exactly_what_was_previewed(dash: Dash) -> None:
+    csrf = await _seeded(dash)
+    preview = await dash.client.post("/payouts/preview", data={"csrf_token": csrf, **_period()})
+    assert preview.status_code == 200, preview.text
+    previewed = _lines(preview.text)
+    assert len(previewed) >= 5
+    csv_preview = re.search(
+        r'<pre class="csv" id="csv-preview" tabindex="0">(.*?)</pre>', preview.text, re.S
+    )
+    assert csv_preview
+    digest = re.search(r'name="preview_digest" value="([0-9a-f]{64})"', preview.text)
+    assert digest
+    async with dash.db() as db:
+        assert await db.scalar(select(func.count()).select_from(Payout)) == 0
+    saved = await dash.client.post(
+        "/payouts", data={"csrf_token": csrf, **_period(), "preview_digest": digest.group(1)}
+    )
+    assert saved.status_code == 303, saved.text
+    payout_id = saved.headers["location"].rsplit("/", 1)[1]
+    detail = await dash.client.get(f"/payouts/{payout_id}")
+    assert _lines(detail.text) == previewed
+    download = await dash.client.get(f"/payouts/{payout_id}.csv")
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith("text/csv")
+    assert f'filename="{payout_id}.csv"' in download.headers["content-disposition"]
+    async with dash.db() as db:
+        view = await get_payout(db, payout_id)
+    assert download.text == payout_csv(view)
+    assert download.text == html.unescape(csv_preview.group(1))
+    rows = list(csv.DictReader(io.StringIO(download.text)))
+    assert [(r["node_id"], r["credited_seconds"], r["amount"]) for r in rows] == previewed
+    assert sum(line.amount_minor for line in view.lines) == view.pool_minor
+
+
+async def test_preview_explains_why_time_was_not_credited(dash: Dash) -> None:
+    csrf = await _seeded(dash)
+    preview = await dash.client.post("/payouts/preview", data={"csrf_token": csrf, **_period()})
+    flagged_row = re.search(r'data-line="n00003">(.*?)</tr>', preview.text, re.S)
+    assert flagged_row and "flagged by failed probes" in flagged_row.group(1)
+    healthy_row = re.search(r'data-line="n00001">(.*?)</tr>', preview.text, re.S)
+    assert healthy_row and "relaying while the stream was not live" in healthy_row.group(1)
+
+
+async def test_save_refuses_when_the_numbers_changed_since_the_preview(dash: Dash) -> None:
+    csrf = await _seeded(dash)
+    refused = await dash.client.post(
+        "/payouts", data={"csrf_token": csrf, **_period(), "preview_digest": "0" * 64}
+    )
+    assert refused.status_code == 409
+    assert "The numbers changed since the preview" in refused.text
+    async with dash.db() as db:
+        assert await db.scalar(select(func.count()).select_from(Payout)) == 0
+
+
+async def test_bad_periods_get_a_one_line_error(dash: Dash) -> None:
+    csrf = await _seeded(dash, nodes=2)
+    future = (NOW + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    cases = [
+        ({**_period(), "period_from": "yesterday"}, "is not a time"),
+        ({**_period(), "period_to": future}, "the period must be over"),
+        ({**_period(), "period_from": _period()["period_to"]}, "must end after it starts"),
+        ({**_period(), "stream": "nope"}, "no stream named"),
+    ]
+    for fields, expected in cases:
+        response = await dash.client.post("/payouts/preview", data={"csrf_token": csrf, **fields})
+        assert response.status_code == 400
+        error = re.search(r'<p class="error" role="alert">([^<]*)</p>', response.text)
+        assert error and expected in error.group(1), (fields, error)
+
+
+async def test_mark_paid_is_idempotent_and_overlaps_are_refused(dash: Dash) -> None:
+    csrf = await _seeded(dash, nodes=4)
+    preview = await dash.client.post("/payouts/preview", data={"csrf_token": csrf, **_period()})
+    digest = re.search(r'name="preview_digest" value="([0-9a-f]{64})"', preview.text)
+    assert digest
+    saved = await dash.client.post(
+        "/payouts", data={"csrf_token": csrf, **_period(), "preview_digest": digest.group(1)}
+    )
+    location = saved.headers["location"]
+    for _ in range(2):
+        paid = await dash.client.post(f"{location}/paid", data={"csrf_token": csrf})
+        assert paid.status_code == 303
+    detail = await dash.client.get(location)
+    assert re.search(r'id="payout-state">paid ', detail.text)
+    listing = await dash.client.get("/payouts")
+    assert ">paid<" in listing.text
+    again = await dash.client.post("/payouts/preview", data={"csrf_token": csrf, **_period()})
+    assert again.status_code == 400 and "already covers part of this period" in again.text
+    voided = await dash.client.post(f"{location}/void", data={"csrf_token": csrf})
+    assert voided.status_code == 409 and "already paid" in voided.text
+    assert (await dash.client.get("/payouts/pay_nope")).status_code == 404
+    assert (await dash.client.get("/payouts/pay_nope.csv")).status_code == 404

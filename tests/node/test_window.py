@@ -1,0 +1,43 @@
+"""The segment window is bounded in bytes and names segments by content."""
+
+import hashlib
+
+import m3u8
+
+from desktop_app.core.relay.window import SegmentWindow
+
+
+def test_window_evicts_oldest_beyond_byte_bound_but_keeps_newest() -> None:
+    window = SegmentWindow(max_bytes=2500, list_size=3)
+    for i in range(5):
+        window.add(bytes([i]) * 1000, duration=1.0, origin_uri=f"http://o/{i}.ts")
+    assert window.bytes_cached <= 2500
+    assert [s.data[0] for s in window.segments] == [3, 4]
+    big = SegmentWindow(max_bytes=10)
+    big.add(b"x" * 100, duration=1.0, origin_uri="http://o/big.ts")
+    assert len(big) == 1
+
+
+def test_reused_origin_name_with_new_bytes_gets_a_new_node_name() -> None:
+    window = SegmentWindow()
+    old = window.add(b"\x47old", duration=1.0, origin_uri="http://o/live/demo-0.ts")
+    window.mark_discontinuity()
+    new = window.add(b"\x47new", duration=1.0, origin_uri="http://o/live/demo-0.ts")
+    assert old.name != new.name
+    assert window.get(new.name).data == b"\x47new"
+    assert window.get(old.name).data == b"\x47old"
+    assert new.name.endswith(hashlib.sha256(b"\x47new").hexdigest()[:16] + ".ts")
+    assert new.discontinuity and not old.discontinuity
+
+
+def test_discontinuity_sequence_counts_discontinuities_scrolled_out() -> None:
+    window = SegmentWindow(list_size=2, max_segments=3)
+    window.add(b"a", duration=1.0, origin_uri="a")
+    window.mark_discontinuity()
+    window.add(b"b", duration=1.0, origin_uri="b")
+    for data in (b"c", b"d", b"e"):
+        window.add(data, duration=1.0, origin_uri=data.decode())
+    parsed = m3u8.loads(window.render("s/"))
+    assert parsed.discontinuity_sequence == 1
+    assert parsed.media_sequence == 3
+    assert [s.uri.split("-")[0] for s in parsed.segments] == ["s/3", "s/4"]

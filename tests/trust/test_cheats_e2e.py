@@ -1,0 +1,244 @@
+"""The cheat catalog against a real coordinator process, a live ffmpeg origin and real relays.
+
+One scenario (starting processes is the slow part): two honest nodes on the node's real relay,
+and cheats: heartbeats with no relay, a stale relay, corrupt bytes, another stream's bytes, a
+node claiming an honest node's relay URL, three nodes farmed from one invite behind one relay,
+and a node that serves corrupt bytes until it is flagged and is then repaired.
+"""
+
+import asyncio
+import contextlib
+import sqlite3
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from coordinator_service.ledger.credit import credited_seconds, to_seconds
+from coordinator_service.ledger.shares import split_pool
+from tests.fixtures.coordinator import RunningCoordinator, run_coordinator
+from tests.fixtures.net import free_port
+from tests.fixtures.origin import live_origin
+from tests.trust.nodes import BeatingNode
+from tests.trust.relays import MirrorRelay
+
+pytestmark = pytest.mark.slow
+
+CHEATS = {
+    "norelay": "refused",
+    "stale": "stale",
+    "corrupt": "hash_mismatch",
+    "otherstream": "hash_mismatch",
+    "thief": "not_owned",
+    "farm2": "not_owned",
+    "farm3": "not_owned",
+}
+HONEST = ("honest1", "honest2", "farm1")
+
+
+def db_rows(coord: RunningCoordinator, sql: str, *params: object) -> list[tuple]:
+    with contextlib.closing(sqlite3.connect(coord.data_dir / "coordinator.db")) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def seconds(text: str | None) -> int | None:
+    if text is None:
+        return None
+    return to_seconds(datetime.fromisoformat(text).replace(tzinfo=UTC))
+
+
+def states(coord: RunningCoordinator, nodes: dict[str, BeatingNode]) -> dict[str, str]:
+    by_id = {n["node_id"]: n["state"] for n in coord.admin_get("/api/v1/admin/nodes")}
+    return {name: by_id[node.node_id] for name, node in nodes.items()}
+
+
+async def wait_for(predicate, timeout: float, what: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if await asyncio.to_thread(predicate):
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_cheats_are_flagged_honest_nodes_are_not_and_payouts_are_exact(tmp_path: Path):
+    stack = contextlib.AsyncExitStack()
+    async with stack:
+        origin = await stack.enter_async_context(live_origin("main", "other"))
+        coord = await asyncio.to_thread(
+            stack.enter_context,
+            run_coordinator(
+                tmp_path,
+                "--probe-interval",
+                "0.5",
+                "--heartbeat-interval",
+                "1",
+                "--allow-private-relays",
+            ),
+        )
+        await asyncio.to_thread(
+            coord.cli,
+            "stream",
+            "add",
+            "main",
+            "--origin",
+            origin.url("main"),
+            "--pool-per-hour",
+            "36",
+        )
+        started = datetime.now(UTC).replace(microsecond=0)
+        nodes: dict[str, BeatingNode] = {}
+
+        async def node(name: str) -> BeatingNode:
+            created = BeatingNode(coord.url, name)
+            stack.push_async_callback(created.close)
+            nodes[name] = created
+            return created
+
+        async def mirror(mode: str) -> MirrorRelay:
+            return await stack.enter_async_context(MirrorRelay(origin.base_url, "", mode=mode))
+
+        invite = lambda *a: asyncio.to_thread(coord.invite, *a)  # noqa: E731
+        for name in ("honest1", "honest2"):
+            n = await node(name)
+            await n.join(await invite(), await n.start_real_relay())
+        for name, mode in (
+            ("stale", "stale"),
+            ("corrupt", "corrupt"),
+            ("otherstream", "other:other"),
+            ("repaired", "corrupt"),
+        ):
+            n = await node(name)
+            n.mirror = await mirror(mode)
+            await n.join(await invite(), n.mirror.url)
+        await (await node("norelay")).join(await invite(), f"http://127.0.0.1:{free_port()}")
+        await (await node("thief")).join(await invite(), nodes["honest1"].relay_url)
+        farm_link = await invite("--uses", "3")
+        shared = await mirror("honest")
+        for name in ("farm1", "farm2", "farm3"):
+            n = await node(name)
+            await n.join(farm_link, shared.url)
+        shared.key = nodes["farm1"].probe_key
+        for n in nodes.values():
+            n.start_beating()
+
+        cheats = set(CHEATS) | {"repaired"}
+        await wait_for(
+            lambda: all(
+                s == "flagged" for name, s in states(coord, nodes).items() if name in cheats
+            ),
+            60,
+            "every cheat to be flagged",
+        )
+        current = await asyncio.to_thread(states, coord, nodes)
+        assert {name: current[name] for name in HONEST} == dict.fromkeys(HONEST, "healthy")
+
+        # viewers go only to unflagged nodes, and a real player plays the stream through /watch
+        async with httpx.AsyncClient(timeout=5) as client:
+            targets = {
+                (await client.get(f"{coord.url}/watch/main.m3u8")).headers["location"]
+                for _ in range(30)
+            }
+        allowed = {f"{nodes[name].relay_url}/live/main.m3u8" for name in HONEST}
+        assert targets and targets <= allowed
+        probe = await asyncio.to_thread(
+            subprocess.run,
+            ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",
+             f"{coord.url}/watch/main.m3u8"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert probe.returncode == 0, probe.stderr
+        assert "video" in probe.stdout.split()
+
+        # the repaired node serves the right bytes again and recovers
+        assert nodes["repaired"].mirror is not None
+        nodes["repaired"].mirror.mode = "honest"
+        await wait_for(
+            lambda: states(coord, nodes)["repaired"] == "healthy", 60, "the repaired node"
+        )
+        for n in nodes.values():
+            await n.stop_beating()
+        ended = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
+
+        # each cheat: flagged within three failed probes, for the expected reason
+        for name, reason in CHEATS.items():
+            node_id = nodes[name].node_id
+            flag_at = db_rows(
+                coord, "SELECT min(started_at) FROM flag_intervals WHERE node_id = ?", node_id
+            )[0][0]
+            assert flag_at is not None, name
+            probes = db_rows(
+                coord,
+                "SELECT at, ok, reason FROM probes WHERE node_id = ? ORDER BY at, id",
+                node_id,
+            )
+            # same storage format, so the text compares like the time (microseconds included)
+            failed_before_flag = [p for p in probes if not p[1] and p[0] <= flag_at]
+            assert 1 <= len(failed_before_flag) <= 3, (name, probes[:6])
+            assert reason in {p[2] for p in failed_before_flag}, (name, probes[:6])
+        for name in HONEST:
+            assert db_rows(
+                coord, "SELECT count(*) FROM flag_intervals WHERE node_id = ?", nodes[name].node_id
+            ) == [(0,)]
+        repaired_flags = db_rows(
+            coord,
+            "SELECT started_at, ended_at FROM flag_intervals WHERE node_id = ?",
+            nodes["repaired"].node_id,
+        )
+        assert len(repaired_flags) == 1 and repaired_flags[0][1] is not None
+
+        # the payout: exact, largest remainder over independently recomputed credited seconds
+        result = await asyncio.to_thread(
+            coord.cli,
+            "payouts",
+            "compute",
+            "--from",
+            started.isoformat(),
+            "--to",
+            ended.isoformat(),
+            "--stream",
+            "main",
+        )
+        payout_id = result.stdout.split()[1].rstrip(":")
+        payout = coord.admin_get(f"/api/v1/admin/payouts/{payout_id}")
+        period = (to_seconds(started), to_seconds(ended))
+        live = [
+            (seconds(s), seconds(e))
+            for s, e in db_rows(coord, "SELECT started_at, ended_at FROM stream_live_intervals")
+        ]
+        live_seconds = credited_seconds(live, live, [], period)
+        assert payout["live_seconds"] == live_seconds > 0
+        assert payout["pool_minor"] == 3600 * live_seconds // 3600
+        expected: dict[str, int] = {}
+        for n in nodes.values():
+            up = [
+                (seconds(s), seconds(e))
+                for s, e in db_rows(
+                    coord,
+                    "SELECT started_at, ended_at FROM uptime_intervals"
+                    " WHERE node_id = ? AND stream_id IS NOT NULL",
+                    n.node_id,
+                )
+            ]
+            flags = [
+                (seconds(s), seconds(e) if e else period[1])
+                for s, e in db_rows(
+                    coord,
+                    "SELECT started_at, ended_at FROM flag_intervals WHERE node_id = ?",
+                    n.node_id,
+                )
+            ]
+            expected[n.node_id] = credited_seconds(up, live, flags, period)
+        # one relay, one credit: the farm's and the thief's duplicates get nothing
+        for dup in ("farm2", "farm3", "thief"):
+            expected[nodes[dup].node_id] = 0
+        expected = {k: v for k, v in expected.items() if v > 0}
+        lines = {line["node_id"]: line for line in payout["lines"]}
+        assert {k: line["credited_seconds"] for k, line in lines.items()} == expected
+        shares = split_pool(payout["pool_minor"], expected)
+        assert {k: line["amount_minor"] for k, line in lines.items()} == shares
+        assert sum(shares.values()) == payout["pool_minor"]
+        assert expected[nodes["honest1"].node_id] > expected.get(nodes["corrupt"].node_id, 0)

@@ -1,0 +1,173 @@
+"""The first-run wizard against a real coordinator on loopback (and a fake UPnP router)."""
+
+import json
+import sqlite3
+from collections.abc import Iterator
+
+import pytest
+
+from desktop_app.core.config import NodeConfig
+from desktop_app.ui.core_adapter import CoreJoinBackend
+from desktop_app.ui.wizard import JoinWizard
+from tests.fixtures.coordinator import RunningCoordinator, run_coordinator
+from tests.fixtures.net import free_port
+from tests.ui.fake_router import fake_router
+
+
+@pytest.fixture(scope="module")
+def coordinator(tmp_path_factory) -> Iterator[RunningCoordinator]:
+    with run_coordinator(tmp_path_factory.mktemp("coord")) as coord:
+        yield coord
+
+
+@pytest.fixture
+def wizard(qtbot, qloop, tmp_path) -> Iterator[JoinWizard]:
+    with fake_router(tmp_path) as router:
+        backend = CoreJoinBackend(NodeConfig(data_dir=tmp_path / "node", status_port=0))
+        backend.upnp_options = {
+            "discover_delay_ms": 50,
+            "minissdpd_socket": router.socket_path,
+            "multicast_if": "127.0.0.1",
+        }
+        wizard = JoinWizard(backend, relay_port=free_port())
+        qtbot.add_widget(wizard)
+        wizard.show()
+        wizard.router = router
+        yield wizard
+
+
+def check(qtbot, wizard: JoinWizard, text: str) -> str:
+    """Paste `text`, check it, wait for the verdict; return the status line."""
+    page = wizard.invite_page
+    page.link.setText(text)
+
+    def settled() -> None:
+        assert (
+            page.check.isEnabled() and page.status.text() and "Checking" not in page.status.text()
+        )
+
+    page.check.click()
+    qtbot.wait_until(settled, timeout=10_000)
+    return page.status.text()
+
+
+def join(qtbot, wizard: JoinWizard, name: str = "Sam", handle: str = "@sam") -> str:
+    wizard.next()
+    wizard.profile_page.display_name.setText(name)
+    wizard.profile_page.payout_handle.setText(handle)
+    assert wizard.profile_page.isComplete()
+    wizard.next()
+    page = wizard.port_page
+
+    def settled() -> None:
+        text = page.join_status.text()
+        assert text and "Joining" not in text
+
+    page.join.click()
+    qtbot.wait_until(settled, timeout=15_000)
+    if page.joined is not None:
+        qtbot.wait_until(lambda: "Asking" not in page.mapping_status.text(), timeout=15_000)
+    return page.join_status.text()
+
+
+def test_happy_path_joins_and_maps_the_port(qtbot, wizard, coordinator) -> None:
+    link = coordinator.invite()
+    assert check(qtbot, wizard, link).endswith("answers.")
+    assert wizard.invite_page.isComplete()
+    with qtbot.wait_signal(wizard.joined, timeout=20_000) as blocker:
+        status = join(qtbot, wizard, "Sam the relay", "@sam-venmo")
+    assert status.startswith("Joined http://127.0.0.1")
+    joined = blocker.args[0]
+    assert (joined.display_name, joined.payout_handle) == ("Sam the relay", "@sam-venmo")
+    assert joined.port_mapping.ok and "forwards port" in wizard.port_page.mapping_status.text()
+    assert wizard.router.mappings[0]["NewExternalPort"] == str(joined.relay_port)
+    nodes = json.loads(coordinator.cli("nodes", "list", "--json").stdout)
+    assert "Sam the relay" in [n["display_name"] for n in nodes]
+    identity = wizard.backend.config.load_identity()
+    assert identity is not None and identity.display_name == "Sam the relay"
+    wizard.next()
+    assert "Joined as Sam the relay" in wizard.done_page.summary.text()
+
+
+def test_streamr_link_is_taken_and_checked(qtbot, wizard, coordinator) -> None:
+    code = coordinator.invite().rsplit("/", 1)[1]
+    link = f"streamr://join?coordinator={coordinator.url}&code={code}"
+    wizard.set_invite_text(link)
+    qtbot.wait_until(wizard.invite_page.isComplete, timeout=10_000)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "the invite link is empty"),
+        ("hello there", "an invite link starts with http://, https:// or streamr://"),
+        ("ftp://host/join/abcdefghijklmnopq", "an invite link starts with http://"),
+        ("http://127.0.0.1:9/join/short", "the invite code is malformed"),
+        ("http://127.0.0.1:9/invite/abcdefghijklmnopq", "looks like http://HOST:PORT/join/CODE"),
+        ("streamr://join?code=abcdefghijklmnopq", "a streamr:// link needs coordinator= and code="),
+    ],
+)
+def test_malformed_links_are_refused_with_the_reason(qtbot, wizard, text, reason) -> None:
+    status = check(qtbot, wizard, text)
+    assert status.startswith("Not an invite link: ") and reason in status
+    assert not wizard.invite_page.isComplete()
+
+
+def test_coordinator_not_answering_is_one_clear_line(qtbot, wizard) -> None:
+    status = check(qtbot, wizard, f"http://127.0.0.1:{free_port()}/join/abcdefghijklmnopq")
+    assert status.startswith("The coordinator at http://127.0.0.1:") and "does not answer" in status
+    assert not wizard.invite_page.isComplete()
+
+
+def test_unknown_invite_code_is_refused_at_join(qtbot, wizard, coordinator) -> None:
+    check(qtbot, wizard, f"{coordinator.url}/join/abcdefghijklmnopqrstuvwxyz")
+    status = join(qtbot, wizard)
+    assert "Go back and paste a new invite." in status and "\n" not in status
+    assert wizard.port_page.joined is None
+
+
+def test_used_up_invite_is_refused_at_join(qtbot, wizard, coordinator) -> None:
+    link = coordinator.invite()
+    coordinator_join(coordinator, link)
+    check(qtbot, wizard, link)
+    status = join(qtbot, wizard)
+    assert "Go back and paste a new invite." in status
+    assert wizard.port_page.joined is None
+
+
+def test_expired_invite_is_refused_at_join(qtbot, wizard, coordinator) -> None:
+    invite_id, link = create_invite(coordinator, "--expires", "1m")
+    check(qtbot, wizard, link)
+    with sqlite3.connect(coordinator.data_dir / "coordinator.db") as db:  # let the minute pass
+        db.execute(
+            "UPDATE invites SET expires_at = '2000-01-01 00:00:00.000000' WHERE id = ?",
+            (invite_id,),
+        )
+    status = join(qtbot, wizard)
+    assert "Go back and paste a new invite." in status
+
+
+def test_revoked_invite_is_refused_at_join(qtbot, wizard, coordinator) -> None:
+    invite_id, link = create_invite(coordinator)
+    coordinator.cli("invite", "revoke", invite_id)
+    check(qtbot, wizard, link)
+    status = join(qtbot, wizard)
+    assert "Go back and paste a new invite." in status
+
+
+def create_invite(coordinator: RunningCoordinator, *args: str) -> tuple[str, str]:
+    """Create an invite; return its id and link."""
+    lines = coordinator.cli("invite", "create", *args).stdout.strip().splitlines()
+    invite_id = next(line for line in lines if line.startswith("invite ")).split()[1].rstrip(":")
+    return invite_id, lines[-1]
+
+
+def coordinator_join(coordinator: RunningCoordinator, link: str) -> None:
+    import httpx
+
+    code = link.rsplit("/", 1)[1]
+    response = httpx.post(
+        f"{coordinator.url}/api/v1/nodes/register",
+        json={"invite_code": code, "display_name": "first", "payout_handle": "x", "relay_port": 9},
+    )
+    assert response.status_code == 201, response.text
