@@ -86,6 +86,7 @@ class LiveOrigin:
         segment_query: bool = True,
         absolute_uris: bool = False,
         abr: bool = False,
+        cbr: bool = False,
         workdir: Path | None = None,
     ) -> None:
         self.host = host
@@ -98,6 +99,7 @@ class LiveOrigin:
         self.segment_query = segment_query
         self.absolute_uris = absolute_uris
         self.abr = abr
+        self.cbr = cbr
         self.fault: Fault | None = None
         self.requests: Counter[str] = Counter()
         self._own_dir = workdir is None
@@ -178,9 +180,14 @@ class LiveOrigin:
             "-hls_flags", "delete_segments+program_date_time+temp_file", "-start_number", "0",
         ]  # fmt: skip
         folder = pub.folder
+        rate_args = ["-b:v", self.video_bitrate]
+        if self.cbr:  # pad to the bitrate, so segments have the size a real stream's have
+            bitrate = self.video_bitrate
+            rate_args += ["-minrate", bitrate, "-maxrate", bitrate, "-bufsize", bitrate]
+            rate_args += ["-x264-params", "nal-hrd=cbr"]
         if not self.abr:
             return [
-                *cmd, "-vf", f"null{text}", *codec, "-b:v", self.video_bitrate, *hls,
+                *cmd, "-vf", f"null{text}", *codec, *rate_args, *hls,
                 "-hls_segment_filename", str(folder / f"{pub.name}-%d.ts"),
                 str(folder / f"{pub.name}.m3u8"),
             ]  # fmt: skip
@@ -295,7 +302,7 @@ class LiveOrigin:
                 text="<html><body>Bad gateway</body></html>", content_type="text/html"
             )
         if self.fault == "huge":
-            body = b"#EXTM3U\n" + b"#EXT-X-COMMENT:" + b"x" * (8 << 20) + b"\n"
+            body = b"#EXTM3U\n" + b"#EXT-X-COMMENT:" + b"x" * (2 << 20) + b"\n"
             return web.Response(body=body, content_type=PLAYLIST_TYPE)
         pub, path = self._find(file)
         ctx = request.query.get("hls_ctx")

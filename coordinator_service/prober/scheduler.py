@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coordinator_service.prober.origin import OriginWatcher, StreamIndex, record_live
 from coordinator_service.prober.probe import ProbeConfig, ProbeOutcome, ProbeTarget, probe_node
 from coordinator_service.prober.reputation import Reputation
+from coordinator_service.services.nodes import ACTIVE
 from coordinator_service.storage.models import (
     FlagInterval,
     Node,
@@ -37,9 +38,11 @@ from coordinator_service.storage.models import (
     UptimeInterval,
 )
 
-__all__ = ["Prober", "ProberSettings"]
+__all__ = ["SHARD_CONNECTIONS", "Prober", "ProberSettings"]
 
 logger = logging.getLogger(__name__)
+
+SHARD_CONNECTIONS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,7 @@ class ProberSettings:
     allow_private_relays: bool = False
     relaying_window_s: float = 90.0
     origin_poll_s: float = 1.0
-    concurrency: int = 200
+    concurrency: int = 64
     batch: int = 2000
     probe_timeout_s: float = 10.0
     stale_after_s: float | None = None
@@ -80,22 +83,20 @@ class Prober:
         settings: ProberSettings,
         *,
         clock: Callable[[], datetime] = _utcnow,
+        read_sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]] | None = None,
     ) -> None:
         self.sessions = sessions
+        self.read_sessions = read_sessions or sessions
         self.settings = settings
         self.clock = clock
         self.holder = settings.holder or "prober-" + secrets.token_hex(4)
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(
-                settings.probe_timeout_s, connect=min(3.0, settings.probe_timeout_s)
-            ),
-            limits=httpx.Limits(
-                max_connections=settings.concurrency * 2,
-                max_keepalive_connections=settings.concurrency,
-            ),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        self.client = self._new_client(SHARD_CONNECTIONS)
+        # httpcore's pool scans all its connections for each queued request, so one big pool
+        # costs O(connections × requests): probes are spread over small pools instead
+        self.shards = [
+            (self._new_client(SHARD_CONNECTIONS), asyncio.Semaphore(SHARD_CONNECTIONS))
+            for _ in range(max(1, -(-settings.concurrency // SHARD_CONNECTIONS)))
+        ]
         self.watcher = OriginWatcher(self.client)
         self.origins: dict[str, tuple[int, str]] = {}
         self._poll_locks: dict[str, asyncio.Lock] = {}
@@ -121,6 +122,17 @@ class Prober:
                 await task
         self._tasks = []
         await self.client.aclose()
+        for client, _ in self.shards:
+            await client.aclose()
+
+    def _new_client(self, connections: int) -> httpx.AsyncClient:
+        timeout = self.settings.probe_timeout_s
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(3.0, timeout)),
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            follow_redirects=False,
+            trust_env=False,
+        )
 
     def _tick(self) -> float:
         return min(1.0, max(0.05, self.settings.probe_interval_s / 10))
@@ -141,23 +153,29 @@ class Prober:
 
     async def poll_origins(self) -> dict[str, StreamIndex]:
         """Poll every unpaused stream's origin and record whether it is live."""
-        async with self.sessions() as session:
+        async with self.read_sessions() as session:
             rows = (
                 await session.execute(
-                    select(Stream.id, Stream.name, Stream.origin_url).where(
+                    select(Stream.id, Stream.name, Stream.origin_url, Stream.live).where(
                         Stream.paused.is_(False)
                     )
                 )
             ).all()
-        self.origins = {name: (sid, url) for sid, name, url in rows}
+        self.origins = {name: (sid, url) for sid, name, url, _ in rows}
+        was_live = {name: live for _, name, _, live in rows}
         indexes = await asyncio.gather(*(self._poll(name) for name in self.origins))
         now = self.clock()
         grace = timedelta(seconds=2 * self.settings.origin_poll_s + 2)
-        async with self.sessions() as session:
-            for index in indexes:
-                sid = self.origins[index.name][0]
-                await record_live(session, sid, index.is_live(now.timestamp()), now, grace)
-            await session.commit()
+        changes = [
+            (self.origins[index.name][0], index.is_live(now.timestamp()))
+            for index in indexes
+            if index.is_live(now.timestamp()) or was_live[index.name]
+        ]
+        if changes:  # nothing to write while every stream stays offline
+            async with self.sessions() as session:
+                for stream_id, live in changes:
+                    await record_live(session, stream_id, live, now, grace)
+                await session.commit()
         return {index.name: index for index in indexes}
 
     async def _poll(self, name: str) -> StreamIndex:
@@ -190,18 +208,18 @@ class Prober:
         claimed = await self._claim(now, {self.origins[name][0]: name for name in live})
         if not claimed:
             return 0
-        limit = asyncio.Semaphore(self.settings.concurrency)
         config = ProbeConfig(
             allow_private=self.settings.allow_private_relays,
             timeout_s=self.settings.probe_timeout_s,
             stale_after_s=self.settings.stale_after_s,
         )
 
-        async def one(item: _Claimed) -> ProbeOutcome:
+        async def one(position: int, item: _Claimed) -> ProbeOutcome:
+            client, limit = self.shards[position % len(self.shards)]
             async with limit:
                 target = ProbeTarget(item.node_id, item.relay_url, item.probe_key, item.stream)
                 return await probe_node(
-                    self.client,
+                    client,
                     target,
                     live[item.stream],
                     lambda: self._poll(item.stream),
@@ -209,14 +227,33 @@ class Prober:
                     self._rnd,
                 )
 
-        outcomes = await asyncio.gather(*(one(item) for item in claimed))
+        outcomes = await asyncio.gather(*(one(i, item) for i, item in enumerate(claimed)))
         await self._record(claimed, outcomes)
         return len(claimed)
+
+    async def _anything_due(self, now: datetime, since: datetime, streams: list[int]) -> bool:
+        async with self.read_sessions() as session:
+            due = await session.scalar(
+                select(Node.id)
+                .where(
+                    Node.status == ACTIVE,
+                    (Node.next_probe_at.is_(None)) | (Node.next_probe_at <= now),
+                    exists().where(
+                        UptimeInterval.node_id == Node.id,
+                        UptimeInterval.stream_id.in_(streams),
+                        UptimeInterval.ended_at >= since,
+                    ),
+                )
+                .limit(1)
+            )
+        return due is not None
 
     async def _claim(self, now: datetime, live: dict[int, str]) -> list[_Claimed]:
         since = now - timedelta(seconds=self.settings.relaying_window_s)
         lease_until = now + timedelta(seconds=self.settings.probe_timeout_s * 3 + 30)
         holder = f"{self.holder}:{secrets.token_hex(4)}"
+        if not await self._anything_due(now, since, list(live)):
+            return []  # spare SQLite's single writer when nothing is due
         async with self.sessions() as session, session.begin():
             dialect = session.get_bind().dialect.name
             relaying = exists().where(
@@ -228,7 +265,7 @@ class Prober:
             query = (
                 select(Node.id)
                 .where(
-                    Node.status == "active",
+                    Node.status == ACTIVE,
                     (Node.next_probe_at.is_(None)) | (Node.next_probe_at <= now),
                     relaying,
                     ~leased,

@@ -19,6 +19,7 @@ async def run_prober(ctx: AppContext) -> None:
             allow_private_relays=ctx.settings.allow_private_relays,
             relaying_window_s=ctx.settings.grace_seconds,
         ),
+        read_sessions=ctx.db.session,
     )
     await prober.start()
     try:

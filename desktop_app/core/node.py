@@ -308,6 +308,7 @@ class Node:
                 await self._beat_task
             self._beat_task = None
         self._relay.paused = True
+        self._assigned = {}
         await self._relay.set_streams({})
         self.state = "paused"
         logger.info("paused: not relaying until resumed")

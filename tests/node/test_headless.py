@@ -134,6 +134,7 @@ def test_heartbeats_resume_after_coordinator_outage(tmp_path) -> None:
         with run_coordinator(tmp_path, "--port", str(port), "--heartbeat-interval", "1") as coord:
             node_cm = run_node(tmp_path, invite)
             node = node_cm.__enter__()
+            wait_for(lambda: relayed_segments(node) >= 1, timeout=60, what="node relays")
         try:
             # the coordinator is down now: the node keeps relaying and retries
             node.wait_log("retrying with backoff")

@@ -1,0 +1,78 @@
+"""The Node object in-process against a real coordinator: events, assignments, pause/resume."""
+
+import asyncio
+
+import pytest
+
+from desktop_app.core.config import NodeConfig
+from desktop_app.core.events import (
+    HeartbeatSent,
+    NodeStopped,
+    RelayStarted,
+    StreamLiveChanged,
+)
+from desktop_app.core.node import Node
+from tests.fixtures.coordinator import run_coordinator
+from tests.fixtures.origin import live_origin
+from tests.node.helpers import wait_until
+
+pytestmark = pytest.mark.slow
+
+
+async def test_node_publishes_events_follows_assignments_and_pauses(tmp_path) -> None:
+    with run_coordinator(tmp_path, "--heartbeat-interval", "1") as coord:
+        async with live_origin("one", "two", srs_master=False) as origin:
+
+            def add(name: str) -> None:
+                coord.cli(
+                    "stream", "add", name, "--origin", origin.url(name), "--pool-per-hour", "1"
+                )
+
+            await asyncio.to_thread(add, "one")
+            invite = await asyncio.to_thread(coord.invite)
+            config = NodeConfig(
+                data_dir=tmp_path / "node",
+                relay_host="127.0.0.1",
+                relay_port=0,
+                status_port=0,
+                invite=invite,
+                name="Inproc",
+                payout_handle="@inproc",
+            )
+            node = Node(config)
+            events: list[object] = []
+            unsubscribe = node.subscribe(events.append)
+            await node.start()
+            try:
+                assert isinstance(events[0], RelayStarted) and events[0].port == node.relay_port
+                await wait_until(
+                    lambda: any(isinstance(e, StreamLiveChanged) and e.live for e in events), 30
+                )
+                snapshot = node.snapshot()
+                assert snapshot.state == "relaying" and snapshot.coordinator_reachable
+                assert [s.name for s in snapshot.streams] == ["one"]
+                assert any(isinstance(e, HeartbeatSent) for e in events)
+
+                await asyncio.to_thread(add, "two")  # the set follows the heartbeat answers
+
+                def both_live() -> bool:
+                    streams = node.snapshot().streams
+                    return {s.name for s in streams} == {"one", "two"} and all(
+                        s.live for s in streams
+                    )
+
+                await wait_until(both_live, 30)
+                await node.pause()
+                assert node.snapshot().state == "paused" and node.snapshot().streams == ()
+                await node.resume()
+                await wait_until(both_live, 30)
+                unsubscribe()
+                seen = len(events)
+            finally:
+                await node.stop()
+            assert len(events) == seen  # unsubscribed: no NodeStopped delivered
+            assert node.snapshot().state == "stopped"
+            stopped: list[object] = []
+            node.subscribe(stopped.append)
+            await node.stop()  # idempotent
+            assert not any(isinstance(e, NodeStopped) for e in stopped)
