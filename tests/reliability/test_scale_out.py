@@ -33,7 +33,13 @@ def cluster(
         "STREAMR_RATE_LIMIT_IP": "100000/minute",
         "STREAMR_RATE_LIMIT_REGISTER": "100000/minute",
     }
-    flags = ("--redis-url", redis_url, "--heartbeat-interval", str(HEARTBEAT_S))
+    flags = (
+        "--redis-url",
+        redis_url,
+        "--heartbeat-interval",
+        str(HEARTBEAT_S),
+        "--allow-private-relays",
+    )
     with (
         run_replicas(tmp_path, REPLICAS, pg_url, *flags, env=env) as replicas,
         round_robin_balancer([r.url for r in replicas]) as balancer,

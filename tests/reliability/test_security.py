@@ -34,7 +34,9 @@ def _bits(secret: str) -> bytes:
 def secrets_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A real server at debug log level that made invites and nodes; every secret it showed."""
     tmp_path = tmp_path_factory.mktemp("secrets")
-    with run_coordinator(tmp_path, "--heartbeat-interval", "1", env=NO_LIMITS) as coord:
+    with run_coordinator(
+        tmp_path, "--heartbeat-interval", "1", "--allow-private-relays", env=NO_LIMITS
+    ) as coord:
         found: dict[str, Any] = {"coord": coord, "codes": [], "tokens": [], "probe_keys": []}
         with httpx.Client(base_url=coord.url, timeout=10) as client:
             found["codes"].append(coord.invite("--uses", "3").rsplit("/", 1)[1])  # via the CLI
