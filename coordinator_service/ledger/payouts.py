@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.ledger.credit import as_utc
@@ -113,6 +113,9 @@ async def _stream_id(session: AsyncSession, name: str) -> int:
     return stream_id
 
 
+PAYOUT_LOCK_ID = 0x53545250  # "STRP": one payout computation at a time across replicas
+
+
 async def compute_payout(
     session: AsyncSession,
     period_from: datetime,
@@ -132,6 +135,10 @@ async def compute_payout(
             f"now is {now.replace(microsecond=0).isoformat()}"
         )
     stream_id = await _stream_id(session, stream) if stream is not None else None
+    if not dry_run and (await session.connection()).dialect.name == "postgresql":
+        # Replicas computing at once take turns (lock held until commit), so the overlap check
+        # below sees a payout another replica has just stored: a period is never paid twice.
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PAYOUT_LOCK_ID})
     overlap = select(Payout.id).where(
         Payout.voided_at.is_(None),
         Payout.period_from < period_to,
