@@ -3,9 +3,9 @@
 import asyncio
 import itertools
 import time
-from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -220,7 +220,7 @@ def test_a_payout_is_computed_once_however_many_replicas_are_asked(
         with ThreadPoolExecutor(len(replicas)) as pool:
             answers = list(
                 pool.map(
-                    lambda r: httpx.post(
+                    lambda r, body=body: httpx.post(
                         f"{r.url}/api/v1/admin/payouts/compute",
                         json=body,
                         headers=r.admin_headers(),
