@@ -24,7 +24,7 @@ from coordinator_service.errors import AuthError, StorageError
 from coordinator_service.services.app_settings import DOWNLOAD_URL, LATEST_VERSION, get_settings
 from coordinator_service.services.clock import utcnow
 from coordinator_service.services.nodes import BANNED
-from coordinator_service.storage.db import Database, one_line
+from coordinator_service.storage.db import DISK_FULL_MESSAGE, Database, is_disk_full, one_line
 from coordinator_service.storage.models import UTC_DATETIME, Node, Stream, UptimeInterval
 
 __all__ = [
@@ -202,7 +202,11 @@ class HeartbeatRecorder:
                     await self._write_items([item])
                 return
             logger.warning("heartbeat failed: %s", one_line(exc))
-            error = StorageError("the database is busy; try again shortly")
+            error = (
+                StorageError(DISK_FULL_MESSAGE, code="storage_full")
+                if is_disk_full(exc)
+                else StorageError("the database is busy; try again shortly")
+            )
             if not items[0].future.done():
                 items[0].future.set_exception(error)
             return
