@@ -91,9 +91,7 @@ def test_full_disk_gives_clear_errors_then_recovers_without_corruption(small_dis
                     register(client, url, code, f"late{round_}")
                 except AssertionError:
                     pass
-                answers.append(
-                    client.post(f"{url}/api/v1/admin/invites", json={}, headers=admin)
-                )
+                answers.append(client.post(f"{url}/api/v1/admin/invites", json={}, headers=admin))
             refused = [a for a in answers if a.status_code >= 400]
             assert refused, "nothing was refused on a full disk"
             for answer in refused:
