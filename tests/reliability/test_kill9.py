@@ -209,6 +209,11 @@ def _check_everything(
     for payout_id, acked_lines in payouts.acked.items():
         assert payout_id in stored_ids, "an acknowledged payout was lost"
         assert sorted(lines.get(payout_id, [])) == sorted(acked_lines)
+    beats = sum(len(node.acked) for node in load.nodes + load.joined)
+    print(
+        f"\nacknowledged and found after kill -9: {beats} beats, {len(load.joined)} joins, "
+        f"{len(seen_probes)} probes, {len(payouts.acked)} payouts; lost: 0"
+    )
 
 
 def _check_joins_and_beats(

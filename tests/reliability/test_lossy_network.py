@@ -148,7 +148,7 @@ def test_honest_nodes_on_a_lossy_network_are_not_flagged_and_paid_exactly(
                         )
                     )
                     log.close()
-                time.sleep(25)
+                time.sleep(20)
                 dropped = [namespaces.dropped(i) for i in range(NODES)]
                 ended = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
                 nodes = coord.admin_get("/api/v1/admin/nodes")

@@ -4,8 +4,10 @@ Real processes: a live ffmpeg origin, the coordinator, two headless nodes; a vie
 `/watch` like any HLS player and then reads the node it was sent to.
 """
 
+import json
 import os
 import signal
+import stat
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -78,6 +80,13 @@ def test_viewers_keep_watching_through_a_coordinator_kill_and_a_node_kill(
             "/watch to send viewers to both nodes",
         )
         ids = {n["display_name"]: n["node_id"] for n in coord.admin_get("/api/v1/admin/nodes")}
+        for node in (alpha, beta):  # the node keeps its identity private and out of its log
+            identity = node.data_dir / "identity.json"
+            assert stat.S_IMODE(node.data_dir.stat().st_mode) == 0o700
+            assert stat.S_IMODE(identity.stat().st_mode) == 0o600
+            secrets = json.loads(identity.read_text())
+            for key in ("node_token", "probe_key"):
+                assert secrets[key] and secrets[key] not in node.log(), key
         target = _watch(coord.url)
         count, segment = _newest(target)
         assert httpx.get(segment, timeout=5).status_code == 200
