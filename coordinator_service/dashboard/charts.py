@@ -71,8 +71,14 @@ def bar_chart(
     return Markup("".join(parts) + f'<div class="legend">{legend}</div>')
 
 
-def sparkline(values: Sequence[float], label: str, low: float = 0.0, high: float = 1.0) -> Markup:
-    """Draw a small line of values between `low` and `high` (a reputation history)."""
+def sparkline(
+    values: Sequence[float],
+    label: str,
+    low: float = 0.0,
+    high: float = 1.0,
+    mark: float | None = None,
+) -> Markup:
+    """Draw a small line of values between `low` and `high`; `mark` draws a dashed level."""
     width, height = 240, 48
     if not values:
         return Markup('<span class="muted">no history yet</span>')
@@ -82,10 +88,14 @@ def sparkline(values: Sequence[float], label: str, low: float = 0.0, high: float
         f"{i * step:.1f},{height - 4 - (height - 8) * (min(max(v, low), high) - low) / span:.1f}"
         for i, v in enumerate(values)
     )
+    level = ""
+    if mark is not None:
+        y = height - 4 - (height - 8) * (mark - low) / span
+        level = f'<line class="mark" x1="0" x2="{width}" y1="{y:.1f}" y2="{y:.1f}"/>'
     return Markup(
         f'<svg class="spark" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(label)}: from {values[0]:.2f} to {values[-1]:.2f}">'
-        f'<polyline points="{points}"/></svg>'
+        f'{level}<polyline points="{points}"/></svg>'
     )
 
 

@@ -1,27 +1,29 @@
 """Why each node's time in a period was or was not credited, for the payout preview.
 
 The credited seconds themselves always come from the ledger's payout computation; this module
-only explains the gap between a node's time up and its credit, with the ledger's own interval
-arithmetic (`ledger/credit.py`): time up but not relaying the stream, relaying while the stream
-was not live, flagged, or a duplicate of another node's relay (credited once).
+only explains the gap between a node's time up and its credit, from the same records and rules:
+time up but not relaying the stream, relaying while the stream was not live, flagged, banned,
+or sharing one relay address with other nodes (only one of them is credited). It needs nothing
+from the computation, so the preview page loads it separately and both stay quick.
+
+A node's uptime intervals for one stream never overlap (a heartbeat extends the open interval,
+a gap starts a new one), so they are simply added up, clipped to the period and to each span in
+which the stream was live. Only the few flagged nodes are worked out span by span, with the
+ledger's own interval arithmetic (`ledger/credit.py`).
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coordinator_service.ledger.credit import (
-    Span,
-    clip,
-    intersect,
-    merge,
-    subtract,
-    to_seconds,
-)
+from coordinator_service.dashboard.money import format_duration
+from coordinator_service.ledger.credit import Span, clip, intersect, merge, subtract, to_seconds
 from coordinator_service.ledger.tally import _epoch as epoch  # one epoch expression per dialect
+from coordinator_service.ledger.tally import relay_endpoint
+from coordinator_service.services.nodes import BANNED
 from coordinator_service.storage.models import (
     FlagInterval,
     Node,
@@ -35,38 +37,49 @@ __all__ = ["CreditInputs", "NodeCredit", "explain", "explain_credit", "load_inpu
 
 @dataclass
 class NodeCredit:
-    """One node's time up in the period, its credit, and the reasons for the rest."""
+    """One node's time up in the period, the time it can be credited, and why not the rest.
+
+    Nodes whose relay URLs share a `host:port` are one relay: the ledger credits only one of
+    them (the one with the most passed probes), so `shared_with` names the others.
+    """
 
     node_id: str
     display_name: str
     up_seconds: int
     credited_seconds: int
     lost: list[tuple[str, int]] = field(default_factory=list)
+    shared_relay: str = ""
+    shared_with: list[str] = field(default_factory=list)
+
+    @property
+    def lost_text(self) -> str:
+        """The reasons as one line: '1 h 02 min: flagged by failed probes; 5 s: …'."""
+        return "; ".join(f"{format_duration(seconds)}: {why}" for why, seconds in self.lost)
 
 
 @dataclass
 class CreditInputs:
-    """A period's spans in epoch seconds: what `explain` needs from the database."""
+    """Per node, in seconds of the period: up, relaying, relaying while live, and flagged."""
 
-    lo: int
-    hi: int
-    up_seconds: dict[str, int]
-    relaying: dict[tuple[str, int], list[Span]]
-    live: dict[int, list[Span]]
-    flags: dict[str, list[Span]]
+    up: dict[str, int]
+    relaying: dict[str, int]
+    relaying_live: dict[str, int]
+    flagged: dict[str, int]
     names: dict[str, str]
+    banned: set[str]
+    shared: dict[str, tuple[str, list[str]]]
 
 
 async def load_inputs(
     db: AsyncSession, period_from: datetime, period_to: datetime, stream: str | None
 ) -> CreditInputs:
-    """Read the period's uptime, live and flag spans (the database half of the report)."""
+    """Add up each node's time in the period (the database half of the report)."""
     lo, hi = to_seconds(period_from), to_seconds(period_to)
     query = select(Stream.id)
     if stream is not None:
         query = query.where(Stream.name == stream)
     stream_ids = list((await db.scalars(query)).all())
-    live: dict[int, list[Span]] = defaultdict(list)
+    live_rows: dict[int, list[Span]] = defaultdict(list)
     for sid, start, end in await db.execute(
         select(
             StreamLiveInterval.stream_id,
@@ -78,32 +91,43 @@ async def load_inputs(
             StreamLiveInterval.started_at < period_to,
         )
     ):
-        live[sid].append((int(start), int(end)))
-    # A node's plain uptime intervals never overlap (a beat extends the open one, a gap starts
-    # a new one), so its time up is a sum the database does, clipped to the period.
+        live_rows[sid].append((int(start), int(end)))
+    live = {sid: clip(merge(spans), lo, hi) for sid, spans in live_rows.items()}
+
     start_s, end_s = epoch(db, UptimeInterval.started_at), epoch(db, UptimeInterval.ended_at)
-    clipped_s = case((end_s > hi, hi), else_=end_s) - case((start_s < lo, lo), else_=start_s)
-    up_seconds: dict[str, int] = {
-        node_id: int(total_s or 0)
-        for node_id, total_s in await db.execute(
-            select(UptimeInterval.node_id, func.sum(clipped_s))
-            .where(
-                UptimeInterval.stream_id.is_(None),
-                UptimeInterval.ended_at > period_from,
-                UptimeInterval.started_at < period_to,
-            )
-            .group_by(UptimeInterval.node_id)
-        )
-    }
-    relaying: dict[tuple[str, int], list[Span]] = defaultdict(list)
-    for node_id, row_stream, up_start, up_end in await db.execute(
+    overlapping = and_(UptimeInterval.ended_at > period_from, UptimeInterval.started_at < period_to)
+    up: dict[str, int] = defaultdict(int)
+    relaying: dict[str, int] = defaultdict(int)
+    relaying_live: dict[str, int] = defaultdict(int)
+    no_live: list[Span] = []
+    # time up: intervals inside the period are summed by the database; the few that cross
+    # its edges come back as rows and are clipped here
+    inside = and_(UptimeInterval.started_at >= period_from, UptimeInterval.ended_at <= period_to)
+    for node_id, seconds in await db.execute(
+        select(UptimeInterval.node_id, func.sum(end_s - start_s))
+        .where(UptimeInterval.stream_id.is_(None), inside)
+        .group_by(UptimeInterval.node_id)
+    ):
+        up[node_id] += int(seconds or 0)
+    for node_id, row_stream, start, end in await db.execute(
         select(UptimeInterval.node_id, UptimeInterval.stream_id, start_s, end_s).where(
-            UptimeInterval.stream_id.in_(stream_ids),
-            UptimeInterval.ended_at > period_from,
-            UptimeInterval.started_at < period_to,
+            or_(
+                UptimeInterval.stream_id.in_(stream_ids),
+                and_(UptimeInterval.stream_id.is_(None), ~inside),
+            ),
+            overlapping,
         )
     ):
-        relaying[(node_id, int(row_stream or 0))].append((int(up_start), int(up_end)))
+        start, end = max(start, lo), min(end, hi)
+        if end <= start:
+            continue
+        if row_stream is None:
+            up[node_id] += end - start
+            continue
+        relaying[node_id] += end - start
+        for a, b in live.get(int(row_stream or 0), no_live):
+            if a < end and b > start:
+                relaying_live[node_id] += min(b, end) - max(a, start)
     flags: dict[str, list[Span]] = defaultdict(list)
     for node_id, flag_start, flag_end in await db.execute(
         select(
@@ -116,85 +140,78 @@ async def load_inputs(
         )
     ):
         flags[node_id].append((int(flag_start), hi if flag_end is None else int(flag_end)))
-
-    names = dict(
-        (
-            await db.execute(
-                select(Node.id, Node.display_name).where(
-                    Node.id.in_(set(up_seconds) | {node_id for node_id, _ in relaying})
-                )
+    flagged: dict[str, int] = {}
+    if flags:
+        flagged_spans: dict[tuple[str, int], list[Span]] = defaultdict(list)
+        for node_id, flagged_stream, start, end in await db.execute(
+            select(UptimeInterval.node_id, UptimeInterval.stream_id, start_s, end_s).where(
+                UptimeInterval.node_id.in_(list(flags)),
+                UptimeInterval.stream_id.in_(stream_ids),
+                overlapping,
             )
-        ).all()
+        ):
+            flagged_spans[(node_id, int(flagged_stream or 0))].append((int(start), int(end)))
+        for (node_id, sid), node_spans in flagged_spans.items():
+            live_part = intersect(clip(node_spans, lo, hi), live.get(sid, []))
+            not_flagged = subtract(live_part, flags[node_id])
+            lost = sum(e - s for s, e in live_part) - sum(e - s for s, e in not_flagged)
+            flagged[node_id] = flagged.get(node_id, 0) + lost
+
+    node_ids = set(up) | set(relaying)
+    names: dict[str, str] = {}
+    banned: set[str] = set()
+    endpoints: dict[str, list[str]] = defaultdict(list)
+    for node_id, name, status, relay_url in await db.execute(
+        select(Node.id, Node.display_name, Node.status, Node.relay_url).where(Node.id.in_(node_ids))
+    ):
+        names[node_id] = name
+        if status == BANNED:
+            banned.add(node_id)
+        elif relaying_live.get(node_id, 0) > flagged.get(node_id, 0):
+            endpoints[relay_endpoint(relay_url)].append(node_id)
+    shared = {
+        node_id: (endpoint, [names[other] for other in sorted(ids) if other != node_id])
+        for endpoint, ids in endpoints.items()
+        if len(ids) > 1
+        for node_id in ids
+    }
+    return CreditInputs(
+        dict(up), dict(relaying), dict(relaying_live), flagged, names, banned, shared
     )
-    return CreditInputs(lo, hi, up_seconds, relaying, live, flags, names)
 
 
-def explain(inputs: CreditInputs, credited: dict[str, int]) -> list[NodeCredit]:
-    """Explain every node with time up in the period; `credited` is the ledger's result."""
-    lo, hi = inputs.lo, inputs.hi
-    up_seconds, relaying, live, flags = (
-        inputs.up_seconds,
-        inputs.relaying,
-        inputs.live,
-        inputs.flags,
-    )
-    names = inputs.names
-    node_ids = set(up_seconds) | {node_id for node_id, _ in relaying} | set(credited)
-    report: dict[str, NodeCredit] = {}
-    streams_by_node: dict[str, list[int]] = defaultdict(list)
-    for nid, sid in relaying:
-        streams_by_node[nid].append(sid)
-    live_merged = {sid: clip(merge(spans), lo, hi) for sid, spans in live.items()}
-
-    def clipped(spans: list[Span]) -> list[Span]:
-        return merge((max(s, lo), min(e, hi)) for s, e in spans if e > lo and s < hi)
-
-    def seconds(disjoint: list[Span]) -> int:
-        return sum(e - s for s, e in disjoint)
-
-    for node_id in node_ids:
-        mine_by_stream = {
-            sid: clipped(relaying[(node_id, sid)]) for sid in streams_by_node.get(node_id, [])
-        }
-        if len(mine_by_stream) == 1:
-            all_relaying = next(iter(mine_by_stream.values()))
-        else:
-            all_relaying = merge(span for spans in mine_by_stream.values() for span in spans)
-        relaying_s = seconds(all_relaying)
-        up_s = max(up_seconds.get(node_id, 0), relaying_s)
-        not_relaying = up_s - relaying_s
-        not_live = flagged = would_credit = 0
-        node_flags = merge(flags.get(node_id, []))
-        for sid, mine in mine_by_stream.items():
-            live_spans = intersect(mine, live_merged.get(sid, []))
-            live_part = seconds(live_spans)
-            allowed = seconds(subtract(live_spans, node_flags)) if node_flags else live_part
-            not_live += seconds(mine) - live_part
-            flagged += live_part - allowed
-            would_credit += allowed
-        got = credited.get(node_id, 0)
+def explain(inputs: CreditInputs) -> list[NodeCredit]:
+    """Explain every node with time up in the period, most creditable time first."""
+    report = []
+    for node_id in set(inputs.up) | set(inputs.relaying):
+        relaying = inputs.relaying.get(node_id, 0)
+        live = inputs.relaying_live.get(node_id, 0)
+        flagged = inputs.flagged.get(node_id, 0)
+        up = max(inputs.up.get(node_id, 0), relaying)
+        banned = node_id in inputs.banned
         lost = [
-            ("up but not relaying the stream", not_relaying),
-            ("relaying while the stream was not live", not_live),
+            ("up but not relaying the stream", up - relaying),
+            ("relaying while the stream was not live", relaying - live),
             ("flagged by failed probes", flagged),
-            ("same relay address as another node (credited once)", max(0, would_credit - got)),
+            ("banned by the host", live - flagged if banned else 0),
         ]
-        report[node_id] = NodeCredit(
-            node_id=node_id,
-            display_name=names.get(node_id, node_id),
-            up_seconds=up_s,
-            credited_seconds=got,
-            lost=[(why, seconds) for why, seconds in lost if seconds > 0],
+        shared = inputs.shared.get(node_id)
+        report.append(
+            NodeCredit(
+                node_id=node_id,
+                display_name=inputs.names.get(node_id, node_id),
+                up_seconds=up,
+                credited_seconds=0 if banned else live - flagged,
+                lost=[(why, seconds) for why, seconds in lost if seconds > 0],
+                shared_relay=shared[0] if shared else "",
+                shared_with=shared[1] if shared else [],
+            )
         )
-    return sorted(report.values(), key=lambda r: (-r.credited_seconds, r.display_name, r.node_id))
+    return sorted(report, key=lambda r: (-r.credited_seconds, r.display_name, r.node_id))
 
 
 async def explain_credit(
-    db: AsyncSession,
-    period_from: datetime,
-    period_to: datetime,
-    stream: str | None,
-    credited: dict[str, int],
+    db: AsyncSession, period_from: datetime, period_to: datetime, stream: str | None
 ) -> list[NodeCredit]:
-    """Load the period's spans and explain every node's credit."""
-    return explain(await load_inputs(db, period_from, period_to, stream), credited)
+    """Load the period's figures and explain every node's credit."""
+    return explain(await load_inputs(db, period_from, period_to, stream))

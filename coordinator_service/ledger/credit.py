@@ -20,8 +20,10 @@ __all__ = [
     "credited_seconds",
     "from_seconds",
     "intersect",
+    "intersect_merged",
     "merge",
     "subtract",
+    "subtract_merged",
     "to_seconds",
     "total",
 ]
@@ -57,7 +59,11 @@ def merge(spans: Iterable[Span]) -> list[Span]:
 
 def intersect(left: Iterable[Span], right: Iterable[Span]) -> list[Span]:
     """Return the time covered by both `left` and `right`."""
-    a, b = merge(left), merge(right)
+    return intersect_merged(merge(left), merge(right))
+
+
+def intersect_merged(a: list[Span], b: list[Span]) -> list[Span]:
+    """Intersect two lists that are already `merge`d (sorted, disjoint): linear time."""
     result: list[Span] = []
     i = j = 0
     while i < len(a) and j < len(b):
@@ -74,10 +80,14 @@ def intersect(left: Iterable[Span], right: Iterable[Span]) -> list[Span]:
 
 def subtract(left: Iterable[Span], right: Iterable[Span]) -> list[Span]:
     """Return the time covered by `left` but not by `right`."""
-    cuts = merge(right)
+    return subtract_merged(merge(left), merge(right))
+
+
+def subtract_merged(spans: list[Span], cuts: list[Span]) -> list[Span]:
+    """Subtract two lists that are already `merge`d (sorted, disjoint): linear time."""
     result: list[Span] = []
     j = 0
-    for start, end in merge(left):
+    for start, end in spans:
         cursor = start
         while j < len(cuts) and cuts[j][1] <= cursor:
             j += 1

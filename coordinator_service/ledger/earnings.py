@@ -6,6 +6,7 @@ largest-remainder split as a payout of that period would, so they match it exact
 else happens before it is computed.
 """
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from streamr_protocol.models import (
 __all__ = [
     "ANONYMOUS",
     "Estimate",
+    "EstimateCache",
     "current_period_start",
     "estimate",
     "leaderboard",
@@ -46,6 +48,29 @@ class Estimate:
     amounts: dict[str, int]
     seconds: dict[str, int]
     counted: Tally
+
+
+class EstimateCache:
+    """Reuse an estimate of a span starting at the same moment for `ttl_s` seconds.
+
+    Every node's earnings and the leaderboard need the whole split (shares depend on everyone's
+    credit), so one computation serves all requests of the next few seconds.
+    """
+
+    def __init__(self, ttl_s: float = 5.0) -> None:
+        self.ttl_s = ttl_s
+        self._entries: dict[datetime, tuple[float, Estimate]] = {}
+
+    async def get(self, session: AsyncSession, start: datetime, end: datetime) -> Estimate:
+        """Return a fresh enough estimate of `[start, end)`, computing it when needed."""
+        clock = time.monotonic()
+        cached = self._entries.get(start)
+        if cached is not None and clock - cached[0] < self.ttl_s:
+            return cached[1]
+        result = await estimate(session, start, end)
+        self._entries = {k: v for k, v in self._entries.items() if clock - v[0] < self.ttl_s}
+        self._entries[start] = (clock, result)
+        return result
 
 
 async def current_period_start(session: AsyncSession, now: datetime) -> datetime:
@@ -98,13 +123,16 @@ async def node_probes(session: AsyncSession, node_id: str | None, limit: int) ->
     ]
 
 
-async def node_earnings(session: AsyncSession, node_id: str, now: datetime) -> NodeEarningsResponse:
+async def node_earnings(
+    session: AsyncSession, node_id: str, now: datetime, cache: EstimateCache | None = None
+) -> NodeEarningsResponse:
     """Return a node's earnings today (UTC), this period so far, its payouts and probes."""
     now = as_utc(now)
+    cache = cache or EstimateCache(0)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     period_from = await current_period_start(session, now)
-    today = await estimate(session, midnight, now)
-    period = await estimate(session, min(period_from, now), now)
+    today = await cache.get(session, midnight, now)
+    period = await cache.get(session, min(period_from, now), now)
     rows = await session.execute(
         select(PayoutLine.amount_minor, Payout, Stream.name)
         .join(Payout, Payout.id == PayoutLine.payout_id)
@@ -137,12 +165,12 @@ async def node_earnings(session: AsyncSession, node_id: str, now: datetime) -> N
 
 
 async def leaderboard(
-    session: AsyncSession, now: datetime, limit: int = 100
+    session: AsyncSession, now: datetime, limit: int = 100, cache: EstimateCache | None = None
 ) -> LeaderboardResponse:
     """Rank nodes by credited time this period, then earnings; anonymous ones unnamed."""
     now = as_utc(now)
     period_from = min(await current_period_start(session, now), now)
-    result = await estimate(session, period_from, now)
+    result = await (cache or EstimateCache(0)).get(session, period_from, now)
     nodes = result.counted.nodes
     ranked = sorted(
         result.seconds,

@@ -10,8 +10,9 @@ credited seconds are added up into one line). For each stream:
 A stored payout never changes: lines keep each node's display name, payout handle, credited
 seconds and amount as they were. A period may be paid once: computing a payout that overlaps a
 non-voided one for the same stream (a combined payout overlaps every stream) is refused until
-that one is voided. Marking paid is idempotent; a paid payout cannot be voided and a voided one
-cannot be marked paid.
+that one is voided (on PostgreSQL computations take an advisory lock, so two replicas cannot
+both pass that check; SQLite has a single writer). Marking paid is idempotent; a paid payout
+cannot be voided and a voided one cannot be marked paid.
 """
 
 import csv
@@ -21,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, insert, or_, select, text, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.ledger.credit import as_utc
@@ -48,6 +49,7 @@ __all__ = [
     "void_payout",
 ]
 
+PAYOUT_LOCK = 0x5354524D  # "STRM": the advisory lock that serializes payout computations
 CSV_HEADER = ("node_id", "display_name", "payout_handle", "credited_seconds", "amount", "currency")
 
 
@@ -113,9 +115,6 @@ async def _stream_id(session: AsyncSession, name: str) -> int:
     return stream_id
 
 
-PAYOUT_LOCK_ID = 0x53545250  # "STRP": one payout computation at a time across replicas
-
-
 async def compute_payout(
     session: AsyncSession,
     period_from: datetime,
@@ -135,10 +134,9 @@ async def compute_payout(
             f"now is {now.replace(microsecond=0).isoformat()}"
         )
     stream_id = await _stream_id(session, stream) if stream is not None else None
-    if not dry_run and (await session.connection()).dialect.name == "postgresql":
-        # Replicas computing at once take turns (lock held until commit), so the overlap check
-        # below sees a payout another replica has just stored: a period is never paid twice.
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PAYOUT_LOCK_ID})
+    if session.get_bind().dialect.name == "postgresql":
+        # replicas computing at once: the overlap check and the insert happen one at a time
+        await session.execute(select(func.pg_advisory_xact_lock(PAYOUT_LOCK)))
     overlap = select(Payout.id).where(
         Payout.voided_at.is_(None),
         Payout.period_from < period_to,

@@ -10,11 +10,11 @@ already fail for the others (the proof of a probed segment is keyed by the probe
 secret), so they are flagged too; this rule makes sure they earn nothing even before the flag.
 """
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from sqlalchemy import BigInteger, ColumnElement, Integer, and_, cast, extract, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +23,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 from coordinator_service.ledger.credit import (
     Span,
     clip,
-    credited_seconds,
+    intersect_merged,
     merge,
+    subtract_merged,
     to_seconds,
     total,
 )
@@ -81,14 +82,17 @@ class Tally:
     nodes: dict[str, NodeInfo]
 
 
+_ENDPOINT = re.compile(r"^\s*(https?)://(?:[^@/?#]*@)?(\[[^\]/]*\]|[^:/?#]*)(?::(\d{1,5}))?", re.I)
+
+
 def relay_endpoint(relay_url: str) -> str:
     """Return the lower-cased `host:port` a relay URL points at (default ports filled in)."""
-    try:
-        parts = urlsplit(relay_url.strip())
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
+    match = _ENDPOINT.match(relay_url)
+    if match is None:
         return relay_url.strip().lower()
-    return f"{(parts.hostname or '').lower()}:{port}"
+    scheme, host, port = match.groups()
+    default = "443" if scheme.lower() == "https" else "80"
+    return f"{host.lower()}:{int(port or default)}"
 
 
 def _epoch(
@@ -168,10 +172,14 @@ async def tally(
     by_id = {stream.stream_id: stream for stream in streams}
     for stream in streams:
         stream.live_seconds = total(clip(live_merged.get(stream.stream_id, []), lo, hi))
+    live_in_period = {sid: clip(spans, lo, hi) for sid, spans in live_merged.items()}
+    flags_merged = {node_id: merge(spans) for node_id, spans in flags.items()}
     for (node_id, sid), spans in uptime.items():
-        seconds = credited_seconds(
-            spans, live_merged.get(sid, []), flags.get(node_id, []), (lo, hi)
-        )
+        # credited_seconds(), with the stream's and the flags' spans merged once
+        got = intersect_merged(merge(spans), live_in_period.get(sid, []))
+        if node_id in flags_merged:
+            got = subtract_merged(got, flags_merged[node_id])
+        seconds = sum(end - start for start, end in got)
         if seconds > 0:
             by_id[sid].credited[node_id] = seconds
 

@@ -1,6 +1,7 @@
 """Watch each stream's origin playlist: live or not (coordinator clock), hashes of its segments.
 
-The watcher reads the origin itself (following an SRS master playlist to its variants), fetches
+The watcher reads the origin itself (following an SRS master playlist to its variants, parsed by
+the node's own `desktop_app.core.relay.playlist`, so both sides read HLS alike), fetches
 every new segment once and keeps its SHA-256 in a bounded index per stream: the newest
 `RECENT` segments by arrival, and up to `KNOWN` hashes in all, so a probe can tell a fresh
 segment from an old one (stale relay) and from bytes the origin never published (wrong bytes).
@@ -12,16 +13,16 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urljoin
 
 import httpx
-import m3u8
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.ledger.credit import as_utc
 from coordinator_service.prober.fetch import FetchError, fetch
 from coordinator_service.storage.models import Stream, StreamLiveInterval
+from desktop_app.core.errors import PlaylistError
+from desktop_app.core.relay.playlist import MasterPlaylist, MediaPlaylist, parse_playlist
 
 __all__ = [
     "KNOWN",
@@ -101,16 +102,15 @@ class OriginWatcher:
         """Read the origin once: new segments are fetched and hashed; errors mean not live."""
         index = self.indexes.setdefault(name, StreamIndex(name))
         try:
-            for url, playlist in await self._media_playlists(origin_url):
-                index.target_duration = float(playlist.target_duration or index.target_duration)
-                index.ended = bool(playlist.is_endlist)
-                durations = [float(segment.duration or 0) for segment in playlist.segments]
+            for playlist in await self._media_playlists(origin_url):
+                index.target_duration = playlist.target_duration or index.target_duration
+                index.ended = playlist.ended
+                durations = [segment.duration for segment in playlist.segments]
                 for position, segment in enumerate(playlist.segments):
-                    uri = urljoin(url, segment.uri)
-                    key = segment_key(uri)
+                    key = segment_key(segment.uri)
                     if key in index.recent:
                         continue
-                    body = (await fetch(self.client, uri, max_bytes=MAX_SEGMENT_BYTES)).body
+                    body = (await fetch(self.client, segment.uri, max_bytes=MAX_SEGMENT_BYTES)).body
                     now = time.time()
                     # a segment listed before later ones was published that much earlier
                     seen_at = now - sum(durations[position + 1 :])
@@ -119,23 +119,24 @@ class OriginWatcher:
                     index.changed_at = now
         except FetchError as exc:
             logger.info("origin of %s unreadable: %s", name, exc.detail)
-        except ValueError as exc:  # m3u8 raises assorted parse errors as ValueError subclasses
+        except PlaylistError as exc:
             logger.info("origin of %s sent a bad playlist: %s", name, exc)
         return index
 
-    async def _media_playlists(self, url: str) -> list[tuple[str, m3u8.M3U8]]:
-        fetched = await fetch(self.client, url, max_bytes=MAX_PLAYLIST_BYTES)
-        text = fetched.body.decode("utf-8", "replace")
-        if not text.lstrip("\ufeff").startswith("#EXTM3U"):
-            raise ValueError("not an HLS playlist")
-        playlist = m3u8.loads(text)
-        if not playlist.is_variant:
-            return [(url, playlist)]
+    async def _playlist(self, url: str) -> MasterPlaylist | MediaPlaylist:
+        body = (await fetch(self.client, url, max_bytes=MAX_PLAYLIST_BYTES)).body
+        return parse_playlist(body.decode("utf-8", "replace"), url)
+
+    async def _media_playlists(self, url: str) -> list[MediaPlaylist]:
+        playlist = await self._playlist(url)
+        if isinstance(playlist, MediaPlaylist):
+            return [playlist]
         result = []
-        for variant in playlist.playlists[:4]:
-            variant_url = urljoin(url, variant.uri)
-            body = (await fetch(self.client, variant_url, max_bytes=MAX_PLAYLIST_BYTES)).body
-            result.append((variant_url, m3u8.loads(body.decode("utf-8", "replace"))))
+        for variant in playlist.variants[:4]:
+            media = await self._playlist(variant.uri)
+            if isinstance(media, MasterPlaylist):
+                raise PlaylistError("a variant of the master playlist is a master playlist")
+            result.append(media)
         return result
 
 

@@ -22,14 +22,15 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import m3u8
 
 from coordinator_service.prober.fetch import FetchError, fetch
 from coordinator_service.prober.origin import StreamIndex
 from coordinator_service.prober.reputation import Reason
+from desktop_app.core.errors import PlaylistError
+from desktop_app.core.relay.playlist import MasterPlaylist, MediaPlaylist, parse_playlist
 from streamr_protocol import NONCE_PARAM, PROOF_HEADER, verify_proof
 
 __all__ = ["ProbeConfig", "ProbeOutcome", "ProbeTarget", "is_public_address", "probe_node"]
@@ -162,14 +163,11 @@ async def _get_with_proof(
     return fetched.body, fetched.headers.get(PROOF_HEADER)
 
 
-def _parse(body: bytes) -> m3u8.M3U8:
-    text = body.decode("utf-8", "replace")
-    if not text.lstrip("\ufeff").startswith("#EXTM3U"):
-        raise _Failed("http_error", "the relay's playlist is not HLS")
+def _parse(body: bytes, url: str) -> MasterPlaylist | MediaPlaylist:
     try:
-        return m3u8.loads(text)
-    except ValueError as exc:
-        raise _Failed("http_error", f"malformed playlist: {exc}") from exc
+        return parse_playlist(body.decode("utf-8", "replace"), url)
+    except PlaylistError as exc:
+        raise _Failed("http_error", f"the relay's playlist: {exc}") from exc
 
 
 async def probe_node(
@@ -212,17 +210,17 @@ async def _probe(
     relay = _Relay(target.relay_url)
     await relay.check(config.allow_private)
     url = f"{relay.base}/live/{target.stream}.m3u8"
-    playlist = _parse(await _get(client, relay, url, MAX_PLAYLIST_BYTES))
-    if playlist.is_variant:
-        if not playlist.playlists:
-            raise _Failed("stale", "the relay's master playlist lists no variants")
-        url = urljoin(url, rnd.choice(list(playlist.playlists)).uri)
-        playlist = _parse(await _get(client, relay, url, MAX_PLAYLIST_BYTES))
-    segments = list(playlist.segments)
+    playlist = _parse(await _get(client, relay, url, MAX_PLAYLIST_BYTES), url)
+    if isinstance(playlist, MasterPlaylist):
+        url = rnd.choice(playlist.variants).uri
+        playlist = _parse(await _get(client, relay, url, MAX_PLAYLIST_BYTES), url)
+    if isinstance(playlist, MasterPlaylist):
+        raise _Failed("http_error", "the relay's variant playlist is a master playlist")
+    segments = playlist.segments
     if not segments:
         raise _Failed("stale", "the relay's playlist lists no segments")
     position = len(segments) - 1 - rnd.randrange(min(config.newest, len(segments)))
-    segment_url = urljoin(url, segments[position].uri)
+    segment_url = segments[position].uri
     nonce = secrets.token_urlsafe(16)
     body, proof = await _get_with_proof(client, relay, segment_url, nonce)
     if not verify_proof(target.probe_key, nonce, body, proof):
@@ -234,7 +232,7 @@ async def _probe(
         published = index.lookup(digest)
     if published is None:
         return outcome("hash_mismatch", f"sha256 {digest[:16]}… is no recent origin segment")
-    listed_after = sum(float(s.duration or 0) for s in segments[position + 1 :])
+    listed_after = sum(s.duration for s in segments[position + 1 :])
     age = time.time() - published.seen_at - listed_after
     limit = config.stale_after_s or max(4 * index.target_duration, 8.0)
     if age > limit:

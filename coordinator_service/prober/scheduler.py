@@ -8,6 +8,8 @@ on PostgreSQL the candidates are locked with `SELECT … FOR UPDATE SKIP LOCKED`
 databases the lease is taken with one atomic upsert that only wins over an expired lease.
 Probes of a cycle run concurrently (bounded); every result is stored as a `Probe` row, the node's
 reputation is updated, and a `FlagInterval` opens when it is flagged and closes when it recovers.
+Only nodes heard from within `beating_window_s` are probed, and a failure of a node that stopped
+heartbeating while it was probed is stored but not counted (a node shutting down is no cheat).
 """
 
 import asyncio
@@ -15,9 +17,9 @@ import contextlib
 import logging
 import random
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -25,6 +27,7 @@ from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coordinator_service.ledger.credit import as_utc
 from coordinator_service.prober.origin import OriginWatcher, StreamIndex, record_live
 from coordinator_service.prober.probe import ProbeConfig, ProbeOutcome, ProbeTarget, probe_node
 from coordinator_service.prober.reputation import Reputation
@@ -52,6 +55,7 @@ class ProberSettings:
     probe_interval_s: float = 180.0
     allow_private_relays: bool = False
     relaying_window_s: float = 90.0
+    beating_window_s: float = 45.0
     origin_poll_s: float = 1.0
     concurrency: int = 64
     batch: int = 2000
@@ -178,15 +182,26 @@ class Prober:
                 await session.commit()
         return {index.name: index for index in indexes}
 
-    async def _poll(self, name: str) -> StreamIndex:
+    async def _poll(self, name: str, started_after: float | None = None) -> StreamIndex:
+        """Poll an origin, sharing polls: reuse one started after `started_after` (or lately)."""
+        loop = asyncio.get_running_loop()
+        if started_after is None:
+            started_after = loop.time() - 0.25
         lock = self._poll_locks.setdefault(name, asyncio.Lock())
         async with lock:
-            loop_now = asyncio.get_running_loop().time()
             index = self.watcher.indexes.get(name)
-            if index is not None and loop_now - self._polled_at.get(name, -1e9) < 0.25:
+            if index is not None and self._polled_at.get(name, -1e9) >= started_after:
                 return index
-            self._polled_at[name] = loop_now
+            self._polled_at[name] = loop.time()
             return await self.watcher.poll(name, self.origins[name][1])
+
+    def _refresher(self, name: str) -> Callable[[], Awaitable[StreamIndex]]:
+        """Return a callback that gets an index polled after the moment it is called."""
+
+        def refresh() -> Awaitable[StreamIndex]:
+            return self._poll(name, asyncio.get_running_loop().time())
+
+        return refresh
 
     # --- probes ------------------------------------------------------------------------------
 
@@ -222,7 +237,7 @@ class Prober:
                     client,
                     target,
                     live[item.stream],
-                    lambda: self._poll(item.stream),
+                    self._refresher(item.stream),
                     config,
                     self._rnd,
                 )
@@ -267,6 +282,8 @@ class Prober:
                 .where(
                     Node.status == ACTIVE,
                     (Node.next_probe_at.is_(None)) | (Node.next_probe_at <= now),
+                    Node.last_heartbeat_at
+                    >= now - timedelta(seconds=self.settings.beating_window_s),
                     relaying,
                     ~leased,
                 )
@@ -352,8 +369,27 @@ class Prober:
         probes = []
         changes = []
         async with self.sessions() as session, session.begin():
+            beats = dict(
+                (
+                    await session.execute(
+                        select(Node.id, Node.last_heartbeat_at).where(
+                            Node.id.in_([c.node_id for c in claimed])
+                        )
+                    )
+                ).all()
+            )
+            quiet_since = now - timedelta(seconds=self.settings.beating_window_s)
             for item, outcome in zip(claimed, outcomes, strict=True):
-                after = item.reputation.after(outcome.reason)
+                last_beat = beats.get(item.node_id)
+                if not outcome.ok and (last_beat is None or as_utc(last_beat) < quiet_since):
+                    # it stopped beating while probed: shutting down, not cheating
+                    outcome = replace(
+                        outcome,
+                        detail=f"{outcome.detail} (not counted: heartbeats stopped)"[-500:],
+                    )
+                    after = item.reputation
+                else:
+                    after = item.reputation.after(outcome.reason)
                 probes.append(
                     {
                         "node_id": item.node_id,

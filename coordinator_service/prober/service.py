@@ -18,6 +18,9 @@ async def run_prober(ctx: AppContext) -> None:
             probe_interval_s=ctx.settings.probe_interval,
             allow_private_relays=ctx.settings.allow_private_relays,
             relaying_window_s=ctx.settings.grace_seconds,
+            beating_window_s=max(
+                1.5 * ctx.settings.heartbeat_interval, ctx.settings.heartbeat_interval + 1
+            ),
         ),
         read_sessions=ctx.db.session,
     )

@@ -38,6 +38,13 @@ def _shots(artifacts_dir: Path) -> Path:
     return artifacts_dir / "screenshots" / "dashboard"
 
 
+def _watch_console(page: Page, problems: list[str]) -> Page:
+    """Collect the page's console errors (CSP violations, script errors) into `problems`."""
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    return page
+
+
 async def _sign_in_with_link(page: Page, coord: RunningCoordinator) -> None:
     link = coord.cli("dashboard-link").stdout.strip().splitlines()[-1]
     assert link.startswith(coord.url + "/login/")
@@ -69,6 +76,14 @@ async def test_host_signs_in_adds_a_stream_and_creates_an_invite(
 
                 await page.context.clear_cookies()
                 await _sign_in_with_link(page, coord)
+
+                # keyboard: the first Tab reaches the skip link, Enter moves focus to the content
+                await page.keyboard.press("Tab")
+                assert await page.evaluate("document.activeElement.textContent") == (
+                    "Skip to content"
+                )
+                await page.keyboard.press("Enter")
+                assert await page.evaluate("document.activeElement.id") == "main"
 
                 await page.click("nav >> text=Streams")
                 await page.fill("#new-name", "show")
@@ -157,7 +172,10 @@ async def test_host_sees_nodes_join_catches_a_cheat_pays_out_and_viewers_watch(
             ),
         )
         browser = await stack.enter_async_context(chromium())
-        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        problems: list[str] = []
+        page = _watch_console(
+            await browser.new_page(viewport={"width": 1280, "height": 900}), problems
+        )
         await _sign_in_with_link(page, coord)
 
         await page.goto(coord.url + "/streams")
@@ -223,7 +241,10 @@ async def test_host_sees_nodes_join_catches_a_cheat_pays_out_and_viewers_watch(
         await screenshot(page, shots, "02-overview")
 
         # a viewer plays /watch/main through a friend's relay; it recovers when that relay goes
-        viewer = await browser.new_page(viewport={"width": 1024, "height": 768})
+        viewer_problems: list[str] = []
+        viewer = _watch_console(
+            await browser.new_page(viewport={"width": 1024, "height": 768}), viewer_problems
+        )
         await viewer.goto(coord.url + "/watch/main")
         first = await _wait_player(
             viewer,
@@ -253,6 +274,20 @@ async def test_host_sees_nodes_join_catches_a_cheat_pays_out_and_viewers_watch(
             f"played on from {other}",
         )
 
+        # without the vendored hls.js the page plays with the browser's own HLS
+        native = await browser.new_page(viewport={"width": 800, "height": 600})
+        await native.route("**/vendor/hls.min.js", lambda route: route.abort())
+        await native.goto(coord.url + "/watch/main")
+        await _wait_player(
+            native, lambda s: s.get("engine") == "native" and s["time"] > 2, "played natively"
+        )
+        await expect(native.locator("#relayed-by")).to_have_text(f"Relayed by {other}")
+
+        # the supporters so far (a payout starts a new period, so look before paying)
+        await page.goto(coord.url + "/leaderboard")
+        await expect(page.locator("table.board")).to_contain_text("Sam")
+        await screenshot(page, shots, "10-leaderboard")
+
         # the host pays out the period: the preview, the saved payout and its CSV agree
         await page.goto(coord.url + "/payouts")
         period_to = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
@@ -264,7 +299,7 @@ async def test_host_sees_nodes_join_catches_a_cheat_pays_out_and_viewers_watch(
         preview_csv = await page.inner_text("#csv-preview")
         preview_lines = await _payout_lines(page)
         assert any(name == "Sam" for name, _, _ in preview_lines), preview_lines
-        mallory_row = page.locator("tr", has_text="Mallory")
+        mallory_row = page.locator("#credit-reasons tr", has_text="Mallory")
         await expect(mallory_row).to_contain_text("flagged by failed probes")
         await screenshot(page, shots, "07-payout-preview")
         await page.click("text=Save this payout")
@@ -281,7 +316,5 @@ async def test_host_sees_nodes_join_catches_a_cheat_pays_out_and_viewers_watch(
         await page.click("text=Mark paid")
         await expect(page.locator("#payout-state")).to_contain_text("paid")
         await screenshot(page, shots, "08-payout")
-
-        await page.goto(coord.url + "/leaderboard")
-        await expect(page.locator("table.board")).to_contain_text("Sam")
-        await screenshot(page, shots, "10-leaderboard")
+        assert not [p for p in problems if "Content Security Policy" in p or "Error" in p], problems
+        assert not [p for p in viewer_problems if "Content Security Policy" in p], viewer_problems

@@ -3,6 +3,7 @@
 import html
 import re
 
+import pytest
 from sqlalchemy import select
 
 from coordinator_service.storage.models import Invite, Node, Stream
@@ -17,6 +18,9 @@ async def _seeded(dash: Dash, nodes: int = 20) -> None:
     await dash.sign_in()
 
 
+@pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_overview_shows_live_figures_and_24h_charts(dash: Dash) -> None:
     await _seeded(dash, nodes=20)
     page = await dash.client.get("/")
@@ -98,6 +102,9 @@ async def test_bad_stream_input_gets_a_one_line_error(dash: Dash) -> None:
         assert (await db.scalars(select(Stream))).all() == []
 
 
+@pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_nodes_page_lists_states_and_filters(dash: Dash) -> None:
     await _seeded(dash, nodes=20)
     page = await dash.client.get("/nodes")
@@ -119,6 +126,9 @@ async def test_nodes_page_pages_through_many_nodes(dash: Dash) -> None:
     assert second.text.count('data-node="') == 30
 
 
+@pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_node_page_shows_probe_reasons_and_reputation_history(dash: Dash) -> None:
     await _seeded(dash, nodes=5)
     page = await dash.client.get("/nodes/n00003")
@@ -189,7 +199,7 @@ async def test_overview_hour_cache_gives_the_same_series_and_counts_only_new_hou
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from coordinator_service.dashboard import queries
+    from coordinator_service.dashboard import stats
     from coordinator_service.storage.models import Probe
 
     now = datetime.now(UTC)
@@ -197,8 +207,8 @@ async def test_overview_hour_cache_gives_the_same_series_and_counts_only_new_hou
         await seed(db, nodes=30, probes_per_node=24, now=now)
     cache: dict[int, tuple[int, int, int]] = {}
     async with dash.db() as db:
-        plain = await queries.overview(db, now, 75)
-        cached = await queries.overview(db, now, 75, cache)
+        plain = await stats.overview(db, now, 75)
+        cached = await stats.overview(db, now, 75, cache)
         assert (cached.probes_ok, cached.probes_failed, cached.nodes_up) == (
             plain.probes_ok,
             plain.probes_failed,
@@ -217,6 +227,6 @@ async def test_overview_hour_cache_gives_the_same_series_and_counts_only_new_hou
         )
         db.add(Probe(node_id="n00001", stream_id=None, at=now, ok=False, reason="timeout"))
         await db.commit()
-        again = await queries.overview(db, now, 75, cache)
+        again = await stats.overview(db, now, 75, cache)
     assert again.probes_failed[:-1] == plain.probes_failed[:-1]
     assert again.probes_failed[-1] == plain.probes_failed[-1] + 1

@@ -6,10 +6,12 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, update
 
-from coordinator_service.ledger.payouts import get_payout, payout_csv
-from coordinator_service.storage.models import Payout
+from coordinator_service.dashboard.credit_report import explain_credit
+from coordinator_service.ledger.payouts import compute_payout, get_payout, payout_csv
+from coordinator_service.storage.models import Node, Payout
 from tests.dashboard.conftest import Dash
 from tests.dashboard.seed import seed
 
@@ -38,6 +40,9 @@ def _lines(html: str) -> list[tuple[str, str, str]]:
     )
 
 
+@pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_preview_then_save_stores_exactly_what_was_previewed(dash: Dash) -> None:
     csrf = await _seeded(dash)
     preview = await dash.client.post("/payouts/preview", data={"csrf_token": csrf, **_period()})
@@ -72,13 +77,41 @@ async def test_preview_then_save_stores_exactly_what_was_previewed(dash: Dash) -
     assert sum(line.amount_minor for line in view.lines) == view.pool_minor
 
 
+async def _reasons(dash: Dash, csrf: str) -> dict[str, str]:
+    """Follow the preview's link to the credit reasons; return each node's row."""
+    preview = await dash.client.post("/payouts/preview", data={"csrf_token": csrf, **_period()})
+    link = re.search(r'data-load="([^"]+)"', preview.text)
+    assert link
+    page = await dash.client.get(html.unescape(link.group(1)))
+    assert page.status_code == 200
+    return dict(re.findall(r'data-credit="(n\d+)">(.*?)</tr>', page.text, re.S))
+
+
 async def test_preview_explains_why_time_was_not_credited(dash: Dash) -> None:
     csrf = await _seeded(dash)
-    preview = await dash.client.post("/payouts/preview", data={"csrf_token": csrf, **_period()})
-    flagged_row = re.search(r'data-line="n00003">(.*?)</tr>', preview.text, re.S)
-    assert flagged_row and "flagged by failed probes" in flagged_row.group(1)
-    healthy_row = re.search(r'data-line="n00001">(.*?)</tr>', preview.text, re.S)
-    assert healthy_row and "relaying while the stream was not live" in healthy_row.group(1)
+    rows = await _reasons(dash, csrf)
+    assert "flagged by failed probes" in rows["n00003"]
+    assert "relaying while the stream was not live" in rows["n00001"]
+    assert "banned by the host" in rows["n00007"]
+    assert not any("same relay address" in row for row in rows.values())
+
+
+@pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_credit_report_agrees_with_the_ledger_on_every_node(dash: Dash) -> None:
+    await _seeded(dash, nodes=40)
+    top = NOW.replace(minute=0, second=0)
+    for hours in (1, 6, 24):
+        start = top - timedelta(hours=hours)
+        async with dash.db() as db:
+            view = await compute_payout(db, start, top, "main", now=NOW, dry_run=True)
+            credited = {line.node_id: line.credited_seconds for line in view.lines}
+            report = await explain_credit(db, start, top, "main")
+        assert {r.node_id: r.credited_seconds for r in report if r.credited_seconds} == credited
+        for row in report:
+            assert row.up_seconds - sum(s for _, s in row.lost) == row.credited_seconds, row
+            assert not row.shared_with
 
 
 async def test_save_refuses_when_the_numbers_changed_since_the_preview(dash: Dash) -> None:
@@ -101,6 +134,8 @@ async def test_bad_periods_get_a_one_line_error(dash: Dash) -> None:
         ({**_period(), "period_from": _period()["period_to"]}, "must end after it starts"),
         ({**_period(), "stream": "nope"}, "no stream named"),
     ]
+    reasons = await dash.client.get("/payouts/reasons", params={**_period(), "period_to": "soon"})
+    assert reasons.status_code == 400 and "is not a time" in reasons.text
     for fields, expected in cases:
         response = await dash.client.post("/payouts/preview", data={"csrf_token": csrf, **fields})
         assert response.status_code == 400
@@ -130,3 +165,18 @@ async def test_mark_paid_is_idempotent_and_overlaps_are_refused(dash: Dash) -> N
     assert voided.status_code == 409 and "already paid" in voided.text
     assert (await dash.client.get("/payouts/pay_nope")).status_code == 404
     assert (await dash.client.get("/payouts/pay_nope.csv")).status_code == 404
+
+
+async def test_preview_names_a_node_sharing_another_nodes_relay(dash: Dash) -> None:
+    csrf = await _seeded(dash, nodes=4)
+    async with dash.db() as db:
+        await db.execute(
+            update(Node).where(Node.id == "n00002").values(relay_url="http://127.0.0.1:20001")
+        )
+        await db.commit()
+    rows = await _reasons(dash, csrf)
+    for node, other in (("n00001", "Friend 0002"), ("n00002", "Friend 0001")):
+        assert f"shares relay address 127.0.0.1:20001 with {other}" in rows[node], rows
+    preview = await dash.client.post("/payouts/preview", data={"csrf_token": csrf, **_period()})
+    credited = re.findall(r'data-line="(n0000[12])"', preview.text)
+    assert len(credited) == 1, "the ledger credits one of the two"

@@ -4,14 +4,18 @@ import asyncio
 
 import pytest
 
+from desktop_app.core.client import CoordinatorClient
 from desktop_app.core.config import NodeConfig
+from desktop_app.core.errors import CoordinatorUnreachable, InviteRefused, TokenRejected
 from desktop_app.core.events import (
+    EarningsUpdated,
     HeartbeatSent,
     NodeStopped,
     RelayStarted,
     StreamLiveChanged,
 )
 from desktop_app.core.node import Node
+from streamr_protocol import HeartbeatRequest, NodeRegisterRequest
 from tests.fixtures.coordinator import run_coordinator
 from tests.fixtures.origin import live_origin
 from tests.node.helpers import wait_until
@@ -38,6 +42,7 @@ async def test_node_publishes_events_follows_assignments_and_pauses(tmp_path) ->
                 invite=invite,
                 name="Inproc",
                 payout_handle="@inproc",
+                earnings_interval_s=0.5,
             )
             node = Node(config)
             events: list[object] = []
@@ -52,6 +57,8 @@ async def test_node_publishes_events_follows_assignments_and_pauses(tmp_path) ->
                 assert snapshot.state == "relaying" and snapshot.coordinator_reachable
                 assert [s.name for s in snapshot.streams] == ["one"]
                 assert any(isinstance(e, HeartbeatSent) for e in events)
+                await wait_until(lambda: node.snapshot().earnings is not None, 15)
+                assert any(isinstance(e, EarningsUpdated) for e in events)
 
                 await asyncio.to_thread(add, "two")  # the set follows the heartbeat answers
 
@@ -76,3 +83,25 @@ async def test_node_publishes_events_follows_assignments_and_pauses(tmp_path) ->
             node.subscribe(stopped.append)
             await node.stop()  # idempotent
             assert not any(isinstance(e, NodeStopped) for e in stopped)
+
+
+async def test_client_maps_coordinator_answers_to_core_errors(tmp_path) -> None:
+    with run_coordinator(tmp_path) as coord:
+        stranger = CoordinatorClient(coord.url, "not-a-token")
+        try:
+            with pytest.raises(TokenRejected):
+                await stranger.heartbeat(HeartbeatRequest())
+            with pytest.raises(InviteRefused, match="invite"):
+                await stranger.register(
+                    NodeRegisterRequest(
+                        invite_code="x" * 20, display_name="a", payout_handle="b", relay_port=1
+                    )
+                )
+        finally:
+            await stranger.aclose()
+    gone = CoordinatorClient(coord.url, "t")  # the coordinator has stopped
+    try:
+        with pytest.raises(CoordinatorUnreachable):
+            await gone.me()
+    finally:
+        await gone.aclose()

@@ -19,21 +19,3 @@ async def test_origin_answers_with_srs_master_then_media_playlist_with_queries()
         segment = await client.get(f"{origin.base_url}/live/{playlist.segments[0].uri}")
         assert segment.headers["content-type"] == "video/mp2t"
         assert segment.content[:1] == b"\x47"
-
-
-async def test_origin_abr_ladder_serves_a_master_with_two_variants() -> None:
-    async with live_origin("abr", abr=True) as origin, httpx.AsyncClient() as client:
-        master = m3u8.loads((await client.get(origin.url())).text)
-        assert len(master.playlists) == 2
-        for variant in master.playlists:
-            media = m3u8.loads((await client.get(f"{origin.base_url}/live/{variant.uri}")).text)
-            assert media.segments
-
-
-async def test_origin_publisher_stop_removes_playlist_and_restart_reuses_names() -> None:
-    async with live_origin("demo", srs_master=False) as origin, httpx.AsyncClient() as client:
-        await origin.stop_publisher()
-        assert (await client.get(origin.url())).status_code == 404
-        await origin.start_publisher()
-        playlist = m3u8.loads((await client.get(origin.url())).text)
-        assert playlist.media_sequence == 0

@@ -3,6 +3,8 @@
 import hashlib
 
 import m3u8
+from hypothesis import given
+from hypothesis import strategies as st
 
 from desktop_app.core.relay.window import SegmentWindow
 
@@ -41,3 +43,28 @@ def test_discontinuity_sequence_counts_discontinuities_scrolled_out() -> None:
     assert parsed.discontinuity_sequence == 1
     assert parsed.media_sequence == 3
     assert [s.uri.split("-")[0] for s in parsed.segments] == ["s/3", "s/4"]
+
+
+@given(
+    st.lists(st.tuples(st.binary(min_size=1, max_size=300), st.booleans()), max_size=40),
+    st.integers(100, 3000),
+    st.integers(1, 8),
+)
+def test_window_invariants_hold_for_any_sequence_of_segments(items, max_bytes, list_size) -> None:
+    window = SegmentWindow(max_bytes=max_bytes, list_size=list_size, max_segments=12)
+    added = []
+    for data, restart in items:
+        if restart:
+            window.mark_discontinuity()
+        added.append(window.add(data, duration=1.0, origin_uri="http://o/live/reused.ts"))
+    kept = window.segments
+    if added:
+        assert kept[-1] == added[-1]  # the newest always stays
+        assert window.bytes_cached <= max_bytes or len(kept) == 1
+    assert len({s.name for s in kept}) == len(kept)
+    assert [s.sequence for s in kept] == sorted(s.sequence for s in kept)
+    for segment in kept:
+        assert window.get(segment.name) is segment
+        assert segment.name.split("-")[1].startswith(hashlib.sha256(segment.data).hexdigest()[:16])
+    parsed = m3u8.loads(window.render("s/"))
+    assert len(parsed.segments) == min(list_size, len(kept))

@@ -1,8 +1,8 @@
 """Real SQLite and PostgreSQL databases with the coordinator's tables, and seeding helpers."""
 
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from coordinator_service.storage.db import Database
 from coordinator_service.storage.models import (
     Base,
     FlagInterval,
@@ -19,6 +20,7 @@ from coordinator_service.storage.models import (
     UptimeInterval,
 )
 
+SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -29,40 +31,45 @@ def at(seconds: int) -> datetime:
 
 
 @asynccontextmanager
-async def open_database(
-    kind: str, tmp_path: Path
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Yield a session factory on a fresh database (SQLite file or a PostgreSQL schema)."""
+async def open_database(kind: str, tmp_path: Path) -> AsyncIterator[SessionFactory]:
+    """Yield a session factory on a fresh database.
+
+    SQLite: the coordinator's own storage (migrations, WAL, one writer that begins IMMEDIATE).
+    PostgreSQL: the tables in a schema of their own, dropped afterwards.
+    """
     if kind == "sqlite":
-        engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}")
-        schema = None
-    else:
-        schema = "t_" + secrets.token_hex(6)
-        admin = create_async_engine(POSTGRES_URL)
-        async with admin.begin() as conn:
-            await conn.execute(text(f"CREATE SCHEMA {schema}"))
-        await admin.dispose()
-        engine = create_async_engine(
-            POSTGRES_URL, connect_args={"server_settings": {"search_path": schema}}
-        )
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}")
+        try:
+            await db.migrate()
+            yield db.transaction
+        finally:
+            await db.dispose()
+        return
+    schema = "t_" + secrets.token_hex(6)
+    admin = create_async_engine(POSTGRES_URL)
+    async with admin.begin() as conn:
+        await conn.execute(text(f"CREATE SCHEMA {schema}"))
+    await admin.dispose()
+    engine = create_async_engine(
+        POSTGRES_URL, connect_args={"server_settings": {"search_path": schema}}
+    )
     try:
         async with engine.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)
         yield async_sessionmaker(engine, expire_on_commit=False)
     finally:
         await engine.dispose()
-        if schema is not None:
-            admin = create_async_engine(POSTGRES_URL)
-            async with admin.begin() as conn:
-                await conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            await admin.dispose()
+        admin = create_async_engine(POSTGRES_URL)
+        async with admin.begin() as conn:
+            await conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        await admin.dispose()
 
 
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(params=DATABASES)
-async def sessions(request, tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+async def sessions(request, tmp_path: Path) -> AsyncIterator[SessionFactory]:
     """Yield a session factory on a fresh SQLite or PostgreSQL database."""
     async with open_database(request.param, tmp_path) as factory:
         yield factory

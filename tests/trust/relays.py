@@ -66,11 +66,18 @@ class MirrorRelay:
             return web.Response(text=self.frozen[stream], content_type="application/x-mpegurl")
         source = self.mode.split(":", 1)[1] if self.mode.startswith("other:") else stream
         url, playlist = await self._origin_playlist(source)
+        kept = []
         for segment in playlist.segments:
-            body = (await self.client.get(urljoin(url, segment.uri))).content
+            got = await self.client.get(urljoin(url, segment.uri))
+            if got.status_code != 200:  # deleted at the origin since it was listed
+                continue
+            body = got.content
+            kept.append(segment)
             name = hashlib.sha256(body).hexdigest()[:16] + ".ts"
             self.segments[name] = body
             segment.uri = f"{stream}/{name}"
+        if len(kept) < len(playlist.segments):
+            playlist.segments = m3u8.SegmentList(kept)
         text = playlist.dumps()
         self.frozen[stream] = text
         return web.Response(text=text, content_type="application/x-mpegurl")

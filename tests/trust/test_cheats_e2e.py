@@ -1,9 +1,10 @@
 """The cheat catalog against a real coordinator process, a live ffmpeg origin and real relays.
 
-One scenario (starting processes is the slow part): two honest nodes on the node's real relay,
-and cheats: heartbeats with no relay, a stale relay, corrupt bytes, another stream's bytes, a
-node claiming an honest node's relay URL, three nodes farmed from one invite behind one relay,
-and a node that serves corrupt bytes until it is flagged and is then repaired.
+One scenario (starting processes is the slow part): two honest nodes (a real headless node
+process, and the node's real relay driven by this test), and cheats: heartbeats with no relay,
+a stale relay, corrupt bytes, another stream's bytes, a node claiming an honest node's relay
+URL, three nodes farmed from one invite behind one relay, and a node that serves corrupt bytes
+until it is flagged and is then repaired.
 """
 
 import asyncio
@@ -20,6 +21,7 @@ from coordinator_service.ledger.credit import credited_seconds, to_seconds
 from coordinator_service.ledger.shares import split_pool
 from tests.fixtures.coordinator import RunningCoordinator, run_coordinator
 from tests.fixtures.net import free_port
+from tests.fixtures.node import run_node
 from tests.fixtures.origin import live_origin
 from tests.trust.nodes import BeatingNode
 from tests.trust.relays import MirrorRelay
@@ -47,6 +49,10 @@ def seconds(text: str | None) -> int | None:
     if text is None:
         return None
     return to_seconds(datetime.fromisoformat(text).replace(tzinfo=UTC))
+
+
+def admin_nodes(coord: RunningCoordinator) -> dict[str, dict]:
+    return {n["display_name"]: n for n in coord.admin_get("/api/v1/admin/nodes")}
 
 
 def states(coord: RunningCoordinator, nodes: dict[str, BeatingNode]) -> dict[str, str]:
@@ -102,9 +108,20 @@ async def test_cheats_are_flagged_honest_nodes_are_not_and_payouts_are_exact(tmp
             return await stack.enter_async_context(MirrorRelay(origin.base_url, "", mode=mode))
 
         invite = lambda *a: asyncio.to_thread(coord.invite, *a)  # noqa: E731
-        for name in ("honest1", "honest2"):
-            n = await node(name)
-            await n.join(await invite(), await n.start_real_relay())
+        # honest1: the real headless node process; honest2: the node's relay in this process
+        processes = contextlib.ExitStack()
+        stack.callback(processes.close)
+        (tmp_path / "honest1").mkdir()
+        await asyncio.to_thread(
+            processes.enter_context,
+            run_node(tmp_path / "honest1", await invite(), "--name", "honest1"),
+        )
+        await wait_for(lambda: "honest1" in admin_nodes(coord), 30, "honest1 to join")
+        real = await node("honest1")
+        real.node_id = admin_nodes(coord)["honest1"]["node_id"]
+        real.relay_url = admin_nodes(coord)["honest1"]["relay_url"]
+        n = await node("honest2")
+        await n.join(await invite(), await n.start_real_relay())
         for name, mode in (
             ("stale", "stale"),
             ("corrupt", "corrupt"),
@@ -161,6 +178,7 @@ async def test_cheats_are_flagged_honest_nodes_are_not_and_payouts_are_exact(tmp
         )
         for n in nodes.values():
             await n.stop_beating()
+        await asyncio.to_thread(processes.close)
         ended = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
 
         # each cheat: flagged within three failed probes, for the expected reason

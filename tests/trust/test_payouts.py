@@ -1,7 +1,10 @@
 """Payouts on real SQLite and PostgreSQL: exact amounts, immutability, overlap rules, CSV."""
 
+import asyncio
+
 import pytest
 
+from coordinator_service.ledger.earnings import EstimateCache
 from coordinator_service.ledger.errors import (
     PayoutConflictError,
     PayoutInputError,
@@ -15,6 +18,7 @@ from coordinator_service.ledger.payouts import (
     payout_csv,
     void_payout,
 )
+from coordinator_service.ledger.tally import relay_endpoint
 from coordinator_service.storage.models import Node
 from tests.trust.conftest import Seeder, at
 
@@ -203,3 +207,51 @@ async def test_unknown_payout_is_not_found(sessions):
     async with sessions() as session:
         with pytest.raises(PayoutNotFoundError, match="no payout"):
             await get_payout(session, "pay_missing")
+
+
+async def test_concurrent_overlapping_computations_store_one_payout(sessions):
+    async with sessions() as session:
+        await seed_worked_example(session)
+        await session.commit()
+
+    async def compute():
+        async with sessions() as session:
+            try:
+                view = await compute_payout(session, at(0), at(HOUR), "main", now=at(5 * HOUR))
+            except PayoutConflictError:
+                return None
+            await session.commit()
+            return view.payout_id
+
+    results = await asyncio.gather(*(compute() for _ in range(4)))
+    async with sessions() as session:
+        stored = await list_payouts(session)
+    assert len(stored) == 1 and [r for r in results if r] == [stored[0].payout_id]
+
+
+async def test_estimates_match_the_payout_and_are_shared_for_a_few_seconds(sessions):
+    async with sessions() as session:
+        await seed_worked_example(session)
+        cache = EstimateCache(ttl_s=60)
+        first = await cache.get(session, at(0), at(4 * HOUR))
+        again = await cache.get(session, at(0), at(4 * HOUR))
+        fresh = await EstimateCache(ttl_s=0).get(session, at(0), at(4 * HOUR))
+        view = await compute_payout(session, at(0), at(4 * HOUR), None, now=at(5 * HOUR))
+    assert again is first and fresh is not first
+    assert (
+        first.amounts == fresh.amounts == {line.node_id: line.amount_minor for line in view.lines}
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "endpoint"),
+    [
+        ("http://203.0.113.9:9000/", "203.0.113.9:9000"),
+        ("HTTPS://Relay.Example/live", "relay.example:443"),
+        ("http://relay.example", "relay.example:80"),
+        ("http://user@relay.example:0081", "relay.example:81"),
+        ("http://[2001:db8::1]:8080/x", "[2001:db8::1]:8080"),
+    ],
+)
+def test_relay_urls_naming_one_host_and_port_are_one_relay(url, endpoint):
+    assert relay_endpoint(url) == endpoint

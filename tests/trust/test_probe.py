@@ -132,7 +132,7 @@ async def test_slow_relays_time_out_within_the_bound(watched, origin):
     [
         ("redirect", "redirect refused"),
         ("huge", "larger than"),
-        ("html", "not HLS"),
+        ("html", "not an HLS playlist"),
         ("outside", "outside itself"),
     ],
 )

@@ -151,3 +151,26 @@ async def test_two_replicas_never_probe_the_same_node_at_once(sessions, origin):
             await session.execute(select(Probe.node_id, func.count()).group_by(Probe.node_id))
         ).all()
     assert sorted(per_node) == sorted((f"n{i}", 1) for i in range(20))
+
+
+async def test_silent_nodes_are_not_probed_and_failures_after_the_last_beat_do_not_count(
+    sessions, origin
+):
+    async with MirrorRelay(origin.base_url, "k", mode="corrupt") as relay:
+        relay.delay_s = 1.5
+        await seed(sessions, origin, {"quitting": relay.url}, {"quitting": "k"})
+        prober = Prober(sessions, settings(beating_window_s=1.0))
+        try:
+            await prober.poll_origins()
+            assert await prober.probe_due() == 1  # heard from just now: probed
+            await asyncio.sleep(0.7)
+            assert await prober.probe_due() == 0  # silent for longer than the window
+        finally:
+            await prober.stop()
+    probes = await probes_of(sessions, "quitting")
+    assert [(p.reason, p.ok) for p in probes] == [("hash_mismatch", False)]
+    assert probes[0].detail.endswith("(not counted: heartbeats stopped)")
+    assert probes[0].reputation_after == 1.0
+    async with sessions() as session:
+        node = await session.get(Node, "quitting")
+        assert node is not None and (node.reputation_beta, node.flagged) == (0.0, False)

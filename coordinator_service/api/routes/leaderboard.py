@@ -1,29 +1,36 @@
-"""The public leaderboard: credited time and earnings this period (cached a few seconds)."""
+"""The public leaderboard: credited time and earnings this period.
 
-import time
+Estimates are shared for a few seconds (`EstimatesDep`): every node's earnings and the
+leaderboard need the whole split, so one computation serves all requests of that moment.
+"""
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 
 from coordinator_service.api.deps import SessionDep, ip_limited
+from coordinator_service.ledger.earnings import EstimateCache
 from coordinator_service.ledger.earnings import leaderboard as compute_leaderboard
 from coordinator_service.services.clock import utcnow
 from streamr_protocol.models import LeaderboardResponse
 
-__all__ = ["router"]
+__all__ = ["EstimatesDep", "router"]
 
 router = APIRouter(prefix="/api/v1", tags=["public"], dependencies=[ip_limited])
 
-CACHE_SECONDS = 5.0
+
+def _estimates(request: Request) -> EstimateCache:
+    cache: EstimateCache | None = getattr(request.app.state, "estimates", None)
+    if cache is None:
+        cache = request.app.state.estimates = EstimateCache(ttl_s=5.0)
+    return cache
+
+
+EstimatesDep = Annotated[EstimateCache, Depends(_estimates)]
+"""The app's shared cache of earnings estimates."""
 
 
 @router.get("/leaderboard", response_model=LeaderboardResponse)
-async def leaderboard(request: Request, session: SessionDep) -> LeaderboardResponse:
+async def leaderboard(session: SessionDep, estimates: EstimatesDep) -> LeaderboardResponse:
     """Nodes by credited time this period, then earnings; anonymous ones unnamed."""
-    cached: tuple[float, LeaderboardResponse] | None = getattr(
-        request.app.state, "leaderboard_cache", None
-    )
-    if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-        return cached[1]
-    board = await compute_leaderboard(session, utcnow())
-    request.app.state.leaderboard_cache = (time.monotonic(), board)
-    return board
+    return await compute_leaderboard(session, utcnow(), cache=estimates)

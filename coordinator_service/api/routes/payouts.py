@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Path, Query, Response, status
 
 from coordinator_service.api.deps import NodeDep, SessionDep, WriteSessionDep, require_admin
+from coordinator_service.api.routes.leaderboard import EstimatesDep
 from coordinator_service.ledger import payouts as ledger
 from coordinator_service.ledger.earnings import node_earnings, node_probes
 from coordinator_service.services.clock import utcnow
@@ -166,9 +167,11 @@ async def probes(
 
 
 @node_router.get("/earnings", response_model=NodeEarningsResponse)
-async def my_earnings(node: NodeDep, session: SessionDep) -> NodeEarningsResponse:
+async def my_earnings(
+    node: NodeDep, session: SessionDep, estimates: EstimatesDep
+) -> NodeEarningsResponse:
     """The caller's earnings today and this period (estimates), payouts and latest probes."""
-    return await node_earnings(session, node.id, utcnow())
+    return await node_earnings(session, node.id, utcnow(), cache=estimates)
 
 
 @node_router.get("/probes", response_model=list[ProbeRecord])

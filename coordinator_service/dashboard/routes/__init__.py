@@ -26,11 +26,11 @@ def install(app: FastAPI) -> None:
 
     async def warm_overview(job_ctx: "AppContext") -> None:
         """Count the overview's past 24 hours once at start, so no visitor waits for it."""
-        from coordinator_service.dashboard import queries
+        from coordinator_service.dashboard import queries, stats
 
         try:
             async with job_ctx.db.session() as db:
-                await queries.overview(db, queries.utcnow(), grace.total_seconds(), hour_cache)
+                await stats.overview(db, queries.utcnow(), grace.total_seconds(), hour_cache)
         except Exception:  # a cold cache only makes the first overview slower
             logger.warning("could not pre-count the overview's last 24 hours", exc_info=True)
 

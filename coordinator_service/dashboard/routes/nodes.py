@@ -16,6 +16,7 @@ from coordinator_service.dashboard.web import (
     render,
 )
 from coordinator_service.errors import NotFoundError
+from coordinator_service.prober.reputation import FLAG_BELOW
 from coordinator_service.services import nodes as nodes_service
 
 router = APIRouter(route_class=SecureRoute, include_in_schema=False)
@@ -64,7 +65,9 @@ async def node_page(
     detail = await queries.node_detail(db, node_id, queries.utcnow(), env.silent_after_s)
     if detail is None:
         return render(request, "not_found.html", {"what": "node"}, status_code=404)
-    spark = charts.sparkline(detail.reputation_history, "Reputation after each probe")
+    spark = charts.sparkline(
+        detail.reputation_history, "Reputation after each probe", mark=FLAG_BELOW
+    )
     return render(request, "node.html", {"d": detail, "n": detail.row.node, "spark": spark})
 
 

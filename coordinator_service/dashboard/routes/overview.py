@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Request, Response
 
-from coordinator_service.dashboard import charts, queries
+from coordinator_service.dashboard import charts, queries, stats
 from coordinator_service.dashboard.web import AdminDep, DbDep, EnvDep, SecureRoute, render
 
 router = APIRouter(route_class=SecureRoute, include_in_schema=False)
@@ -15,7 +15,7 @@ async def overview_page(request: Request, _admin: AdminDep, env: EnvDep, db: DbD
     hour_cache = getattr(request.app.state, "dashboard_hours", None)
     if hour_cache is None:
         hour_cache = request.app.state.dashboard_hours = {}
-    data = await queries.overview(db, now, env.silent_after_s, hour_cache)
+    data = await stats.overview(db, now, env.silent_after_s, hour_cache)
     streams = await queries.list_streams(db, now, env.silent_after_s)
     nodes_chart = charts.bar_chart(
         "Nodes up per hour", data.hour_starts, [("nodes up", "s-up", data.nodes_up)]

@@ -1,18 +1,17 @@
 """Payouts: preview a period, save exactly what was previewed, list, detail, CSV, mark paid."""
 
-import asyncio
 import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.dashboard import queries
-from coordinator_service.dashboard.credit_report import CreditInputs, explain, load_inputs
-from coordinator_service.dashboard.env import get_env
+from coordinator_service.dashboard.credit_report import explain_credit
 from coordinator_service.dashboard.web import (
     AdminDep,
     CsrfDep,
@@ -52,9 +51,10 @@ def parse_time(text: str, field: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def digest(view: PayoutView) -> str:
+def digest(view: PayoutView, csv_text: str | None = None) -> str:
     """Return a fingerprint of what a payout pays (its CSV, pool and live time)."""
-    text = f"{view.pool_minor}|{view.currency}|{view.live_seconds}|{payout_csv(view)}"
+    csv_text = payout_csv(view) if csv_text is None else csv_text
+    text = f"{view.pool_minor}|{view.currency}|{view.live_seconds}|{csv_text}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -108,42 +108,54 @@ async def _preview(
     status_code: int = 200,
 ) -> Response:
     try:
-        period_from = parse_time(form["period_from"], "from")
-        period_to = parse_time(form["period_to"], "to")
-        stream = form["stream"] or None
-        # the ledger's computation and the reading of the spans that explain it run side by side
-        async with get_env(request).session() as other:
-            computed, loaded = await asyncio.gather(
-                compute_payout(
-                    db, period_from, period_to, stream, now=queries.utcnow(), dry_run=True
-                ),
-                load_inputs(other, period_from, period_to, stream),
-                return_exceptions=True,
-            )
-        for outcome in (computed, loaded):
-            if isinstance(outcome, BaseException):
-                raise outcome
-        assert isinstance(computed, PayoutView) and isinstance(loaded, CreditInputs)
-        view, inputs = computed, loaded
+        view = await compute_payout(
+            db,
+            parse_time(form["period_from"], "from"),
+            parse_time(form["period_to"], "to"),
+            form["stream"] or None,
+            now=queries.utcnow(),
+            dry_run=True,
+        )
     except (PeriodError, Error) as exc:
         return await _list_page(request, db, error=str(exc), form=form, status_code=400)
-    explained = explain(inputs, {line.node_id: line.credited_seconds for line in view.lines})
-    report = {r.node_id: r for r in explained}
-    uncredited = [r for r in explained if r.credited_seconds == 0 and r.lost]
+    csv_text = payout_csv(view)
     return render(
         request,
         "payout_preview.html",
         {
             "view": view,
-            "csv": payout_csv(view),
-            "digest": digest(view),
-            "report": report,
-            "uncredited": uncredited,
+            "csv": csv_text,
+            "digest": digest(view, csv_text),
+            "reasons_url": "/payouts/reasons?" + urlencode(form),
             "form": form,
             "notice": notice,
         },
         status_code=status_code,
     )
+
+
+@router.get("/payouts/reasons")
+async def credit_reasons(
+    request: Request,
+    _admin: AdminDep,
+    db: DbDep,
+    period_from: Annotated[str, Query(max_length=64)] = "",
+    period_to: Annotated[str, Query(max_length=64)] = "",
+    stream: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    """Show each node's time up in a period and why any of it is not credited.
+
+    The payout preview loads this into its page (it works as a page of its own, too).
+    """
+    form = _period_form(period_from, period_to, stream)
+    try:
+        start, end = parse_time(period_from, "from"), parse_time(period_to, "to")
+        if end <= start:
+            raise PeriodError("the period must end after it starts")
+        report = await explain_credit(db, start, end, stream or None)
+    except PeriodError as exc:
+        return await _list_page(request, db, error=str(exc), form=form, status_code=400)
+    return render(request, "payout_reasons.html", {"report": report, "form": form})
 
 
 def _period_form(period_from: str, period_to: str, stream: str) -> dict[str, str]:

@@ -5,13 +5,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from coordinator_service.dashboard import queries
 from coordinator_service.dashboard.board import cached_board
 from coordinator_service.dashboard.web import HERE, DbDep, EnvDep, SecureRoute, render
 from coordinator_service.storage.models import Stream
-from streamr_protocol.models import STREAM_NAME_PATTERN
+from streamr_protocol.models import STREAM_NAME_PATTERN, ErrorResponse
 
 router = APIRouter(route_class=SecureRoute, include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["watch"])
@@ -60,7 +61,19 @@ async def leaderboard_page(request: Request, db: DbDep) -> Response:
     return render(request, "leaderboard.html", {"board": board})
 
 
-@api_router.get("/watch/{stream}/node")
+class WatchNodeResponse(BaseModel):
+    """Who serves a playlist URL a player was sent to."""
+
+    stream: str
+    relayed_by: str | None = Field(description="the friend's display name; null: not a relay")
+    origin: bool = Field(description="the URL is the streamer's own origin")
+
+
+@api_router.get(
+    "/watch/{stream}/node",
+    response_model=WatchNodeResponse,
+    responses={404: {"model": ErrorResponse, "description": "unknown stream"}},
+)
 async def watch_node(
     stream: str, db: DbDep, url: Annotated[str, Query(max_length=4096)] = ""
 ) -> JSONResponse:

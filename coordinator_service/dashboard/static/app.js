@@ -47,5 +47,15 @@
     } else { document.execCommand("copy"); done(); }
   });
 
+  // Sections that fill themselves from another page (e.g. the payout preview's credit reasons).
+  document.querySelectorAll("[data-load][id]").forEach(async function (section) {
+    try {
+      const response = await fetch(section.getAttribute("data-load"), { credentials: "same-origin" });
+      const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+      const fresh = doc.getElementById(section.id);
+      if (fresh) { section.innerHTML = fresh.innerHTML; section.setAttribute("data-loaded", "1"); }
+    } catch (err) { /* the link in the section still leads to the page */ }
+  });
+
   if (document.querySelector("[data-live][id]")) { setTimeout(loop, REFRESH_MS); }
 })();

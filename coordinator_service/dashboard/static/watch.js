@@ -36,6 +36,7 @@
     say("Reconnecting (" + reason + ")…");
     lastUrl = "";
     if (hls) { hls.destroy(); hls = null; }
+    if (state.engine === "native") { video.removeAttribute("src"); video.load(); }
     const wait = backoff;
     backoff = Math.min(backoff * 2, 10000);
     setTimeout(start, wait);
@@ -65,12 +66,25 @@
     hls.attachMedia(video);
   }
 
-  function startNative() {
+  async function startNative() {
     state.engine = "native";
-    video.src = source;
-    video.addEventListener("loadedmetadata", function () { say("Playing"); }, { once: true });
+    // Ask the coordinator which relay to use, then play that playlist, so the page can say who
+    // relays it; if the relay does not allow that (no CORS), let the video follow the redirect.
+    let target = source;
+    try {
+      const response = await fetch(source, { cache: "no-store" });
+      if (response.ok) { target = response.url; }
+    } catch (err) { target = source; }
+    video.src = target;
+    if (target !== source) { showRelay(target); }
+    else { video.addEventListener("loadedmetadata", function () { say("Playing"); }, { once: true }); }
     video.addEventListener("error", function () { restart("playback error"); }, { once: true });
   }
+
+  // native HLS reports no segments; count its downloads of media data instead
+  video.addEventListener("progress", function () {
+    if (state.engine === "native") { state.segments += 1; backoff = 1000; }
+  });
 
   function start() {
     if (window.Hls && window.Hls.isSupported()) { startHlsJs(); return; }

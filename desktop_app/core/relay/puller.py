@@ -221,8 +221,8 @@ class StreamPuller:
         expected: float | None = None
         while True:
             try:
-                text, _ = await self._fetch_playlist(rendition.url)
-                parsed = parse_playlist(text, rendition.url)
+                text, final_url = await self._fetch_playlist(rendition.url)
+                parsed = parse_playlist(text, final_url)  # after redirects
                 if not isinstance(parsed, MediaPlaylist):
                     raise _Rediscover()
                 added = await self._ingest(rendition, parsed)
@@ -375,7 +375,7 @@ class StreamPuller:
                 if declared.isdigit() and int(declared) > limit:
                     raise OriginError(f"{what} larger than {limit} bytes")
                 chunks = bytearray()
-                async for chunk in response.aiter_raw():
+                async for chunk in response.aiter_bytes():
                     chunks += chunk
                     if len(chunks) > limit:
                         raise OriginError(f"{what} larger than {limit} bytes")

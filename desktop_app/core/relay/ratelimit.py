@@ -12,13 +12,17 @@ __all__ = ["TokenBucket"]
 
 
 class TokenBucket:
-    """Allow `rate` bytes per second on average, bursts up to `burst` bytes."""
+    """Allow `rate` bytes per second on average, bursts up to `burst` bytes.
+
+    The default burst (half a second of the rate) rides over the short gaps between a viewer's
+    requests, so a busy relay really uses its whole cap.
+    """
 
     def __init__(self, rate: float, burst: float | None = None) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
-        self.burst = burst if burst is not None else max(rate / 20, 16_384)
+        self.burst = burst if burst is not None else max(rate / 2, 65_536)
         self._tokens = self.burst
         self._stamp = time.monotonic()
         self._lock = asyncio.Lock()
@@ -26,7 +30,7 @@ class TokenBucket:
     @property
     def chunk_size(self) -> int:
         """A write size that keeps interleaving fine-grained."""
-        return int(max(4096, min(self.burst, 65_536)))
+        return int(max(4096, min(self.burst / 4, 65_536)))
 
     def _refill(self) -> None:
         now = time.monotonic()

@@ -11,6 +11,7 @@ A segment request carrying `?streamr_nonce=N` is answered with the probe proof h
 import asyncio
 import logging
 import re
+import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -57,6 +58,9 @@ class ServerLimits:
     max_line_size: int = 4096
     max_field_size: int = 4096
     max_headers: int = 48
+    # bound the kernel send buffer per connection: stalled viewers cannot pin megabytes each
+    # (Linux autotunes up to 4 MB); 256 KB still fills a 100 ms path at ~20 Mbit/s
+    send_buffer_bytes: int | None = 256 * 1024
 
 
 class ViewerTracker:
@@ -91,6 +95,7 @@ class _CappedSite(web.BaseSite):
     def __init__(self, runner: web.AppRunner, host: str, port: int, limits: ServerLimits) -> None:
         super().__init__(runner)
         self._host, self._port, self._cap = host, port, limits.max_connections
+        self._send_buffer = limits.send_buffer_bytes
         self._runner_ref = runner
         self._guard = ConnectionGuard(limits.max_per_address, limits.head_timeout_s)
 
@@ -114,6 +119,9 @@ class _CappedSite(web.BaseSite):
 
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(factory, self._host, self._port, backlog=256)
+        if self._send_buffer:  # accepted sockets inherit it from the listening socket
+            for sock in self._server.sockets:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self._send_buffer)
 
 
 class RelayServer:
