@@ -361,3 +361,67 @@ async def test_slowloris_and_500_slow_viewers_do_not_stop_the_relay_serving_othe
         opened = await loris
     assert sum(1 for g in got if g > 0) > 400, "the slow viewers were not being served"
     assert opened > 0
+
+
+# --- a flapping origin ---------------------------------------------------------------------------
+
+
+async def test_flapping_origin_never_makes_the_relay_serve_wrong_bytes_and_it_recovers() -> None:
+    """The origin flips between offline, errors, junk and fine every few hundred ms."""
+    import hashlib
+    import random
+
+    from tests.fixtures.origin import live_origin
+    from tests.node.helpers import running_relay
+
+    faults = [None, "offline", "segment_500", "not_playlist", "html", None, "huge"]
+    rnd = random.Random(7)
+    served: dict[str, str] = {}
+    async with (
+        live_origin("demo") as origin,
+        running_relay({"demo": origin.url()}) as relay,
+        httpx.AsyncClient(timeout=5) as client,
+    ):
+        url = f"http://127.0.0.1:{relay.port}/live/demo.m3u8"
+        started = time.monotonic()
+        statuses: list[int] = []
+        originals: set[str] = set()
+        while time.monotonic() - started < 8:
+            for playlist in origin.media_playlists():
+                for segment in playlist.segments:
+                    with contextlib.suppress(OSError):
+                        data = origin.segment_bytes(segment.uri)
+                        originals.add(hashlib.sha256(data).hexdigest())
+            origin.fault = rnd.choice(faults)
+            for _ in range(3):
+                answer = await client.get(url)
+                statuses.append(answer.status_code)
+                if answer.status_code == 200:
+                    for line in answer.text.splitlines():
+                        if line.endswith(".ts"):
+                            name = line.rsplit("/", 1)[-1]
+                            if name not in served:
+                                body = await client.get(
+                                    f"http://127.0.0.1:{relay.port}/live/demo/{name}"
+                                )
+                                if body.status_code == 200:
+                                    served[name] = hashlib.sha256(body.content).hexdigest()
+                await asyncio.sleep(0.1)
+        origin.fault = None
+        assert all(status in (200, 404) for status in statuses), statuses
+        # every segment served is byte for byte one the origin made
+        wrong = [name for name, digest in served.items() if digest not in originals]
+        assert not wrong, f"{len(wrong)} of {len(served)} segments are not the origin's"
+        recovered = time.monotonic()
+        newest = None
+        while time.monotonic() - recovered < 20:
+            answer = await client.get(url)
+            if answer.status_code == 200:
+                names = [x for x in answer.text.splitlines() if x.endswith(".ts")]
+                if newest is not None and names and names[-1] != newest:
+                    break
+                newest = names[-1] if names else newest
+            await asyncio.sleep(0.3)
+        else:
+            raise AssertionError("the relay did not follow the live stream after the flapping")
+    assert served, "nothing was served while the origin flapped"
