@@ -149,17 +149,23 @@ def test_fresh_admin_token_file_is_0600(tmp_path: Path) -> None:
         assert stat.S_IMODE((coord.data_dir / "admin-token").stat().st_mode) == 0o600
 
 
+def _spy(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[tuple[Any, Any]]:
+    """Replace `owner.name` (a two-argument comparison) by a wrapper recording its calls."""
+    calls: list[tuple[Any, Any]] = []
+    real = getattr(owner, name)
+
+    def spy(a: Any, b: Any) -> bool:
+        calls.append((a, b))
+        return bool(real(a, b))
+
+    monkeypatch.setattr(owner, name, spy)
+    return calls
+
+
 def test_same_secret_compares_through_hmac_compare_digest(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    calls: list[tuple[bytes, bytes]] = []
-    real = hmac.compare_digest
-
-    def spy(a: bytes, b: bytes) -> bool:
-        calls.append((a, b))
-        return real(a, b)
-
-    monkeypatch.setattr(hmac, "compare_digest", spy)
+    calls = _spy(monkeypatch, hmac, "compare_digest")
     assert tokens.same_secret("abc", "abc") and not tokens.same_secret("abc", "abd")
     assert calls == [(b"abc", b"abc"), (b"abc", b"abd")]
 
@@ -167,16 +173,9 @@ def test_same_secret_compares_through_hmac_compare_digest(
 async def test_admin_token_is_checked_in_constant_time_and_node_tokens_only_as_hashes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    compared: list[tuple[str, str]] = []
-    real = tokens.same_secret
-
-    def spy(a: str, b: str) -> bool:
-        compared.append((a, b))
-        return real(a, b)
-
     import coordinator_service.api.deps as deps
 
-    monkeypatch.setattr(deps, "same_secret", spy)
+    compared = _spy(monkeypatch, deps, "same_secret")
     settings = Settings(
         data_dir=tmp_path / "data",
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
