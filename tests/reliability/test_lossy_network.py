@@ -2,23 +2,28 @@
 
 Topology: every node runs in namespace `srel<pid>n<i>`, joined to the host by a veth pair
 (10.77.<i>.2 inside, 10.77.<i>.1 outside). The coordinator and the live origin listen on the
-host at 10.77.255.1 (an address on lo every namespace routes to). Loss: 10 % of packets dropped
-each way inside each namespace. Latency: `tc netem delay 200ms` when the kernel has sch_netem;
-this test says loudly when it has not (iptables' `statistic` match still gives real packet loss).
+host at 10.77.255.1 (an address on lo every namespace routes to). Loss and latency: `tc netem delay
+200ms loss 10%` when the kernel has sch_netem. This one has not (the test says so loudly): then
+10 % of packets are dropped each way by iptables' `statistic` match (real packet loss) and every
+path (node → coordinator, node → origin, prober → relay) crosses a forwarder on the hub that
+holds each chunk 100 ms each way (200 ms more per round trip, at the TCP-stream level).
 Checked: the honest nodes are never flagged, and their payout is exact (shares sum to the pool,
 every node credited for most of the run).
 """
 
 import os
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.fixtures.coordinator import run_coordinator
+from tests.fixtures.delay_proxy import delay_proxy
 from tests.fixtures.node import node_command, node_env
 from tests.fixtures.origin import origin_process, stop_process
 
@@ -27,6 +32,7 @@ pytestmark = pytest.mark.slow
 HUB = "10.77.255.1"
 NODES = 2
 RELAY_PORT = 18080
+LATENCY_S = 0.2
 
 
 def _run(*command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -97,17 +103,26 @@ def namespaces() -> Iterator[Namespaces]:
         if not made.netem:
             print(
                 "\n!!! sch_netem is missing from this kernel "
-                f"({'; '.join(sorted(set(made.notes)))}): no added latency; "
-                "10 % packet loss each way via iptables statistic instead"
+                f"({'; '.join(sorted(set(made.notes)))}): 10 % packet loss each way via "
+                "iptables statistic, 200 ms round-trip latency via TCP forwarders on the hub"
             )
         yield made
+
+
+def _hub_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HUB, 0))
+        return int(sock.getsockname()[1])
 
 
 def test_honest_nodes_on_a_lossy_network_are_not_flagged_and_paid_exactly(
     tmp_path: Path, namespaces: Namespaces
 ) -> None:
+    # without netem, latency comes from forwarders on the hub: node → coordinator,
+    # node → origin, prober → node relay all cross one (100 ms each way)
+    delay_s = 0.0 if namespaces.netem else LATENCY_S / 2
     with origin_process(tmp_path, "main", flags=("--host", "0.0.0.0")) as origins:
-        origin_url = origins["main"].replace("0.0.0.0", HUB)
+        origin_port = int(origins["main"].split(":")[2].split("/")[0])
         with run_coordinator(
             tmp_path,
             "--host",
@@ -118,44 +133,56 @@ def test_honest_nodes_on_a_lossy_network_are_not_flagged_and_paid_exactly(
             "1.5",
             "--allow-private-relays",
         ) as coord:
-            port = coord.url.rsplit(":", 1)[1]
-            hub = f"http://{HUB}:{port}"
-            coord.cli("stream", "add", "main", "--origin", origin_url, "--pool-per-hour", "3600")
-            started = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
-            processes = []
-            try:
-                for index in range(NODES):
-                    code = coord.invite().rsplit("/", 1)[1]
-                    command = node_command(
-                        f"{hub}/join/{code}",
-                        tmp_path / f"node{index}",
-                        "--name",
-                        f"lossy{index}",
-                        "--relay-port",
-                        str(RELAY_PORT),
-                        "--public-url",
-                        f"http://10.77.{index}.2:{RELAY_PORT}",
-                    )
-                    log = open(tmp_path / f"node{index}.log", "wb")
-                    processes.append(
-                        subprocess.Popen(
-                            namespaces.exec(index) + command,
-                            stdout=log,
-                            stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL,
-                            env=node_env({"STREAMR_NODE_RELAY_HOST": "0.0.0.0"}),
-                            start_new_session=True,
+            ports = [_hub_port() for _ in range(2 + NODES)]
+            routes = [
+                ((HUB, ports[0]), ("127.0.0.1", int(coord.url.rsplit(":", 1)[1]))),
+                ((HUB, ports[1]), ("127.0.0.1", origin_port)),
+            ] + [((HUB, ports[2 + i]), (f"10.77.{i}.2", RELAY_PORT)) for i in range(NODES)]
+            with delay_proxy(routes, delay_s):
+                hub = f"http://{HUB}:{ports[0]}"
+                started_at = time.monotonic()
+                assert httpx.get(f"{hub}/healthz", timeout=10).status_code == 200
+                rtt = time.monotonic() - started_at
+                assert rtt >= 2 * delay_s, rtt
+                origin_url = f"http://{HUB}:{ports[1]}/live/main.m3u8"
+                coord.cli(
+                    "stream", "add", "main", "--origin", origin_url, "--pool-per-hour", "3600"
+                )
+                started = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+                processes = []
+                try:
+                    for index in range(NODES):
+                        code = coord.invite().rsplit("/", 1)[1]
+                        command = node_command(
+                            f"{hub}/join/{code}",
+                            tmp_path / f"node{index}",
+                            "--name",
+                            f"lossy{index}",
+                            "--relay-port",
+                            str(RELAY_PORT),
+                            "--public-url",
+                            f"http://{HUB}:{ports[2 + index]}",
                         )
-                    )
-                    log.close()
-                time.sleep(20)
-                dropped = [namespaces.dropped(i) for i in range(NODES)]
-                ended = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
-                nodes = coord.admin_get("/api/v1/admin/nodes")
-                probes = coord.admin_get("/api/v1/admin/probes?limit=1000")
-            finally:
-                for process in processes:
-                    stop_process(process)
+                        log = open(tmp_path / f"node{index}.log", "wb")
+                        processes.append(
+                            subprocess.Popen(
+                                namespaces.exec(index) + command,
+                                stdout=log,
+                                stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL,
+                                env=node_env({"STREAMR_NODE_RELAY_HOST": "0.0.0.0"}),
+                                start_new_session=True,
+                            )
+                        )
+                        log.close()
+                    time.sleep(20)
+                    dropped = [namespaces.dropped(i) for i in range(NODES)]
+                    ended = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
+                    nodes = coord.admin_get("/api/v1/admin/nodes")
+                    probes = coord.admin_get("/api/v1/admin/probes?limit=1000")
+                finally:
+                    for process in processes:
+                        stop_process(process)
             logs = "\n".join(
                 (tmp_path / f"node{i}.log").read_text(errors="replace") for i in range(NODES)
             )
@@ -171,6 +198,7 @@ def test_honest_nodes_on_a_lossy_network_are_not_flagged_and_paid_exactly(
                     "stream": "main",
                 },
             )
+    print(f"round trip through the hub: {rtt * 1000:.0f} ms")
     assert all(count != 0 for count in dropped), f"no packet was lost: {dropped}"
     print(f"packets dropped per namespace: {dropped}")
     lines = payout["lines"]
