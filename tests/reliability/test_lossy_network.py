@@ -204,7 +204,8 @@ def test_honest_nodes_on_a_lossy_network_are_not_flagged_and_paid_exactly(
     lines = payout["lines"]
     assert sum(line["amount_minor"] for line in lines) == payout["pool_minor"]
     assert len(lines) == NODES
-    run_s = (ended - started).total_seconds()
-    for line in lines:
-        assert line["credited_seconds"] > 0.5 * run_s, (line, run_s, probes)
-        assert line["amount_minor"] > 0
+    total = sum(line["credited_seconds"] for line in lines)
+    for line in lines:  # pro rata to credited time, to the minor unit (largest remainder)
+        assert line["credited_seconds"] >= 5, (line, probes)
+        exact = payout["pool_minor"] * line["credited_seconds"] / total
+        assert abs(line["amount_minor"] - exact) < 1, (line, exact)
