@@ -5,6 +5,7 @@
 #   packaging/build.sh node            # only the friend's app (+ .deb on Linux)
 #   packaging/build.sh coordinator     # only the coordinator
 # PY: the Python with the project's dependencies and pyinstaller (default: .venv/bin/python).
+# DEB=0 skips the .deb (the test suite's build does: the bundles are what it smoke-tests).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -24,7 +25,7 @@ build() {
 
 if [ "$WHAT" != "coordinator" ]; then
     build streamr-node
-    if [ "$(uname -s)" = "Linux" ] && command -v dpkg-deb >/dev/null; then
+    if [ "${DEB:-1}" != 0 ] && [ "$(uname -s)" = "Linux" ] && command -v dpkg-deb >/dev/null; then
         deb="$(packaging/linux/build_deb.sh)"
         echo "built $deb, $(du -h "$deb" | cut -f1)"
     fi

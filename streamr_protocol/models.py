@@ -36,6 +36,7 @@ __all__ = [
     "PayoutListItem",
     "PayoutSummary",
     "ProbeRecord",
+    "ReachabilityResponse",
     "StreamAssignment",
     "StreamCreateRequest",
     "StreamReport",
@@ -186,6 +187,16 @@ class NodeStatusResponse(_Model):
     relay_url: str
     last_heartbeat_at: datetime | None
     created_at: datetime
+
+
+class ReachabilityResponse(_Model):
+    """The coordinator's on-demand check of a node's relay URL from outside."""
+
+    reachable: bool
+    reason: str = Field(description="ok, refused, timeout, http_error, private_address, no_relay")
+    detail: str = ""
+    relay_url: str
+    latency_ms: int | None = None
 
 
 class PayoutSummary(_Model):

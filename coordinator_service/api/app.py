@@ -25,7 +25,15 @@ from coordinator_service.api.errors import install_error_handlers
 from coordinator_service.api.limits_middleware import BodySizeLimit
 from coordinator_service.api.metrics import Metrics, MetricsMiddleware
 from coordinator_service.api.ratelimit import RateLimits
-from coordinator_service.api.routes import admin, health, invites, join, nodes, streams
+from coordinator_service.api.routes import (
+    admin,
+    health,
+    invites,
+    join,
+    nodes,
+    reachability,
+    streams,
+)
 from coordinator_service.api.state import AppContext, context
 from coordinator_service.config import Settings
 from coordinator_service.services.admin_token import ensure_admin_token, ensure_data_dir
@@ -106,7 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.ctx = ctx
     install_error_handlers(app)
-    for module in (nodes, streams, invites, admin, join, health):
+    for module in (nodes, reachability, streams, invites, admin, join, health):
         for name in ("router", "admin_router"):
             router = getattr(module, name, None)
             if router is not None:

@@ -21,6 +21,7 @@ __all__ = [
     "NodeTokenDep",
     "SessionDep",
     "WriteSessionDep",
+    "bearer_token",
     "ip_limited",
     "register_limited",
     "require_admin",
@@ -34,14 +35,14 @@ _admin_bearer = HTTPBearer(
 )
 
 
-def _context(request: Request) -> AppContext:
+async def _context(request: Request) -> AppContext:
     return context(request.app)
 
 
 ContextDep = Annotated[AppContext, Depends(_context)]
 
 
-def _client_ip(request: Request) -> str:
+async def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
@@ -80,14 +81,23 @@ register_limited = Depends(_register_limit)
 """Use on the join route: counts registrations per client IP."""
 
 
-def _token(credentials: HTTPAuthorizationCredentials | None, who: str) -> str:
-    if credentials is None or not credentials.credentials:
+def bearer_token(authorization: str | None, who: str) -> str:
+    """Return the token of an `Authorization: Bearer TOKEN` header, or raise AuthError."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise AuthError(
             f"this call needs 'Authorization: Bearer {who.upper()}_TOKEN'", code="missing_token"
         )
-    if len(credentials.credentials) > 256:
+    if len(token) > 256:
         raise AuthError(f"the {who} token is not valid", code=f"bad_{who}_token")
-    return credentials.credentials
+    return token
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None, who: str) -> str:
+    if credentials is None:
+        return bearer_token(None, who)
+    return bearer_token(f"Bearer {credentials.credentials}", who)
 
 
 async def _node_token(

@@ -6,7 +6,7 @@ import time
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import FixedWindowRateLimiter
 
 from coordinator_service.api.errors import RateLimitedError
 from coordinator_service.config import Settings
@@ -16,9 +16,37 @@ __all__ = ["RateLimits"]
 logger = logging.getLogger(__name__)
 
 
+class _LazyMemoryStorage(MemoryStorage):
+    """limits' memory storage, expiring counters lazily (its own expiry task walks every key
+    after every hit, which costs O(nodes) per heartbeat); sweeps stale keys once a minute."""
+
+    _SWEEP_EVERY = 60.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._swept_at = time.time()
+
+    async def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        now = time.time()
+        if self.expirations.get(key, 0) <= now:
+            self.storage.pop(key, None)
+            self.expirations[key] = now + expiry
+        self.storage[key] += amount
+        if now - self._swept_at > self._SWEEP_EVERY:
+            self._sweep(now)
+        return self.storage[key]
+
+    def _sweep(self, now: float) -> None:
+        self._swept_at = now
+        for key in [k for k, at in self.expirations.items() if at <= now]:
+            self.storage.pop(key, None)
+            self.expirations.pop(key, None)
+            self.locks.pop(key, None)
+
+
 def _storage(redis_url: str | None) -> Storage:
     if not redis_url:
-        return MemoryStorage()
+        return _LazyMemoryStorage()
     uri = redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
     return RedisStorage(uri, implementation="redispy")
 
@@ -28,7 +56,7 @@ class RateLimits:
 
     def __init__(self, settings: Settings) -> None:
         self._storage = _storage(settings.redis_url)
-        self._limiter = SlidingWindowCounterRateLimiter(self._storage)
+        self._limiter = FixedWindowRateLimiter(self._storage)
         self._items: dict[str, RateLimitItem] = {
             "ip": parse(settings.rate_limit_ip),
             "register": parse(settings.rate_limit_register),

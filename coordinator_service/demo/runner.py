@@ -10,16 +10,19 @@ watches the admin API and prints a line for each heartbeat round, probe and earn
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import shutil
 import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -27,6 +30,7 @@ from typing import Any
 import httpx
 
 from coordinator_service.demo.processes import Child, ChildExited, stop_all
+from coordinator_service.demo.watch import ActivityWatcher
 
 __all__ = ["DemoError", "DemoOptions", "run_demo"]
 
@@ -35,6 +39,7 @@ logger = logging.getLogger(__name__)
 STREAM = "demo"
 POOL_PER_HOUR_MINOR = 3600  # $36 an hour: a cent a second, so earnings visibly move
 ROOT = Path(__file__).resolve().parents[2]
+ESSENTIAL = ("origin", "coordinator")  # the demo cannot go on without these
 
 Printer = Callable[[str], None]
 
@@ -65,23 +70,8 @@ class _NodeSpec:
     status_port: int = 0
 
 
-@dataclass
-class _Watch:
-    """What the demo last printed, so it prints only changes."""
-
-    beats: dict[str, str] = field(default_factory=dict)
-    pending_beats: set[str] = field(default_factory=set)
-    last_round_at: float = 0.0
-    states: dict[str, str] = field(default_factory=dict)
-    seen_probes: set[tuple[str, str]] = field(default_factory=set)
-    earnings: dict[str, int] = field(default_factory=dict)
-    last_earnings_at: float = 0.0
-
-
 def _free_port(preferred: int = 0) -> int:
     """Return `preferred` if it can be bound on 127.0.0.1, else a free port."""
-    import socket
-
     for candidate in (preferred, 0) if preferred else (0,):
         with socket.socket() as sock:
             try:
@@ -90,12 +80,6 @@ def _free_port(preferred: int = 0) -> int:
                 continue
             return int(sock.getsockname()[1])
     raise DemoError("no free TCP port on 127.0.0.1")
-
-
-def _money(minor: int, currency: str = "USD") -> str:
-    sign = "-" if minor < 0 else ""
-    symbol = "$" if currency == "USD" else f"{currency} "
-    return f"{sign}{symbol}{abs(minor) // 100}.{abs(minor) % 100:02d}"
 
 
 class Demo:
@@ -117,7 +101,7 @@ class Demo:
         self.url = ""
         self.origin_url = ""
         self._client: httpx.Client | None = None
-        self._watch = _Watch()
+        self._watcher: ActivityWatcher | None = None
         self._env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(
@@ -203,9 +187,26 @@ class Demo:
             timeout=10.0,
         )
 
+    def forget_nodes_of_another_port(self) -> None:
+        """In a reused data dir, nodes remember the coordinator's old address: if the port
+        changed, drop their identities so they join this coordinator afresh."""
+        port_file = self.data_dir / "coordinator-port"
+        saved = port_file.read_text().strip() if port_file.is_file() else str(self.port)
+        if saved != str(self.port):
+            for folder in self.data_dir.iterdir():
+                if folder.is_dir() and folder.name not in ("coordinator", "logs"):
+                    shutil.rmtree(folder, ignore_errors=True)
+        port_file.write_text(f"{self.port}\n")
+
     @property
     def admin_token_path(self) -> Path:
         return self.coordinator_dir / "admin-token"
+
+    @property
+    def watcher(self) -> ActivityWatcher:
+        if self._watcher is None:
+            self._watcher = ActivityWatcher(self.client, self.out, self.options.heartbeat_interval)
+        return self._watcher
 
     @property
     def client(self) -> httpx.Client:
@@ -226,22 +227,39 @@ class Demo:
         return response.json() if response.content else None
 
     def add_stream(self) -> None:
-        self._api(
-            "POST",
-            "/api/v1/admin/streams",
-            json={
-                "name": STREAM,
-                "origin_url": self.origin_url,
-                "pool_per_hour_minor": POOL_PER_HOUR_MINOR,
-                "currency": "USD",
-            },
-        )
+        """Add the stream `demo`; in a reused data dir, point it at this run's origin."""
+        body = {"origin_url": self.origin_url, "pool_per_hour_minor": POOL_PER_HOUR_MINOR}
+        existing = self.client.get(f"/api/v1/admin/streams/{STREAM}")
+        if existing.status_code == 200:
+            self._api("PATCH", f"/api/v1/admin/streams/{STREAM}", json=body | {"paused": False})
+        else:
+            self._api("POST", "/api/v1/admin/streams", json=body | {"name": STREAM})
 
     def create_invite(self, note: str) -> str:
         body = self._api(
             "POST", "/api/v1/admin/invites", json={"uses": 1, "expires_in_s": 86400, "note": note}
         )
         return str(body["link"])
+
+    def dashboard_link(self) -> str | None:
+        """Return a one-time dashboard sign-in link, when the dashboard is installed."""
+        if importlib.util.find_spec("coordinator_service.dashboard.cli") is None:
+            return None
+        result = subprocess.run(
+            [sys.executable, "-m", "coordinator_service", "dashboard-link"]
+            + ["--data-dir", str(self.coordinator_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=self._env,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+        )
+        lines = result.stdout.strip().splitlines()
+        if result.returncode != 0 or not lines:
+            logger.warning("no dashboard sign-in link: %s", result.stderr.strip()[-300:])
+            return None
+        return lines[-1]
 
     def node_specs(self) -> list[_NodeSpec]:
         specs = [_NodeSpec(f"node-{i + 1}") for i in range(self.options.nodes)]
@@ -288,106 +306,33 @@ class Demo:
             str(_free_port()),
         )
 
-    # --- watching ------------------------------------------------------------------------------
-
-    def _stamp(self) -> str:
-        return time.strftime("%H:%M:%S")
-
-    def _get(self, path: str, **params: Any) -> Any:
-        try:
-            response = self.client.get(path, params=params or None)
-        except httpx.HTTPError:
-            return None
-        if response.status_code != 200:
-            return None
-        return response.json()
-
-    def poll(self) -> None:
-        """Print what changed since the last poll: heartbeat rounds, probes, earnings, states."""
-        nodes = self._get("/api/v1/admin/nodes")
-        if isinstance(nodes, dict):
-            nodes = nodes.get("nodes", nodes.get("items", []))
-        names: dict[str, str] = {}
-        if isinstance(nodes, list):
-            self._watch_heartbeats(nodes)
-            names = {str(n["node_id"]): str(n["display_name"]) for n in nodes}
-        probes = self._get("/api/v1/admin/probes", limit=50)
-        if isinstance(probes, dict):
-            probes = probes.get("probes", probes.get("items", []))
-        if isinstance(probes, list):
-            self._watch_probes(probes, names)
-        board = self._get("/api/v1/leaderboard")
-        if isinstance(board, dict):
-            self._watch_earnings(board.get("entries", []))
-
-    def _watch_heartbeats(self, nodes: list[dict[str, Any]]) -> None:
-        watch = self._watch
-        for node in nodes:
-            name = str(node.get("display_name", node.get("node_id", "?")))
-            beat = str(node.get("last_heartbeat_at") or "")
-            if beat and watch.beats.get(name) != beat:
-                watch.beats[name] = beat
-                watch.pending_beats.add(name)
-            state = str(node.get("state", ""))
-            if state and watch.states.get(name) not in (None, state):
-                self.out(f"[{self._stamp()}] state      {name}: {watch.states[name]} -> {state}")
-            watch.states[name] = state
-        now = time.monotonic()
-        everyone = {str(n.get("display_name")) for n in nodes}
-        due = now - watch.last_round_at >= self.options.heartbeat_interval
-        if watch.pending_beats and (watch.pending_beats >= everyone or due):
-            parts = ", ".join(
-                f"{name} {watch.states.get(name, '?')}" for name in sorted(watch.pending_beats)
-            )
-            self.out(
-                f"[{self._stamp()}] heartbeats {len(watch.pending_beats)}/{len(everyone)}: {parts}"
-            )
-            watch.pending_beats.clear()
-            watch.last_round_at = now
-
-    def _watch_probes(self, probes: list[dict[str, Any]], names: dict[str, str]) -> None:
-        for probe in sorted(probes, key=lambda p: str(p.get("at", ""))):
-            key = (str(probe.get("node_id")), str(probe.get("at")))
-            if key in self._watch.seen_probes:
-                continue
-            self._watch.seen_probes.add(key)
-            name = names.get(key[0], key[0])
-            verdict = "ok" if probe.get("ok") else f"FAILED: {probe.get('reason', '?')}"
-            latency = probe.get("latency_ms")
-            extra = f" ({latency} ms)" if latency is not None else ""
-            self.out(f"[{self._stamp()}] probe      {name}: {verdict}{extra}")
-
-    def _watch_earnings(self, entries: list[dict[str, Any]]) -> None:
-        watch = self._watch
-        current = {str(e["display_name"]): int(e.get("earned_minor", 0)) for e in entries}
-        now = time.monotonic()
-        if current and current != watch.earnings and now - watch.last_earnings_at >= 5:
-            currency = str(entries[0].get("currency", "USD")) if entries else "USD"
-            parts = ", ".join(
-                f"{name} {_money(amount, currency)}"
-                for name, amount in sorted(current.items(), key=lambda kv: (-kv[1], kv[0]))
-            )
-            self.out(f"[{self._stamp()}] earnings   {parts}")
-            watch.earnings = current
-            watch.last_earnings_at = now
-
     # --- the whole run -------------------------------------------------------------------------
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.out(f"starting the demo in {self.data_dir} …")
         self.start_origin()
+        self.out("  live test origin is up (ffmpeg test pattern, 1 s segments)")
         self.start_coordinator()
+        self.out(f"  coordinator is up at {self.url}")
+        self.forget_nodes_of_another_port()
         self.add_stream()
-        for spec in self.node_specs():
+        specs = self.node_specs()
+        for spec in specs:
             self.start_node(spec)
+        self.out(f"  {len(specs)} node(s) joining with their invites")
         tray_link = self.create_invite("demo tray app")
         if self.options.gui:
             self.start_gui(tray_link)
+        sign_in = self.dashboard_link()
         lines = [
             "",
             "StreamrP2P demo is running — Ctrl-C stops every process.",
             f"  dashboard:    {self.url}/",
+        ]
+        if sign_in:
+            lines.append(f"  sign in:      {sign_in}   (works once; or paste the admin token)")
+        lines += [
             f"  watch:        {self.url}/watch/{STREAM}.m3u8   (VLC, ffplay, mpv, Safari)",
             f"  admin token:  {self.admin_token_path}",
             f"  tray invite:  {tray_link}",
@@ -402,12 +347,19 @@ class Demo:
             self.out(line)
 
     def watch(self) -> None:
-        """Poll until asked to stop; raise ChildExited if a process dies."""
+        """Poll until asked to stop; raise ChildExited if the origin or coordinator dies."""
+        reported: set[str] = set()
         while not self.stop_event.wait(self.options.poll_interval):
             for child in self.children:
-                if child.name != "tray-app":
+                try:
                     child.check()
-            self.poll()
+                except ChildExited as exc:
+                    if child.name in ESSENTIAL:
+                        raise
+                    if child.name not in reported:  # a node or the tray app: say so, go on
+                        reported.add(child.name)
+                        self.out(f"[{time.strftime('%H:%M:%S')}] warning    {exc}")
+            self.watcher.poll()
 
     def stop(self) -> None:
         if self._client is not None:

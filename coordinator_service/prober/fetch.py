@@ -6,12 +6,16 @@ __all__ = ["FetchError", "Fetched", "fetch"]
 
 
 class FetchError(Exception):
-    """A GET that failed; `reason` is a probe reason (timeout, refused, http_error)."""
+    """A GET that failed; `reason` is a probe reason (timeout, refused, http_error).
 
-    def __init__(self, reason: str, detail: str) -> None:
+    `status` is the HTTP status when the server did answer (a non-2xx or a redirect).
+    """
+
+    def __init__(self, reason: str, detail: str, status: int | None = None) -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+        self.status = status
 
 
 class Fetched:
@@ -32,9 +36,13 @@ async def fetch(
     try:
         async with client.stream("GET", url, headers=headers, follow_redirects=False) as response:
             if response.is_redirect:
-                raise FetchError("http_error", f"HTTP {response.status_code} redirect refused")
+                raise FetchError(
+                    "http_error",
+                    f"HTTP {response.status_code} redirect refused",
+                    response.status_code,
+                )
             if response.status_code >= 300:
-                raise FetchError("http_error", f"HTTP {response.status_code}")
+                raise FetchError("http_error", f"HTTP {response.status_code}", response.status_code)
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes:
                 raise FetchError("http_error", f"response larger than {max_bytes} bytes")

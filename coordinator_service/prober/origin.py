@@ -141,16 +141,32 @@ class OriginWatcher:
 
 
 async def record_live(
-    session: AsyncSession, stream_id: int, live: bool, now: datetime, grace: timedelta
+    session: AsyncSession,
+    stream_id: int,
+    live: bool,
+    now: datetime,
+    grace: timedelta,
+    hold: timedelta | None = None,
 ) -> None:
     """Extend the stream's latest live interval to `now` (or open one) and set `Stream.live`.
 
     An interval that ended within `grace` is extended (polls are a few seconds apart); after a
     longer gap a new interval starts. Several coordinator replicas may record overlapping
-    intervals: credited time merges them, so nothing counts twice.
+    intervals: credited time merges them, so nothing counts twice. With `hold`, a state that
+    changed less than `hold` ago stands: the origin poller then cannot undo an SRS hook's
+    `on_publish` before the first segment is written, nor its `on_unpublish` while the last
+    segments still look recent.
     """
     stream = await session.get(Stream, stream_id)
     if stream is None:
+        return
+    changed_at = stream.live_changed_at
+    if (
+        hold is not None
+        and stream.live != live
+        and changed_at is not None
+        and now - as_utc(changed_at) < hold
+    ):
         return
     if stream.live != live:
         stream.live = live

@@ -33,10 +33,18 @@ from desktop_app.core.errors import PlaylistError
 from desktop_app.core.relay.playlist import MasterPlaylist, MediaPlaylist, parse_playlist
 from streamr_protocol import NONCE_PARAM, PROOF_HEADER, verify_proof
 
-__all__ = ["ProbeConfig", "ProbeOutcome", "ProbeTarget", "is_public_address", "probe_node"]
+__all__ = [
+    "ProbeConfig",
+    "ProbeOutcome",
+    "ProbeTarget",
+    "check_reachable",
+    "is_public_address",
+    "probe_node",
+]
 
 MAX_PLAYLIST_BYTES = 1 << 20
 MAX_SEGMENT_BYTES = 32 << 20
+MAX_REACH_BYTES = 64 << 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,4 +245,35 @@ async def _probe(
     limit = config.stale_after_s or max(4 * index.target_duration, 8.0)
     if age > limit:
         return outcome("stale", f"stale by {age:.0f} s (limit {limit:.0f} s)")
+    return outcome("ok", "")
+
+
+async def check_reachable(
+    client: httpx.AsyncClient, relay_url: str, config: ProbeConfig
+) -> ProbeOutcome:
+    """GET the relay's base URL once: any HTTP answer (even a 404) means reachable (`ok`).
+
+    Same guard as a probe: no private addresses unless allowed, the checked address pinned,
+    no redirects followed, the body capped, the whole check bounded by `config.timeout_s`.
+    """
+    started = time.perf_counter()
+
+    def outcome(reason: Reason, detail: str = "") -> ProbeOutcome:
+        return ProbeOutcome(reason, detail[:500], round((time.perf_counter() - started) * 1000))
+
+    if not relay_url.strip():
+        return outcome("no_relay", "the node reported no relay URL")
+    try:
+        async with asyncio.timeout(config.timeout_s):
+            relay = _Relay(relay_url)
+            await relay.check(config.allow_private)
+            target, headers = relay.request(f"{relay.base}/")
+            await fetch(client, target, max_bytes=MAX_REACH_BYTES, headers=headers)
+    except TimeoutError:
+        return outcome("timeout", f"no answer within {config.timeout_s:g} s")
+    except _Failed as exc:
+        return outcome(exc.reason, exc.detail)
+    except FetchError as exc:
+        if exc.status is None:
+            return outcome(exc.reason, exc.detail)  # type: ignore[arg-type]
     return outcome("ok", "")

@@ -46,6 +46,8 @@ __all__ = ["SHARD_CONNECTIONS", "Prober", "ProberSettings"]
 logger = logging.getLogger(__name__)
 
 SHARD_CONNECTIONS = 16
+# A live state an SRS hook (or an earlier poll) set stands this long against the poller.
+LIVE_HOLD = timedelta(seconds=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +180,7 @@ class Prober:
         if changes:  # nothing to write while every stream stays offline
             async with self.sessions() as session:
                 for stream_id, live in changes:
-                    await record_live(session, stream_id, live, now, grace)
+                    await record_live(session, stream_id, live, now, grace, LIVE_HOLD)
                 await session.commit()
         return {index.name: index for index in indexes}
 

@@ -11,21 +11,37 @@ batch to commit before it is answered.
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, Table, bindparam, case, func, insert, select, update
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.errors import AuthError, StorageError
 from coordinator_service.services.app_settings import DOWNLOAD_URL, LATEST_VERSION, get_settings
 from coordinator_service.services.clock import utcnow
 from coordinator_service.services.nodes import BANNED
-from coordinator_service.storage.db import DISK_FULL_MESSAGE, Database, is_disk_full, one_line
-from coordinator_service.storage.models import UTC_DATETIME, Node, Stream, UptimeInterval
+from coordinator_service.storage.db import (
+    DISK_FULL_MESSAGE,
+    SQLITE_BUSY_TIMEOUT_MS,
+    SQLITE_LOCKED_RETRY,
+    Database,
+    is_disk_full,
+    one_line,
+)
+from coordinator_service.storage.models import (
+    UTC_DATETIME,
+    Node,
+    Stream,
+    UptimeInterval,
+    UTCDateTime,
+)
 
 __all__ = [
     "Beat",
@@ -192,7 +208,7 @@ class HeartbeatRecorder:
         batch = _Batch(utcnow(), items)
         try:
             opened = await self._write(batch)
-        except (SQLAlchemyError, OSError, StorageError) as exc:
+        except Exception as exc:  # the writer must survive anything, or every beat would hang
             self._open.clear()
             if len(items) > 1:  # one bad beat must not cost the others theirs: retry one by one
                 logger.warning(
@@ -201,7 +217,10 @@ class HeartbeatRecorder:
                 for item in items:
                     await self._write_items([item])
                 return
-            logger.warning("heartbeat failed: %s", one_line(exc))
+            if isinstance(exc, SQLAlchemyError | sqlite3.Error | OSError | StorageError):
+                logger.warning("heartbeat failed: %s", one_line(exc))
+            else:
+                logger.exception("heartbeat failed")
             error = (
                 StorageError(DISK_FULL_MESSAGE, code="storage_full")
                 if is_disk_full(exc)
@@ -231,44 +250,69 @@ class HeartbeatRecorder:
 
     async def _write(self, batch: _Batch) -> dict[IntervalKey, _OpenInterval]:
         catalog = await self._catalog.get()
-        now = batch.now
-        async with self._db.transaction() as session:
-            nodes = await _nodes_by_token(session, {p.beat.token_hash for p in batch.items})
-            node_params: list[dict[str, Any]] = []
-            keys: dict[IntervalKey, None] = {}
-            for index, pending in enumerate(batch.items):
-                beat = pending.beat
-                row = nodes.get(beat.token_hash)
-                if row is None:
-                    batch.results[index] = AuthError(
-                        "the node token is not valid (was this node removed?)",
-                        code="bad_node_token",
-                    )
+        raw = self._db.sqlite_writer()
+        if raw is None:
+            async with self._db.writer.begin() as conn:
+                return await conn.run_sync(
+                    lambda sync_conn: self._write_sync(_CoreOps(sync_conn), batch, catalog)
+                )
+        # SQLite: the whole batch on this thread in one go (see Database.sqlite_writer).
+        deadline = asyncio.get_running_loop().time() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        async with self._db.write_lock():
+            while True:
+                try:
+                    raw.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    locked = "locked" in str(exc) or "busy" in str(exc)
+                    if not locked or asyncio.get_running_loop().time() > deadline:
+                        raise StorageError(f"the database stays locked: {exc}") from exc
+                    await asyncio.sleep(SQLITE_LOCKED_RETRY)
                     continue
-                node_id, status, flagged = row
-                if status == BANNED:
-                    batch.results[index] = BeatResult(node_id, "banned", now)
-                    continue
-                batch.results[index] = BeatResult(node_id, "flagged" if flagged else "healthy", now)
-                node_params.append(_node_values(node_id, beat, now))
-                keys[(node_id, None)] = None
-                for name in beat.live_streams:
-                    stream_id = catalog.stream_ids.get(name)
-                    if stream_id is not None:
-                        keys[(node_id, stream_id)] = None
-            if not node_params:
-                return {}
-            conn = await session.connection()
-            # Same lock order on every replica (no deadlocks); the row locks also serialize
-            # concurrent beats of one node, so the interval query below sees the other's commit.
-            node_params.sort(key=lambda values: values["nid"])
-            await conn.execute(_UPDATE_NODE, node_params)
-            opened = await self._extend_or_open(conn, list(keys), now)
-            await session.commit()
-        return opened
+                try:
+                    opened = self._write_sync(_SqliteOps(raw), batch, catalog)
+                    raw.execute("COMMIT")
+                except BaseException:
+                    if raw.in_transaction:  # SQLite may have rolled back already (disk full)
+                        raw.execute("ROLLBACK")
+                    raise
+                return opened
 
-    async def _extend_or_open(
-        self, conn: AsyncConnection, keys: Sequence[IntervalKey], now: datetime
+    def _write_sync(
+        self, ops: "_CoreOps | _SqliteOps", batch: _Batch, catalog: Catalog
+    ) -> dict[IntervalKey, _OpenInterval]:
+        now = batch.now
+        nodes = ops.nodes_by_token({p.beat.token_hash for p in batch.items})
+        node_params: list[dict[str, Any]] = []
+        keys: dict[IntervalKey, None] = {}
+        for index, pending in enumerate(batch.items):
+            beat = pending.beat
+            row = nodes.get(beat.token_hash)
+            if row is None:
+                batch.results[index] = AuthError(
+                    "the node token is not valid (was this node removed?)", code="bad_node_token"
+                )
+                continue
+            node_id, status, flagged = row
+            if status == BANNED:
+                batch.results[index] = BeatResult(node_id, "banned", now)
+                continue
+            batch.results[index] = BeatResult(node_id, "flagged" if flagged else "healthy", now)
+            node_params.append(_node_values(node_id, beat, now))
+            keys[(node_id, None)] = None
+            for name in beat.live_streams:
+                stream_id = catalog.stream_ids.get(name)
+                if stream_id is not None:
+                    keys[(node_id, stream_id)] = None
+        if not node_params:
+            return {}
+        # Same lock order on every replica (no deadlocks); the row locks also serialize
+        # concurrent beats of one node, so the interval query below sees the other's commit.
+        node_params.sort(key=lambda values: values["nid"])
+        ops.update_nodes(node_params)
+        return self._extend_or_open(ops, list(keys), now)
+
+    def _extend_or_open(
+        self, ops: "_CoreOps | _SqliteOps", keys: Sequence[IntervalKey], now: datetime
     ) -> dict[IntervalKey, _OpenInterval]:
         cutoff = now - self._grace
         extend: dict[IntervalKey, int] = {}
@@ -280,22 +324,13 @@ class HeartbeatRecorder:
             else:  # not cached, or stale: another replica may have opened one since
                 unknown.append(key)
         if unknown:
-            extend.update(await _open_intervals(conn, unknown, cutoff))
+            extend.update(ops.open_intervals(unknown, cutoff))
         if extend:
-            await conn.execute(
-                _EXTEND_INTERVAL, [{"iid": iid, "at": now} for iid in sorted(extend.values())]
-            )
+            ops.extend_intervals(sorted(extend.values()), now)
         opened = {key: _OpenInterval(iid, now) for key, iid in extend.items()}
         new = [key for key in keys if key not in extend]
         if new:
-            rows = await conn.execute(
-                insert(_INTERVALS).returning(_INTERVALS.c.id, sort_by_parameter_order=True),
-                [
-                    {"node_id": node_id, "stream_id": stream_id, "started_at": now, "ended_at": now}
-                    for node_id, stream_id in new
-                ],
-            )
-            for key, interval_id in zip(new, rows.scalars().all(), strict=True):
+            for key, interval_id in zip(new, ops.insert_intervals(new, now), strict=True):
                 opened[key] = _OpenInterval(interval_id, now)
         return opened
 
@@ -339,32 +374,136 @@ def _node_values(node_id: str, beat: Beat, now: datetime) -> dict[str, Any]:
     }
 
 
-async def _nodes_by_token(
-    session: AsyncSession, token_hashes: Iterable[str]
-) -> dict[str, tuple[str, str, bool]]:
-    rows = await session.execute(
-        select(Node.token_hash, Node.id, Node.status, Node.flagged).where(
-            Node.token_hash.in_(list(token_hashes))
+class _CoreOps:
+    """The batch's statements through SQLAlchemy Core (every database)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def nodes_by_token(self, token_hashes: Iterable[str]) -> dict[str, tuple[str, str, bool]]:
+        rows = self.conn.execute(
+            select(_NODES.c.token_hash, _NODES.c.id, _NODES.c.status, _NODES.c.flagged).where(
+                _NODES.c.token_hash.in_(list(token_hashes))
+            )
         )
-    )
-    return {row.token_hash: (row.id, row.status, row.flagged) for row in rows}
+        return {row.token_hash: (row.id, row.status, row.flagged) for row in rows}
+
+    def update_nodes(self, params: list[dict[str, Any]]) -> None:
+        self.conn.execute(_UPDATE_NODE, params)
+
+    def open_intervals(
+        self, keys: Sequence[IntervalKey], cutoff: datetime
+    ) -> dict[IntervalKey, int]:
+        rows = self.conn.execute(
+            select(_INTERVALS.c.id, _INTERVALS.c.node_id, _INTERVALS.c.stream_id)
+            .where(
+                _INTERVALS.c.node_id.in_({node_id for node_id, _ in keys}),
+                _INTERVALS.c.ended_at >= cutoff,
+            )
+            .order_by(_INTERVALS.c.ended_at)
+        )
+        return _latest(keys, ((row.id, row.node_id, row.stream_id) for row in rows))
+
+    def extend_intervals(self, interval_ids: list[int], now: datetime) -> None:
+        self.conn.execute(_EXTEND_INTERVAL, [{"iid": iid, "at": now} for iid in interval_ids])
+
+    def insert_intervals(self, keys: Sequence[IntervalKey], now: datetime) -> list[int]:
+        rows = self.conn.execute(
+            insert(_INTERVALS).returning(_INTERVALS.c.id, sort_by_parameter_order=True),
+            [
+                {"node_id": node_id, "stream_id": stream_id, "started_at": now, "ended_at": now}
+                for node_id, stream_id in keys
+            ],
+        )
+        return list(rows.scalars().all())
 
 
-async def _open_intervals(
-    conn: AsyncConnection, keys: Sequence[IntervalKey], cutoff: datetime
+_SQLITE_TIME: Any = UTCDateTime().bind_processor(sqlite_dialect.dialect())
+
+
+class _SqliteOps:
+    """The same statements as plain sqlite3 calls (the hot path on SQLite).
+
+    Times are stored exactly as SQLAlchemy stores them (its own bind processor makes the text),
+    so the ORM reads these rows like any other.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def _time(self, value: datetime) -> str:
+        return str(_SQLITE_TIME(value))
+
+    def nodes_by_token(self, token_hashes: Iterable[str]) -> dict[str, tuple[str, str, bool]]:
+        hashes = tuple(token_hashes)
+        rows = self.conn.execute(
+            "SELECT token_hash, id, status, flagged FROM nodes "
+            f"WHERE token_hash IN ({','.join('?' * len(hashes))})",
+            hashes,
+        )
+        return {row[0]: (row[1], row[2], bool(row[3])) for row in rows}
+
+    def update_nodes(self, params: list[dict[str, Any]]) -> None:
+        at = self._time(params[0]["at"])
+        self.conn.executemany(
+            "UPDATE nodes SET last_heartbeat_at = ?, relay_url = coalesce(?, relay_url), "
+            "viewers = ?, bytes_served = ?, capacity_kbit = ?, version = ?, "
+            "streams_reported = ? WHERE id = ?",
+            [
+                (
+                    at,
+                    p["relay"],
+                    p["viewers"],
+                    p["bytes_served"],
+                    p["capacity"],
+                    p["version"],
+                    p["reported"],
+                    p["nid"],
+                )
+                for p in params
+            ],
+        )
+
+    def open_intervals(
+        self, keys: Sequence[IntervalKey], cutoff: datetime
+    ) -> dict[IntervalKey, int]:
+        node_ids = tuple({node_id for node_id, _ in keys})
+        rows = self.conn.execute(
+            "SELECT id, node_id, stream_id FROM uptime_intervals "
+            f"WHERE node_id IN ({','.join('?' * len(node_ids))}) AND ended_at >= ? "
+            "ORDER BY ended_at",
+            (*node_ids, self._time(cutoff)),
+        )
+        return _latest(keys, rows)
+
+    def extend_intervals(self, interval_ids: list[int], now: datetime) -> None:
+        at = self._time(now)
+        self.conn.executemany(
+            "UPDATE uptime_intervals SET ended_at = max(ended_at, ?) WHERE id = ?",
+            [(at, iid) for iid in interval_ids],
+        )
+
+    def insert_intervals(self, keys: Sequence[IntervalKey], now: datetime) -> list[int]:
+        at = self._time(now)
+        ids = []
+        for node_id, stream_id in keys:
+            cursor = self.conn.execute(
+                "INSERT INTO uptime_intervals (node_id, stream_id, started_at, ended_at) "
+                "VALUES (?, ?, ?, ?)",
+                (node_id, stream_id, at, at),
+            )
+            assert cursor.lastrowid is not None
+            ids.append(cursor.lastrowid)
+        return ids
+
+
+def _latest(
+    keys: Sequence[IntervalKey], rows: Iterable[tuple[int, str, int | None]]
 ) -> dict[IntervalKey, int]:
     wanted = set(keys)
-    rows = await conn.execute(
-        select(UptimeInterval.id, UptimeInterval.node_id, UptimeInterval.stream_id)
-        .where(
-            UptimeInterval.node_id.in_({node_id for node_id, _ in keys}),
-            UptimeInterval.ended_at >= cutoff,
-        )
-        .order_by(UptimeInterval.ended_at)
-    )
     found: dict[IntervalKey, int] = {}
-    for row in rows:
-        key = (row.node_id, row.stream_id)
+    for interval_id, node_id, stream_id in rows:
+        key = (node_id, stream_id)
         if key in wanted:
-            found[key] = row.id  # ordered by end: the latest open interval wins
+            found[key] = interval_id  # ordered by end: the latest open interval wins
     return found

@@ -3,7 +3,7 @@
 from typing import TypeVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from desktop_app.core.errors import (
     CoordinatorProtocolError,
@@ -18,11 +18,15 @@ from streamr_protocol import (
     NodeRegisterRequest,
     NodeRegisterResponse,
     NodeStatusResponse,
+    ReachabilityResponse,
+    StreamResponse,
 )
 
 __all__ = ["CoordinatorClient"]
 
 Model = TypeVar("Model", bound=BaseModel)
+T = TypeVar("T")
+_STREAM_LIST = TypeAdapter(list[StreamResponse])
 
 
 class CoordinatorClient:
@@ -64,6 +68,17 @@ class CoordinatorClient:
             return None
         return self._parse(response, NodeEarningsResponse)
 
+    async def list_streams(self) -> list[StreamResponse]:
+        """Every stream of the coordinator that is not paused, live or not (public)."""
+        response = await self._call("GET", "/api/v1/streams")
+        return self._parse_as(response, _STREAM_LIST, "stream list")
+
+    async def check_reachability(self) -> ReachabilityResponse:
+        """Ask the coordinator to fetch this node's relay URL now (reachable, reason)."""
+        return self._parse(
+            await self._call("POST", "/api/v1/nodes/me/reachability"), ReachabilityResponse
+        )
+
     async def _call(self, method: str, path: str, body: BaseModel | None = None) -> httpx.Response:
         try:
             return await self._http.request(
@@ -75,6 +90,19 @@ class CoordinatorClient:
             ) from exc
 
     def _parse(self, response: httpx.Response, model: type[Model]) -> Model:
+        return self._parse_as(response, TypeAdapter(model), model.__name__)
+
+    def _parse_as(self, response: httpx.Response, adapter: TypeAdapter[T], what: str) -> T:
+        self._check(response)
+        try:
+            return adapter.validate_json(response.content)
+        except ValidationError as exc:
+            raise CoordinatorProtocolError(
+                f"unexpected answer from the coordinator ({what})"
+            ) from exc
+
+    def _check(self, response: httpx.Response) -> None:
+        """Raise the core error matching a non-2xx answer."""
         status = response.status_code
         if status in (401, 403):
             raise TokenRejected(f"the coordinator refused this node: {_message(response)}")
@@ -84,12 +112,6 @@ class CoordinatorClient:
             raise CoordinatorProtocolError(
                 f"the coordinator answered {status}: {_message(response)}"
             )
-        try:
-            return model.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise CoordinatorProtocolError(
-                f"unexpected answer from the coordinator ({model.__name__})"
-            ) from exc
 
 
 def _message(response: httpx.Response) -> str:

@@ -11,10 +11,13 @@ __all__ = [
     "NodeStateChanged",
     "NodeStopped",
     "ProbeObserved",
+    "RelayReachabilityChecked",
     "RelayStarted",
     "RelayStopped",
+    "CatalogStream",
     "StreamLiveChanged",
     "StreamStat",
+    "StreamsListed",
     "UpdateAvailable",
     "ViewersChanged",
     "NodeFailed",
@@ -94,6 +97,30 @@ class EarningsUpdated:
 
 
 @dataclass(frozen=True)
+class CatalogStream:
+    """One stream the coordinator lists (assigned to this node or not)."""
+
+    name: str
+    live: bool
+
+
+@dataclass(frozen=True)
+class StreamsListed:
+    """Every stream of the coordinator, published when the list changes."""
+
+    streams: tuple[CatalogStream, ...]
+
+
+@dataclass(frozen=True)
+class RelayReachabilityChecked:
+    """The coordinator fetched this relay from outside on request (`Node.check_reachability`)."""
+
+    reachable: bool
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class UpdateAvailable:
     version: str
     download_url: str
@@ -122,6 +149,8 @@ NodeEvent = (
     | NodeStateChanged
     | ProbeObserved
     | EarningsUpdated
+    | StreamsListed
+    | RelayReachabilityChecked
     | UpdateAvailable
     | NodeFailed
     | NodeStopped

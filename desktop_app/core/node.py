@@ -5,13 +5,16 @@ unsubscribe = node.subscribe(print)     # listeners get desktop_app.core.events 
 await node.start()                      # binds ports, joins if needed, starts beating
 node.snapshot()                         # the current state, for the UI or the status page
 await node.pause(); await node.resume(); await node.stop()
+node.set_unsupported({"alex"})          # never relay these, whatever the coordinator assigns
+await node.earnings_details()           # payouts and probes, on demand
+await node.check_reachability()         # the coordinator fetches the relay from outside now
 """
 
 import asyncio
 import contextlib
 import importlib.metadata
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
@@ -21,6 +24,7 @@ from desktop_app.core.client import CoordinatorClient
 from desktop_app.core.config import Identity, NodeConfig
 from desktop_app.core.errors import ConfigError, CoordinatorError, Error
 from desktop_app.core.events import (
+    CatalogStream,
     CoordinatorReachabilityChanged,
     EarningsUpdated,
     HeartbeatSent,
@@ -29,9 +33,11 @@ from desktop_app.core.events import (
     NodeStateChanged,
     NodeStopped,
     ProbeObserved,
+    RelayReachabilityChecked,
     RelayStarted,
     RelayStopped,
     StreamLiveChanged,
+    StreamsListed,
     StreamStat,
     UpdateAvailable,
     ViewersChanged,
@@ -43,7 +49,9 @@ from desktop_app.core.status_page import StatusPage
 from streamr_protocol import (
     HeartbeatRequest,
     HeartbeatResponse,
+    NodeEarningsResponse,
     NodeRegisterRequest,
+    ReachabilityResponse,
     StreamReport,
     parse_invite_link,
 )
@@ -142,8 +150,10 @@ class Node:
         self._coordinator_state: str | None = None
         self._last_heartbeat_at: datetime | None = None
         self._earnings: EarningsUpdated | None = None
+        self._catalog: StreamsListed | None = None
         self._last_error: str | None = None
         self._assigned: dict[str, str] = {}
+        self._unsupported: frozenset[str] = frozenset()
         self._viewers = -1
         self._probes_seen: set[tuple[datetime, str]] = set()
         self._fail_task: asyncio.Task[None] | None = None
@@ -202,6 +212,36 @@ class Node:
         host = parts.hostname or "127.0.0.1"
         host = f"[{host}]" if ":" in host else host
         return urlunsplit((parts.scheme, f"{host}:{self._relay.port}", parts.path, "", ""))
+
+    @property
+    def unsupported(self) -> frozenset[str]:
+        """Streams the friend chose not to support."""
+        return self._unsupported
+
+    def set_unsupported(self, names: Iterable[str]) -> None:
+        """Never relay (nor report) these streams, from the next heartbeat on."""
+        self._unsupported = frozenset(names)
+
+    async def earnings_details(self) -> NodeEarningsResponse | None:
+        """This node's earnings answer with payouts and probes; None when unknown."""
+        if self._client is None:
+            return None
+        try:
+            return await self._client.earnings()
+        except CoordinatorError as exc:
+            logger.debug("earnings not available: %s", exc)
+            return None
+
+    async def check_reachability(self) -> ReachabilityResponse:
+        """Ask the coordinator to fetch this relay from outside now; publish the answer.
+
+        Raises CoordinatorError (unreachable, token refused) or ConfigError when not started.
+        """
+        if self._client is None:
+            raise ConfigError("the node is not running: start it first")
+        answer = await self._client.check_reachability()
+        self._publish(RelayReachabilityChecked(answer.reachable, answer.reason, answer.detail))
+        return answer
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -361,7 +401,7 @@ class Node:
         if answer.state == "banned":
             await self._on_rejected("the coordinator has banned this node")
             return
-        wanted = {a.name: a.origin_url for a in answer.streams}
+        wanted = {a.name: a.origin_url for a in answer.streams if a.name not in self._unsupported}
         if wanted != self._assigned:
             self._assigned = wanted
             await self._relay.set_streams(wanted)
@@ -406,12 +446,8 @@ class Node:
 
     async def _poll_earnings(self) -> None:
         while True:
-            if self._client is not None and self._reachable:
-                try:
-                    earnings = await self._client.earnings()
-                except CoordinatorError as exc:
-                    logger.debug("earnings not available: %s", exc)
-                    earnings = None
+            if self._reachable:
+                earnings = await self.earnings_details()
                 if earnings is not None:
                     update = EarningsUpdated(
                         earnings.currency, earnings.today_minor, earnings.period_minor
@@ -426,4 +462,19 @@ class Node:
                             self._publish(
                                 ProbeObserved(probe.at, probe.ok, probe.reason, probe.detail)
                             )
+                await self._list_streams()
             await asyncio.sleep(self.config.earnings_interval_s)
+
+    async def _list_streams(self) -> None:
+        """Publish the coordinator's streams (StreamsListed) when the list changed."""
+        if self._client is None:
+            return
+        try:
+            listed = await self._client.list_streams()
+        except CoordinatorError as exc:
+            logger.debug("stream list not available: %s", exc)
+            return
+        catalog = StreamsListed(tuple(CatalogStream(s.name, s.live) for s in listed))
+        if catalog != self._catalog:
+            self._catalog = catalog
+            self._publish(catalog)

@@ -20,6 +20,8 @@ BRIDGE_SIGNALS = (
     "node_state_changed",
     "probe_observed",
     "earnings_updated",
+    "streams_listed",
+    "relay_reachability_checked",
     "update_available",
     "failed",
     "stopped",
@@ -43,6 +45,8 @@ class NodeBridge(QObject):
         node_state_changed(str): the coordinator's verdict (healthy, flagged, banned, ...).
         probe_observed(object): the ProbeObserved event.
         earnings_updated(str, int, int): currency, today and this period in minor units.
+        streams_listed(object): every stream of the coordinator (tuple[CatalogStream, ...]).
+        relay_reachability_checked(bool, str, str): reachable, reason, detail (a check on demand).
         update_available(str, str): version, download URL.
         failed(str, bool): message for the friend, fatal.
         stopped(): the node stopped.
@@ -58,6 +62,8 @@ class NodeBridge(QObject):
     node_state_changed = Signal(str)
     probe_observed = Signal(object)
     earnings_updated = Signal(str, int, int)
+    streams_listed = Signal(object)
+    relay_reachability_checked = Signal(bool, str, str)
     update_available = Signal(str, str)
     failed = Signal(str, bool)
     stopped = Signal()
@@ -102,6 +108,10 @@ class NodeBridge(QObject):
                 self.probe_observed.emit(event)
             case ev.EarningsUpdated(currency=currency, today_minor=today, period_minor=period):
                 self.earnings_updated.emit(currency, today, period)
+            case ev.StreamsListed(streams=streams):
+                self.streams_listed.emit(streams)
+            case ev.RelayReachabilityChecked(reachable=reachable, reason=reason, detail=detail):
+                self.relay_reachability_checked.emit(reachable, reason, detail)
             case ev.UpdateAvailable(version=version, download_url=url):
                 self.update_available.emit(version, url)
             case ev.NodeFailed(message=message, fatal=fatal):

@@ -9,6 +9,7 @@ from desktop_app.ui.bridge import NodeBridge
 from desktop_app.ui.model import NodeModel
 from desktop_app.ui.qt import QObject, QTimer, Signal, Slot, asyncSlot
 from desktop_app.ui.settings import SettingsError, TraySettings
+from streamr_protocol.models import NodeEarningsResponse, ReachabilityResponse
 
 __all__ = ["NodeController", "NodeLike"]
 
@@ -31,6 +32,12 @@ class NodeLike(Protocol):
     async def resume(self) -> None: ...
 
     def snapshot(self) -> Any: ...
+
+    def set_unsupported(self, names: Iterable[str]) -> None: ...
+
+    async def earnings_details(self) -> NodeEarningsResponse | None: ...
+
+    async def check_reachability(self) -> ReachabilityResponse: ...
 
 
 def stream_stats(snapshot: Any) -> list[StreamStat]:
@@ -96,12 +103,9 @@ class NodeController(QObject):
 
     @asyncSlot()
     async def refresh_earnings(self) -> None:
-        """Fetch payout history and probes, where the node offers them (`earnings_details`)."""
-        details = getattr(self.node, "earnings_details", None)
-        if details is None:
-            return
+        """Fetch payout history and probes (`earnings_details`)."""
         try:
-            earnings = await details()
+            earnings = await self.node.earnings_details()
         except Exception:
             logger.exception("earnings details failed")
             return
@@ -167,8 +171,19 @@ class NodeController(QObject):
 
     @Slot(object)
     def on_unsupported_changed(self, names: Iterable[str]) -> None:
+        names = sorted(set(names))
         self.model.set_unsupported(names)
-        self._remember(unsupported_streams=sorted(set(names)))
+        self._remember(unsupported_streams=names)
+        self.node.set_unsupported(names)
+
+    @asyncSlot()
+    async def check_reachability(self) -> None:
+        """Ask the coordinator to fetch the relay now; the answer reaches the model as an event."""
+        try:
+            await self.node.check_reachability()
+        except Exception as exc:
+            logger.info("reachability check failed: %s", exc)
+            self.model.set_reachability_error(str(exc).splitlines()[0] if str(exc) else repr(exc))
 
     @Slot(object)
     def on_settings_saved(self, new: TraySettings) -> None:

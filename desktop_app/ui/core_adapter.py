@@ -6,7 +6,6 @@ what the wizard and the controller expect, translating core errors into JoinErro
 
 import asyncio
 import logging
-from pathlib import Path
 from typing import Any
 
 from desktop_app.core.client import CoordinatorClient
@@ -18,73 +17,15 @@ from desktop_app.core.errors import (
     TokenRejected,
 )
 from desktop_app.core.errors import Error as CoreError
-from desktop_app.core.node import Node, join, node_version
+from desktop_app.core.node import join, node_version
+from desktop_app.core.relay.relay import Relay
 from desktop_app.ui.errors import JoinError
-from desktop_app.ui.portmap import PortMapping, map_port
-from desktop_app.ui.settings import TraySettings
+from desktop_app.ui.portmap import PortMapping, map_port, reachability_message
 from streamr_protocol.invite import InviteLink
-from streamr_protocol.models import NodeEarningsResponse
 
-__all__ = ["CoreJoinBackend", "TrayNode", "forget_identity", "node_config", "read_invite"]
+__all__ = ["CoreJoinBackend"]
 
 logger = logging.getLogger(__name__)
-INVITE_FILE_LIMIT = 4096
-
-
-def node_config(base: NodeConfig, settings: TraySettings) -> NodeConfig:
-    """The node's config: flags given on the command line win, then the friend's settings."""
-    given = base.model_fields_set
-    update: dict[str, object] = {}
-    if "relay_port" not in given:
-        update["relay_port"] = settings.relay_port
-    if "upload_cap_mbit" not in given:
-        update["upload_cap_mbit"] = settings.upload_cap_mbit or None
-    if "name" not in given and settings.display_name:
-        update["name"] = settings.display_name
-    if "payout_handle" not in given and settings.payout_handle:
-        update["payout_handle"] = settings.payout_handle
-    return base.model_copy(update=update)
-
-
-def read_invite(argument: str | None) -> str:
-    """The invite text from `--invite`: a link, or a file the host sent that holds one."""
-    if not argument:
-        return ""
-    if "://" not in argument:
-        path = Path(argument).expanduser()
-        try:
-            if path.is_file():
-                return path.read_text(encoding="utf-8", errors="replace")[
-                    :INVITE_FILE_LIMIT
-                ].strip()
-        except OSError as exc:
-            logger.warning("cannot read the invite file %s: %s", path, exc.strerror)
-    return argument.strip()
-
-
-def forget_identity(config: NodeConfig) -> None:
-    """Drop the stored identity (leaving the coordinator); the next start asks to join again."""
-    config.identity_path.unlink(missing_ok=True)
-
-
-class TrayNode(Node):
-    """The core Node plus the earnings details the window shows (payout history)."""
-
-    async def earnings_details(self) -> NodeEarningsResponse | None:
-        """This node's earnings answer with payouts and probes; None when unknown."""
-        identity = self.identity
-        if identity is None:
-            return None
-        client = CoordinatorClient(
-            identity.coordinator_url, identity.node_token, version=node_version()
-        )
-        try:
-            return await client.earnings()
-        except CoreError as exc:
-            logger.debug("earnings not available: %s", exc)
-            return None
-        finally:
-            await client.aclose()
 
 
 class CoreJoinBackend:
@@ -126,6 +67,30 @@ class CoreJoinBackend:
 
     async def map_port(self, port: int) -> PortMapping:
         return await asyncio.to_thread(lambda: map_port(port, **self.upnp_options))
+
+    async def check_reachability(self, port: int, lan: str = "") -> tuple[bool, str]:
+        """Serve an empty relay on `port` while the coordinator fetches it from outside."""
+        identity = self.config.load_identity()
+        if identity is None:
+            raise JoinError("Join first: there is no node to check yet.")
+        relay = Relay(host=self.config.relay_host, port=port)
+        try:
+            await relay.start()
+        except CoreError as exc:
+            raise JoinError(_sentence(str(exc))) from exc
+        client = CoordinatorClient(
+            identity.coordinator_url, identity.node_token, version=node_version()
+        )
+        try:
+            answer = await client.check_reachability()
+        except CoreError as exc:
+            raise JoinError(_sentence(f"could not check your relay from outside: {exc}")) from exc
+        finally:
+            await client.aclose()
+            await relay.stop()
+        return answer.reachable, reachability_message(
+            answer.reachable, answer.reason, answer.detail, port, lan
+        )
 
 
 def _sentence(text: str) -> str:

@@ -14,13 +14,17 @@ APP_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 
 
 def asset_dir() -> Path:
-    """The assets folder: $STREAMR_ASSETS, the PyInstaller bundle, or the source tree."""
+    """The assets folder: $STREAMR_ASSETS, the PyInstaller bundle, the source tree, or where
+    a pip install put them (`share/streamrp2p/assets` under the environment's prefix)."""
     if env := os.environ.get("STREAMR_ASSETS"):
         return Path(env)
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle:
         return Path(bundle) / "assets"
-    return Path(__file__).resolve().parents[2] / "assets"
+    source = Path(__file__).resolve().parents[2] / "assets"
+    if source.is_dir():
+        return source
+    return Path(sys.prefix) / "share" / "streamrp2p" / "assets"
 
 
 def _icon(prefix: str, sizes: tuple[int, ...]) -> QIcon:

@@ -32,4 +32,6 @@ def setup_logging(
         handler.set_name(HANDLER_NAME)
         root.addHandler(handler)
     root.setLevel(level)
+    for chatty in ("httpx", "httpcore"):  # one line per request: the relay polls every second
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
     return path

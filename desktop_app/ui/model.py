@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from desktop_app.core.events import HeartbeatSent, ProbeObserved, StreamStat
+from desktop_app.core.events import CatalogStream, HeartbeatSent, ProbeObserved, StreamStat
 from desktop_app.ui.bridge import BRIDGE_SIGNALS, NodeBridge
 from desktop_app.ui.formatting import format_money
 from desktop_app.ui.history import History
+from desktop_app.ui.portmap import reachability_message
 from desktop_app.ui.qt import QObject, Signal, Slot
-from streamr_protocol.models import NodeEarningsResponse, PayoutSummary, StreamResponse
+from streamr_protocol.models import NodeEarningsResponse, PayoutSummary
 
 __all__ = ["NodeModel", "StreamView", "TrayState"]
 
@@ -74,6 +75,7 @@ class NodeModel(QObject):
         self.viewers = 0
         self.streams: dict[str, StreamView] = {}
         self.unsupported: set[str] = set()
+        self._listed: set[str] = set()
         self.coordinator_reachable: bool | None = None
         self.coordinator_detail = ""
         self.node_state = "new"
@@ -82,6 +84,7 @@ class NodeModel(QObject):
         self.probes_failed = 0
         self._failing_streak = 0
         self.relay_reachable: bool | None = None
+        self.reachability_text = ""
         self.currency = "USD"
         self.today_minor = 0
         self.period_minor = 0
@@ -175,6 +178,21 @@ class NodeModel(QObject):
         self.changed.emit()
 
     # --- slots for the bridge's signals -------------------------------------------------------
+
+    @Slot(bool, str, str)
+    def on_relay_reachability_checked(self, reachable: bool, reason: str, detail: str) -> None:
+        self.relay_reachable = reachable
+        self.reachability_text = reachability_message(reachable, reason, detail, self.relay_port)
+        self._notify()
+
+    def set_reachability_error(self, message: str) -> None:
+        """The check itself failed (coordinator unreachable, ...): say so, keep the last verdict."""
+        self.reachability_text = f"Could not check: {message}"
+        self._notify()
+
+    @Slot(object)
+    def on_streams_listed(self, streams: tuple[CatalogStream, ...]) -> None:
+        self.apply_catalog(streams)
 
     @Slot(str, int, str)
     def on_relay_started(self, host: str, port: int, public_url: str) -> None:
@@ -310,11 +328,19 @@ class NodeModel(QObject):
         self.history.record_streams(stats, date.today())
         self._notify()
 
-    def apply_catalog(self, streams: Iterable[StreamResponse]) -> None:
-        """Take the coordinator's list of streams (live or not)."""
-        for item in streams:
-            view = self._stream(item.name)
-            view.live = item.live
+    def apply_catalog(self, streams: Iterable[CatalogStream]) -> None:
+        """Take the coordinator's list of streams (live or not); drop the ones it no longer
+        lists unless this node relays them."""
+        listed = {item.name: item.live for item in streams}
+        for name in self._listed - listed.keys():
+            view = self.streams.get(name)
+            if view is not None and not view.assigned:
+                del self.streams[name]
+        self._listed = set(listed)
+        for name, live in listed.items():
+            view = self._stream(name)
+            if not view.assigned:  # the relay reports the live state of what it relays
+                view.live = live
         self._notify()
 
     def apply_earnings(self, earnings: NodeEarningsResponse) -> None:

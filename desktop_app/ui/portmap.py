@@ -6,7 +6,7 @@ Call `map_port` in a worker thread (`asyncio.to_thread`): discovery waits for SS
 import logging
 from dataclasses import dataclass
 
-__all__ = ["FORWARDING_HELP", "PortMapping", "map_port"]
+__all__ = ["FORWARDING_HELP", "PortMapping", "map_port", "reachability_message"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,3 +80,21 @@ def map_port(
 
 def _help(port: int, lan: str) -> str:
     return FORWARDING_HELP.format(port=port, lan=lan or "this computer")
+
+
+def reachability_message(
+    reachable: bool, reason: str, detail: str, port: int, lan: str = ""
+) -> str:
+    """One paragraph for the friend about the coordinator's check of the relay port."""
+    if reachable:
+        return f"Reachable: the coordinator fetched your relay on port {port} from outside."
+    if reason == "private_address":
+        why = (
+            f"The coordinator sees a private address for your relay ({detail}) and does not "
+            "fetch private addresses. "
+        )
+    elif reason == "no_relay":
+        why = "The coordinator has no address for your relay yet. "
+    else:
+        why = f"The coordinator could not reach your relay ({reason}: {detail}). "
+    return "Not reachable from outside. " + why + _help(port, lan)

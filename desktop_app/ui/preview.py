@@ -62,6 +62,7 @@ class PreviewWidget(QWidget):
         self.message = ""
         self._vlc: Any | None = None
         self._player: Any | None = None
+        self._video: Any | None = None
         self._stack = QStackedWidget()
         self.surface = QWidget()
         self.surface.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
@@ -126,14 +127,18 @@ class PreviewWidget(QWidget):
         return True
 
     def _play_qt(self, url: str) -> bool:
-        video = QVideoWidget()
         player = QMediaPlayer(self)
+        if not player.isAvailable():  # QtMultimedia without a working backend (FFmpeg plugin)
+            logger.info("QtMultimedia has no usable backend")
+            player.deleteLater()
+            return False
+        video = QVideoWidget()
         player.setVideoOutput(video)
         player.setSource(QUrl(url))
         self._stack.addWidget(video)
         self._stack.setCurrentWidget(video)
         player.play()
-        self._player = player
+        self._player, self._video = player, video
         return True
 
     def playing(self) -> bool:
@@ -151,5 +156,9 @@ class PreviewWidget(QWidget):
         else:
             player.stop()
             player.deleteLater()
+            if self._video is not None:
+                self._stack.removeWidget(self._video)
+                self._video.deleteLater()
+                self._video = None
         self.backend = ""
         self._show_note("Preview stopped.")

@@ -7,10 +7,12 @@ import logging
 from desktop_app.ui.errors import InstanceError
 from desktop_app.ui.qt import QLocalServer, QLocalSocket, QObject, Signal, Slot
 
-__all__ = ["ACTIVATE", "SingleInstance", "server_name"]
+__all__ = ["ACTIVATE", "PREVIEW", "QUIT", "SingleInstance", "server_name"]
 
 logger = logging.getLogger(__name__)
 ACTIVATE = "activate"
+PREVIEW = "preview"
+QUIT = "quit"
 TIMEOUT_MS = 1000
 
 

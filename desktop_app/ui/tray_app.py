@@ -9,9 +9,9 @@ from desktop_app.ui.controller import NodeController, NodeLike
 from desktop_app.ui.history import History
 from desktop_app.ui.model import NodeModel
 from desktop_app.ui.notifications import Notifier
-from desktop_app.ui.qt import QObject, Signal, Slot
+from desktop_app.ui.qt import QObject, QTimer, Signal, Slot
 from desktop_app.ui.settings import TraySettings
-from desktop_app.ui.single_instance import ACTIVATE
+from desktop_app.ui.single_instance import ACTIVATE, PREVIEW, QUIT
 from desktop_app.ui.tray import Tray
 from desktop_app.ui.window import MainWindow
 from desktop_app.ui.wizard import JoinBackend, Joined, JoinWizard
@@ -55,7 +55,8 @@ class TrayApp(QObject):
         self.has_tray = Tray.available() if has_tray is None else has_tray
         self.model = NodeModel(history, self)
         self.tray = Tray(self.model, self) if self.has_tray else None
-        self.window = MainWindow(self.model, settings, self.has_tray, preview_backends)
+        self.preview_backends = preview_backends
+        self._window: MainWindow | None = None  # built when first needed: less memory idle
         self.notifier = Notifier(self.model, self.tray, lambda: self.settings.notifications, self)
         self.controller: NodeController | None = None
         self.wizard: JoinWizard | None = None
@@ -69,9 +70,19 @@ class TrayApp(QObject):
             self.tray.preview_requested.connect(self.on_preview_requested)
             self.tray.settings_requested.connect(self.on_settings_requested)
             self.tray.quit_requested.connect(self.on_quit_requested)
-        self.window.close_requested.connect(self.on_quit_requested)
-        self.window.settings_tab.settings_saved.connect(self.on_settings_saved)
-        self.window.settings_tab.leave_requested.connect(self.on_leave_requested)
+
+    @property
+    def window(self) -> MainWindow:
+        """The main window, built on first use."""
+        if self._window is None:
+            window = MainWindow(self.model, self.settings, self.has_tray, self.preview_backends)
+            window.close_requested.connect(self.on_quit_requested)
+            window.settings_tab.settings_saved.connect(self.on_settings_saved)
+            window.settings_tab.leave_requested.connect(self.on_leave_requested)
+            window.streams_tab.unsupported_changed.connect(self.on_unsupported_changed)
+            window.status_tab.check_requested.connect(self.on_check_reachability_requested)
+            self._window = window
+        return self._window
 
     def _save_settings(self, settings: TraySettings) -> None:
         self.settings = settings
@@ -81,12 +92,13 @@ class TrayApp(QObject):
         """Show the wizard when not joined yet (or a link came in), else start relaying."""
         if self.tray is not None:
             self.tray.show()
+            logger.info("tray icon shown")
         if not self.joined or invite_text:
             self.show_wizard(invite_text)
             return
-        self._start_node()
         if self.tray is None:
             self.window.bring_to_front()
+        QTimer.singleShot(0, self._start_node)  # let the icon paint before the core loads
 
     def show_wizard(self, invite_text: str = "") -> JoinWizard:
         """Open (or bring back) the first-run wizard."""
@@ -105,8 +117,7 @@ class TrayApp(QObject):
         self.controller = NodeController(node, self.model, self.settings, self._save_settings, self)
         self.controller.stopped.connect(self.on_controller_stopped)
         self.controller.error.connect(self.on_controller_error)
-        self.controller.settings_applied.connect(self.window.settings_tab.show_message)
-        self.window.streams_tab.unsupported_changed.connect(self.controller.on_unsupported_changed)
+        self.controller.settings_applied.connect(self.on_settings_applied)
         if self.tray is not None:
             self.tray.toggle_supporting_requested.connect(self.controller.toggle_supporting)
         self.controller.start()
@@ -126,9 +137,25 @@ class TrayApp(QObject):
                 }
             )
         )
-        self.window.settings_tab.load(self.settings)
+        if self._window is not None:
+            self._window.settings_tab.load(self.settings)
         if self.controller is None:
             self._start_node()
+
+    @Slot(object)
+    def on_unsupported_changed(self, names: list[str]) -> None:
+        if self.controller is not None:
+            self.controller.on_unsupported_changed(names)
+
+    @Slot()
+    def on_check_reachability_requested(self) -> None:
+        if self.controller is not None:
+            self.controller.check_reachability()
+
+    @Slot(str)
+    def on_settings_applied(self, message: str) -> None:
+        if self._window is not None:
+            self._window.settings_tab.show_message(message)
 
     @Slot(int)
     def on_wizard_finished(self, result: int) -> None:
@@ -137,8 +164,15 @@ class TrayApp(QObject):
 
     @Slot(str)
     def on_instance_message(self, message: str) -> None:
-        """A second launch: bring the window up, or take the link it was opened with."""
-        if message and message != ACTIVATE:
+        """A second launch: bring the window up, or take the link it was opened with.
+
+        Besides a link, the local socket takes the commands "activate", "preview" and "quit".
+        """
+        if message == PREVIEW:
+            self.on_preview_requested()
+        elif message == QUIT:
+            self.on_quit_requested()
+        elif message and message != ACTIVATE:
             self.show_wizard(message)
         elif self.joined:
             self.window.bring_to_front()
@@ -186,7 +220,8 @@ class TrayApp(QObject):
 
     @Slot(str)
     def on_controller_error(self, message: str) -> None:
-        self.window.banner.setText(f"<b>{message}</b>")
+        if self._window is not None:
+            self._window.banner.setText(f"<b>{message}</b>")
         if self.tray is not None:
             self.tray.show_message("StreamrP2P", message, critical=True)
 
@@ -196,7 +231,8 @@ class TrayApp(QObject):
             return
         self._quitting = True
         logger.info("quitting: stopping the relay")
-        self.window.preview_tab.stop()
+        if self._window is not None:
+            self._window.preview_tab.stop()
         if self.controller is not None:
             self.controller.shutdown()
         else:
@@ -209,7 +245,8 @@ class TrayApp(QObject):
             return
         if self.tray is not None:
             self.tray.hide()
-        self.window.hide()
+        if self._window is not None:
+            self._window.hide()
         try:
             self.model.history.save()
         except OSError as exc:
@@ -225,6 +262,7 @@ class TrayApp(QObject):
         self.forget_identity()
         self.joined = False
         self.model.on_stopped()
-        self.window.hide()
-        self.window.settings_tab.show_message("")
+        if self._window is not None:
+            self._window.hide()
+            self._window.settings_tab.show_message("")
         self.show_wizard()

@@ -58,6 +58,10 @@ class JoinBackend(Protocol):
         """Try UPnP for `port`."""
         ...
 
+    async def check_reachability(self, port: int, lan: str = "") -> tuple[bool, str]:
+        """Have the coordinator fetch the relay on `port` from outside: (reachable, sentence)."""
+        ...
+
 
 def _status(label: QLabel, text: str, ok: bool | None) -> None:
     colour = {True: "#1e7e34", False: "#b02a37", None: "#555"}[ok]
@@ -140,7 +144,9 @@ class PortPage(QWizardPage):
         self.port_status = QLabel()
         self.join_status = QLabel()
         self.mapping_status = QLabel()
-        for label in (self.port_status, self.join_status, self.mapping_status):
+        self.reach_status = QLabel()
+        labels = (self.port_status, self.join_status, self.mapping_status, self.reach_status)
+        for label in labels:
             label.setWordWrap(True)
         row = QHBoxLayout()
         row.addWidget(self.port)
@@ -151,6 +157,7 @@ class PortPage(QWizardPage):
         layout.addWidget(self.join)
         layout.addWidget(self.join_status)
         layout.addWidget(self.mapping_status)
+        layout.addWidget(self.reach_status)
         layout.addStretch(1)
         self.joined: Joined | None = None
         self._connect_signals()
@@ -283,6 +290,13 @@ class JoinWizard(QWizard):
         _status(page.mapping_status, "Asking your router to open the port (UPnP) …", None)
         mapping = await self.backend.map_port(port)
         _status(page.mapping_status, mapping.message, True if mapping.ok else None)
+        _status(page.reach_status, "Checking from outside that viewers can reach you …", None)
+        try:
+            reachable, note = await self.backend.check_reachability(port, mapping.lan_address)
+        except JoinError as exc:
+            _status(page.reach_status, str(exc), None)
+        else:
+            _status(page.reach_status, note, reachable)
         page.joined = Joined(invite, name, handle, port, mapping)
         self.setProperty("joined_text", f"Joined as {name}; your relay: {relay_url}.")
         page.completeChanged.emit()

@@ -42,5 +42,5 @@ install -m 0755 "$HERE/postinst" "$STAGE/DEBIAN/postinst"
 install -m 0755 "$HERE/postrm" "$STAGE/DEBIAN/postrm"
 
 OUT="$DIST/streamrp2p_${VERSION}_${ARCH}.deb"
-dpkg-deb --root-owner-group -Zxz --build "$STAGE" "$OUT" >/dev/null
+dpkg-deb --root-owner-group -Zgzip --build "$STAGE" "$OUT" >/dev/null
 echo "$OUT"

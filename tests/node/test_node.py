@@ -13,6 +13,7 @@ from desktop_app.core.events import (
     NodeStopped,
     RelayStarted,
     StreamLiveChanged,
+    StreamsListed,
 )
 from desktop_app.core.node import Node
 from streamr_protocol import HeartbeatRequest, NodeRegisterRequest
@@ -105,3 +106,50 @@ async def test_client_maps_coordinator_answers_to_core_errors(tmp_path) -> None:
             await gone.me()
     finally:
         await gone.aclose()
+
+
+async def test_node_skips_unsupported_streams_and_lists_every_coordinator_stream(tmp_path) -> None:
+    with run_coordinator(tmp_path, "--heartbeat-interval", "1") as coord:
+        async with live_origin("one", srs_master=False) as origin:
+
+            def add(name: str, url: str) -> None:
+                coord.cli("stream", "add", name, "--origin", url, "--pool-per-hour", "1")
+
+            await asyncio.to_thread(add, "one", origin.url("one"))
+            await asyncio.to_thread(add, "two", origin.url("one"))
+            await asyncio.to_thread(add, "gone", origin.url("gone"))
+            config = NodeConfig(
+                data_dir=tmp_path / "node",
+                relay_host="127.0.0.1",
+                status_port=0,
+                invite=await asyncio.to_thread(coord.invite),
+                name="Picky",
+                payout_handle="@picky",
+                earnings_interval_s=0.5,
+            )
+            node = Node(config)
+            assert await node.earnings_details() is None  # not started: nothing to ask
+            node.set_unsupported(["two"])
+            events: list[object] = []
+            node.subscribe(events.append)
+            await node.start()
+            try:
+
+                def listed() -> dict[str, bool]:
+                    found = [e for e in events if isinstance(e, StreamsListed)]
+                    return {s.name: s.live for s in found[-1].streams} if found else {}
+
+                await wait_until(lambda: listed().get("one") is True, 30)
+                assert set(listed()) == {"one", "two", "gone"} and listed()["gone"] is False
+                await wait_until(lambda: any(s.live for s in node.snapshot().streams), 30)
+                assert {s.name for s in node.snapshot().streams} == {"one", "gone"}
+                assert node.unsupported == frozenset({"two"})
+                details = await node.earnings_details()
+                assert details is not None and details.currency
+
+                node.set_unsupported([])  # ticked again: relayed from the next heartbeat on
+                await wait_until(
+                    lambda: {s.name for s in node.snapshot().streams} == {"one", "two", "gone"}, 15
+                )
+            finally:
+                await node.stop()

@@ -1,5 +1,6 @@
 """End to end: `streamr-coordinator demo` relays a stream a player can read, then stops clean."""
 
+import importlib.util
 import json
 import os
 import queue
@@ -26,9 +27,10 @@ pytestmark = pytest.mark.slow
 class DemoProcess:
     """The demo as a child process whose output lines are collected by a thread."""
 
-    def __init__(self, *args: str, marker: str) -> None:
+    def __init__(self, *args: str, marker: str, env: dict[str, str] | None = None) -> None:
         env = {
             **os.environ,
+            **(env or {}),
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
             "STREAMR_DEMO_TEST_MARKER": marker,
@@ -98,8 +100,8 @@ class DemoProcess:
         return code
 
 
-def processes_with_marker(marker: str) -> list[str]:
-    """Return the command lines of live processes whose environment carries `marker`."""
+def processes_with_marker(marker: str, pids: bool = False) -> list:
+    """Return the command lines (or (pid, command line)) of live processes carrying `marker`."""
     found = []
     needle = f"STREAMR_DEMO_TEST_MARKER={marker}".encode()
     for proc in Path("/proc").iterdir():
@@ -107,7 +109,8 @@ def processes_with_marker(marker: str) -> list[str]:
             continue
         try:
             if needle in (proc / "environ").read_bytes():
-                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found.append((int(proc.name), cmd) if pids else cmd)
         except OSError:
             continue
     return found
@@ -151,11 +154,21 @@ def test_demo_relays_a_playable_stream_reports_activity_and_stops_without_leftov
             assert time.monotonic() < deadline, "watch never redirected to a node"
             time.sleep(1)
         assert {"video", "audio"} <= ffprobe_streams(watch)
-        if (ROOT / "coordinator_service" / "dashboard" / "routes.py").is_file():
-            assert httpx.get(dashboard, timeout=10).status_code == 200
+        if importlib.util.find_spec("coordinator_service.dashboard.cli") is not None:
+            sign_in = demo.wait_for(r"sign in:\s+(http://\S+)", timeout=5).group(1)
+            with httpx.Client(follow_redirects=True, timeout=10) as browser:
+                page = browser.get(sign_in)
+                assert page.status_code == 200 and str(page.url).startswith(dashboard)
+                assert "demo" in browser.get(dashboard).text
 
         demo.wait_for(r"probe\s+node-\d: ok", timeout=90)
         demo.wait_for(r"earnings\s+node-\d \$\d+\.\d\d", timeout=90)
+
+        # A node that dies is reported; the demo goes on with the others.
+        [victim] = [pid for pid, cmd in processes_with_marker(marker, pids=True) if "node-3" in cmd]
+        os.kill(victim, signal.SIGKILL)
+        demo.wait_for(r"warning\s+node-3 stopped", timeout=30)
+        assert demo.process.poll() is None
     finally:
         code = demo.stop()
     assert code == 0, "\n".join(demo.lines)
@@ -167,8 +180,8 @@ def test_demo_relays_a_playable_stream_reports_activity_and_stops_without_leftov
 def test_demo_cheat_nodes_are_caught_and_flagged_while_the_honest_node_stays_healthy(tmp_path):
     marker = uuid.uuid4().hex
     demo = DemoProcess(
-        "--port", "0", "--data-dir", str(tmp_path / "demo"), "--nodes", "1", "--cheat",
-        marker=marker,
+        "--port", "0", "--data-dir", str(tmp_path / "demo"), "--nodes", "1", "--cheat", "--gui",
+        marker=marker, env={"QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path / "home")},
     )  # fmt: skip
     try:
         demo.wait_for(r"cheats:\s+cheat-stale", timeout=120)
@@ -180,4 +193,7 @@ def test_demo_cheat_nodes_are_caught_and_flagged_while_the_honest_node_stays_hea
         code = demo.stop()
     assert code == 0, "\n".join(demo.lines)
     assert not any("probe      node-1: FAILED" in line for line in demo.lines)
+    # --gui: the tray app ran the whole time (offscreen) and was stopped with the rest.
+    assert not any("tray-app stopped" in line for line in demo.lines)
+    assert "tray app starting" in (tmp_path / "demo" / "logs" / "tray-app.log").read_text()
     assert processes_with_marker(marker) == []

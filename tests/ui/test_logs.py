@@ -1,8 +1,6 @@
 """Logs go to the platform's log folder and rotate."""
 
 import logging
-import subprocess
-import sys
 
 from desktop_app.ui.logs import setup_logging
 from desktop_app.ui.settings import log_dir
@@ -23,11 +21,3 @@ def test_logs_rotate_in_the_platform_log_folder(home) -> None:
             if handler.get_name() == "streamrp2p":
                 logging.getLogger().removeHandler(handler)
                 handler.close()
-
-
-def test_logging_setup_imports_no_qt() -> None:
-    code = (
-        "import sys, desktop_app.ui.logs, desktop_app.ui.autostart; print('PySide6' in sys.modules)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"

@@ -23,7 +23,7 @@ def router(tmp_path):
         yield router
 
 
-COORD_FLAGS = ("--heartbeat-interval", "1", "--allow-private-relays")
+COORD_FLAGS = ("--heartbeat-interval", "1", "--allow-private-relays", "--probe-interval", "1")
 
 
 def fast_config(tmp_path) -> NodeConfig:
@@ -45,7 +45,8 @@ def fetch(qtbot, url: str) -> httpx.Response:
         return future.result()
 
 
-def join_with_wizard(qtbot, app, link: str, router) -> None:
+def join_with_wizard(qtbot, app, link: str, router) -> str:
+    """Join through the wizard; return what its reachability check told the friend."""
     app.join_backend.upnp_options = {
         "discover_delay_ms": 50,
         "minissdpd_socket": router.socket_path,
@@ -61,6 +62,7 @@ def join_with_wizard(qtbot, app, link: str, router) -> None:
         wizard.port_page.join.click()
     assert wizard.port_page.joined.port_mapping.ok
     assert router.mappings[-1]["NewExternalPort"] == str(wizard.port_page.joined.relay_port)
+    return wizard.port_page.reach_status.text()
 
 
 def test_tray_follows_a_real_node_through_its_states(qtbot, qloop, home, router, tmp_path):
@@ -76,7 +78,8 @@ def test_tray_follows_a_real_node_through_its_states(qtbot, qloop, home, router,
             model = app.model
             assert model.state is TrayState.IDLE
 
-            join_with_wizard(qtbot, app, coord.invite(), router)
+            note = join_with_wizard(qtbot, app, coord.invite(), router)
+            assert note.startswith("Reachable: the coordinator fetched your relay")
             qtbot.wait_until(lambda: model.state is TrayState.RELAYING, timeout=30_000)
             qtbot.wait_until(
                 lambda: model.streams.get("demo", StreamView("demo")).live, timeout=30_000
@@ -86,6 +89,25 @@ def test_tray_follows_a_real_node_through_its_states(qtbot, qloop, home, router,
             assert playlist.status_code == 200 and "#EXTINF" in playlist.text
             saved = TraySettings.load()
             assert (saved.display_name, saved.relay_port) == ("Sam", relay_port)
+
+            # the coordinator's probes and the node's earnings reach the window
+            qtbot.wait_until(lambda: model.probes_passed >= 1, timeout=30_000)
+            qtbot.wait_until(lambda: model.today_minor > 0, timeout=30_000)
+            app.window.show()
+            assert app.window.status_tab.probes.text().startswith(f"{model.probes_passed} passed")
+            assert app.window.earnings_tab.today.text() != "$0.00"
+            app.window.status_tab.check_now.click()  # the coordinator fetches the relay now
+            qtbot.wait_until(
+                lambda: model.reachability_text.startswith("Reachable"), timeout=15_000
+            )
+            assert app.window.status_tab.reach_detail.text() == model.reachability_text
+
+            relay = f"http://127.0.0.1:{relay_port}/live/demo.m3u8"
+            app.on_unsupported_changed(["demo"])  # the friend unticks the stream
+            qtbot.wait_until(lambda: fetch(qtbot, relay).status_code == 404, timeout=15_000)
+            assert TraySettings.load().unsupported_streams == ["demo"]
+            app.on_unsupported_changed([])
+            qtbot.wait_until(lambda: fetch(qtbot, relay).status_code == 200, timeout=20_000)
 
             app.controller.toggle_supporting()
             qtbot.wait_until(lambda: model.state is TrayState.IDLE, timeout=10_000)
@@ -118,12 +140,19 @@ def test_quitting_stops_the_relay_and_a_restart_needs_no_wizard(
     qtbot, qloop, home, router, tmp_path
 ):
     relay_port = free_port()
-    with run_coordinator(tmp_path, *COORD_FLAGS) as coord:
+    with run_coordinator(tmp_path, "--heartbeat-interval", "1") as coord:  # no private relays
         config = fast_config(tmp_path)
         app = build_tray_app(config, TraySettings(relay_port=relay_port), False)
         qtbot.add_widget(app.window)
-        join_with_wizard(qtbot, app, coord.invite(), router)
+        note = join_with_wizard(qtbot, app, coord.invite(), router)
+        assert note.startswith("Not reachable from outside") and "private address" in note
+        assert "Forward the port by hand" in note
         qtbot.wait_until(lambda: app.model.running, timeout=15_000)
+        app.window.status_tab.check_now.click()
+        qtbot.wait_until(
+            lambda: app.model.reachability_text.startswith("Not reachable"), timeout=15_000
+        )
+        assert app.model.relay_reachable is False and app.window.status_tab.check_now.isEnabled()
         with qtbot.wait_signal(app.finished, timeout=20_000):
             app.window.close()  # no tray: closing the window quits
         with pytest.raises(httpx.ConnectError):
@@ -137,5 +166,15 @@ def test_quitting_stops_the_relay_and_a_restart_needs_no_wizard(
         assert again.wizard is None
         qtbot.wait_until(lambda: again.model.running, timeout=15_000)
         assert again.window.isVisible() and again.window.no_tray.isVisible()
+
+        leave = again.window.settings_tab.leave_button
+        leave.click()
+        leave.click()  # confirmed: stop, forget this coordinator, offer the wizard
+        qtbot.wait_until(
+            lambda: again.wizard is not None and again.wizard.isVisible(), timeout=20_000
+        )
+        assert not config.identity_path.exists() and not again.joined
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{relay_port}/live/demo.m3u8", timeout=2)
         with qtbot.wait_signal(again.finished, timeout=20_000):
             again.on_quit_requested()

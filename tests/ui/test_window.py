@@ -2,9 +2,11 @@
 
 from datetime import UTC, date, datetime
 
+import pytest
+
 from desktop_app.core import events as ev
 from desktop_app.core.events import StreamStat
-from desktop_app.ui.qt import QImage, Qt
+from desktop_app.ui.qt import HAVE_MULTIMEDIA, QImage, Qt
 from desktop_app.ui.settings import TraySettings
 from desktop_app.ui.window import MainWindow
 from desktop_app.ui.window.main_window import NO_TRAY_NOTE
@@ -78,6 +80,44 @@ def test_streams_tab_lists_streams_and_reports_unticked(qtbot, bridge, model):
     assert blocker.args == [["bob"]]
 
 
+def test_streams_tab_lists_every_stream_the_coordinator_lists(qtbot, bridge, model):
+    window = make_window(qtbot, model)
+    feed(bridge, model)
+    listed = (ev.CatalogStream("alex", True), ev.CatalogStream("cleo", True))
+    bridge.publish(ev.StreamsListed((*listed, ev.CatalogStream("dan", False))))
+    tab = window.streams_tab
+    texts = [tab.list.item(i).text() for i in range(tab.list.count())]
+    assert texts == [
+        "alex (live now, 3 watching through you)",
+        "bob (offline)",
+        "cleo (live now)",
+        "dan (offline)",
+    ]
+    assert all(tab.list.item(i).checkState() == Qt.CheckState.Checked for i in range(4))
+    bridge.publish(ev.StreamsListed(listed))  # dan removed by the host; bob still assigned
+    assert [tab.list.item(i).text().split()[0] for i in range(tab.list.count())] == [
+        "alex",
+        "bob",
+        "cleo",
+    ]
+
+
+def test_status_tab_check_now_asks_and_explains_an_unreachable_relay(qtbot, bridge, model):
+    window = make_window(qtbot, model)
+    feed(bridge, model)
+    tab = window.status_tab
+    with qtbot.wait_signal(tab.check_requested):
+        tab.check_now.click()
+    bridge.publish(ev.RelayReachabilityChecked(False, "refused", "connection failed"))
+    assert tab.reachability.text().startswith("no:")
+    assert tab.reach_detail.text().startswith(
+        "Not reachable from outside. The coordinator could not reach your relay (refused"
+    )
+    assert "forward TCP port 8090" in tab.reach_detail.text()
+    bridge.publish(ev.RelayReachabilityChecked(True, "ok"))
+    assert tab.reach_detail.text().startswith("Reachable: the coordinator fetched your relay")
+
+
 def test_settings_tab_refuses_an_empty_name_and_emits_valid_settings(qtbot, model):
     window = make_window(qtbot, model)
     tab = window.settings_tab
@@ -148,3 +188,22 @@ def test_hidden_window_catches_up_when_shown(qtbot, bridge, model):
     assert window.earnings_tab.today.text() != "$7.00"
     window.show()
     assert window.earnings_tab.today.text() == "$7.00"
+
+
+def test_an_announced_update_shows_in_the_banner_with_its_link(qtbot, bridge, model):
+    window = make_window(qtbot, model)
+    bridge.publish(ev.UpdateAvailable("0.2.0", "https://example.org/download"))
+    assert "Version 0.2.0 is available" in window.banner.text()
+    assert 'href="https://example.org/download"' in window.banner.text()
+
+
+@pytest.mark.skipif(not HAVE_MULTIMEDIA, reason="QtMultimedia comes with PySide6-Addons only")
+@pytest.mark.qt_log_ignore("Could not open media")  # stopped before the (absent) origin answered
+def test_preview_falls_back_to_qtmultimedia_without_vlc(qtbot, bridge, model):
+    window = make_window(qtbot, model, preview_backends=("qtmultimedia",))
+    feed(bridge, model)
+    backend = window.preview_tab.player.play("http://127.0.0.1:9/live/demo.m3u8")
+    assert backend in ("qtmultimedia", "")  # "" where the FFmpeg backend is not usable
+    assert window.preview_tab.player.playing() == (backend == "qtmultimedia")
+    window.preview_tab.stop()
+    assert not window.preview_tab.player.playing()

@@ -6,8 +6,11 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-__all__ = ["have_xvfb", "xvfb_with_tray"]
+ROOT = Path(__file__).resolve().parents[2]
+
+__all__ = ["app_env", "have_xvfb", "xvfb_with_tray"]
 
 
 def have_xvfb() -> bool:
@@ -76,3 +79,17 @@ def xvfb_with_tray(size: str = "1280x800x24") -> Iterator[str]:
         if trayer is not None:
             _stop(trayer)
         _stop(xvfb)
+
+
+def app_env(display: str, home: Path) -> dict[str, str]:
+    """Environment for the real app on `display`: its own HOME, the repository importable,
+    the relay on loopback, status page on a free port, no STREAMR_/XDG_ leaks."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMR_", "XDG_"))}
+    return env | {
+        "DISPLAY": display,
+        "QT_QPA_PLATFORM": "xcb",
+        "HOME": str(home),
+        "PYTHONPATH": str(ROOT),
+        "STREAMR_NODE_RELAY_HOST": "127.0.0.1",
+        "STREAMR_NODE_STATUS_PORT": "0",
+    }

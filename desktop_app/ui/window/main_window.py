@@ -1,5 +1,7 @@
 """The main window: a banner with the status line and one tab per topic."""
 
+import html
+
 from desktop_app.ui.icons import app_icon
 from desktop_app.ui.model import NodeModel
 from desktop_app.ui.qt import (
@@ -53,6 +55,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.banner = QLabel()
         self.banner.setWordWrap(True)
+        self.banner.setOpenExternalLinks(True)
         self.no_tray = QLabel(NO_TRAY_NOTE)
         self.no_tray.setWordWrap(True)
         self.no_tray.setStyleSheet("background: #fff3cd; padding: 6px;")
@@ -111,7 +114,11 @@ class MainWindow(QMainWindow):
         self._stale = not self.isVisible()
         if self._stale:  # a hidden window costs no CPU; it catches up when shown
             return
-        self.banner.setText(f"<b>{self.model.status_line()}</b>")
+        banner = f"<b>{html.escape(self.model.status_line())}</b>"
+        if self.model.update is not None:
+            version, url = (html.escape(part) for part in self.model.update)
+            banner += f'<br>Version {version} is available: <a href="{url}">{url}</a>'
+        self.banner.setText(banner)
         self.status_tab.refresh()
         self.earnings_tab.refresh()
         self.impact_tab.refresh()

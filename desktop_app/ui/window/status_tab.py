@@ -7,15 +7,23 @@ from desktop_app.ui.qt import (
     QLabel,
     QListWidget,
     QProgressBar,
+    QPushButton,
     QVBoxLayout,
     QWidget,
+    Signal,
 )
 
 __all__ = ["StatusTab"]
 
 
 class StatusTab(QWidget):
-    """Read-only view of the node's health."""
+    """View of the node's health, with a button to check the relay port from outside.
+
+    Signals:
+        check_requested(): the friend pressed "Check now".
+    """
+
+    check_requested = Signal()
 
     def __init__(self, model: NodeModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -33,11 +41,17 @@ class StatusTab(QWidget):
         self.failures.setMaximumHeight(120)
         self.heartbeat = QLabel()
         self.relay_url = QLabel()
-        for label in (self.health, self.reachability, self.coordinator, self.relay_url):
+        self.check_now = QPushButton("Check now")
+        self.check_now.setToolTip("Ask the coordinator to fetch your relay from outside")
+        self.reach_detail = QLabel()
+        labels = (self.health, self.reachability, self.reach_detail, self.coordinator)
+        for label in (*labels, self.relay_url):
             label.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Relay:", self.health)
         form.addRow("Reachable from outside:", self.reachability)
+        form.addRow("", self.check_now)
+        form.addRow("", self.reach_detail)
         form.addRow("Coordinator:", self.coordinator)
         form.addRow("Viewers now:", self.viewers)
         form.addRow("Served this run:", self.served)
@@ -50,6 +64,7 @@ class StatusTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addStretch(1)
+        self.check_now.clicked.connect(self.check_requested)
 
     def refresh(self) -> None:
         """Re-read the model."""
@@ -61,6 +76,8 @@ class StatusTab(QWidget):
             self.reachability.setText("yes: the coordinator's probes reach your relay")
         else:
             self.reachability.setText("no: open or forward the relay port (Settings)")
+        self.reach_detail.setText(m.reachability_text)
+        self.reach_detail.setVisible(bool(m.reachability_text))
         if m.coordinator_reachable is None:
             self.coordinator.setText("not contacted yet")
         elif m.coordinator_reachable:

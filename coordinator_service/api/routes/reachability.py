@@ -1,0 +1,45 @@
+"""`POST /api/v1/nodes/me/reachability`: the coordinator fetches the caller's relay URL once.
+
+The wizard and the tray's "Check now" ask this after opening the port: the answer says whether
+the relay answers from outside and, when not, why (refused, timeout, private_address, ...).
+The fetch is the prober's (`check_reachable`): SSRF guard unless --allow-private-relays,
+the checked address pinned, no redirects, body and time capped. Node calls are rate limited
+per token (NodeDep).
+"""
+
+from typing import Any
+
+import httpx
+from fastapi import APIRouter
+
+from coordinator_service.api.deps import ContextDep, NodeDep
+from coordinator_service.prober.probe import ProbeConfig, check_reachable
+from streamr_protocol.models import ErrorResponse, ReachabilityResponse
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/nodes", tags=["nodes"])
+
+_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "missing or wrong node token"},
+    429: {"model": ErrorResponse, "description": "too many requests"},
+}
+
+
+@router.post("/me/reachability", response_model=ReachabilityResponse, responses=_AUTH_ERRORS)
+async def reachability(node: NodeDep, ctx: ContextDep) -> ReachabilityResponse:
+    """Fetch the calling node's relay URL from the coordinator; say whether it answered."""
+    config = ProbeConfig(allow_private=ctx.settings.allow_private_relays)
+    async with httpx.AsyncClient(
+        timeout=httpx.Timeout(config.timeout_s, connect=min(3.0, config.timeout_s)),
+        follow_redirects=False,
+        trust_env=False,
+    ) as client:
+        outcome = await check_reachable(client, node.relay_url, config)
+    return ReachabilityResponse(
+        reachable=outcome.ok,
+        reason=outcome.reason,
+        detail=outcome.detail,
+        relay_url=node.relay_url,
+        latency_ms=outcome.latency_ms,
+    )

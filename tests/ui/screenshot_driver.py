@@ -1,0 +1,162 @@
+"""Run the real tray app (run_gui) under X, walk through what a friend sees, save screenshots.
+
+    python tests/ui/screenshot_driver.py OUT_DIR DATA_DIR RELAY_PORT INVITE_LINK
+
+Prints one JSON line of findings for the test; exits with run_gui's code.
+"""
+
+import asyncio
+import faulthandler
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from desktop_app.core.config import NodeConfig
+from desktop_app.ui.app import run_gui
+from desktop_app.ui.model import TrayState
+from desktop_app.ui.qt import QGuiApplication, QPoint, QRect, QWidget
+from desktop_app.ui.tray_app import TrayApp
+
+OUT, DATA_DIR, RELAY_PORT, INVITE = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+findings: dict[str, object] = {}
+
+
+async def until(condition: Callable[[], object], timeout: float = 30, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+def grab(name: str, rect: QRect | None = None) -> Path:
+    """Screenshot the X root (or a part): what is on screen, VLC output included."""
+    screen = QGuiApplication.primaryScreen()
+    if rect is None:
+        pixmap = screen.grabWindow(0)
+    else:
+        pixmap = screen.grabWindow(0, rect.x(), rect.y(), rect.width(), rect.height())
+    path = OUT / f"{name}.png"
+    pixmap.save(str(path))
+    return path
+
+
+def frame(widget: QWidget) -> QRect:
+    return widget.frameGeometry().adjusted(-2, -2, 2, 2)
+
+
+async def settle(widget: QWidget | None = None) -> None:
+    await asyncio.sleep(0.6)
+    QGuiApplication.processEvents()
+
+
+async def drive(app: TrayApp) -> None:
+    try:
+        findings["tray_available"] = app.has_tray
+        wizard = app.wizard
+        assert wizard is not None, "the wizard did not open on first run"
+        wizard.move(40, 60)
+        await until(wizard.invite_page.isComplete, what="the invite check")
+        await settle()
+        grab("wizard-1-invite", frame(wizard))
+        wizard.next()
+        wizard.profile_page.display_name.setText("Sam")
+        wizard.profile_page.payout_handle.setText("@sam-venmo")
+        await settle()
+        grab("wizard-2-about-you", frame(wizard))
+        wizard.next()
+        wizard.port_page.join.click()
+        await until(lambda: app.controller is not None, what="joining")
+        await until(lambda: "Asking" not in wizard.port_page.mapping_status.text(), 30, "UPnP")
+        await settle()
+        grab("wizard-3-relay", frame(wizard))
+        wizard.next()
+        await settle()
+        grab("wizard-4-done", frame(wizard))
+        wizard.accept()
+
+        model = app.model
+        await until(lambda: model.state is TrayState.RELAYING, what="relaying")
+        await until(lambda: any(s.live for s in model.streams.values()), 40, "a live stream")
+        await until(lambda: model.probes_passed >= 1 and model.today_minor > 0, 40, "a probe")
+        await asyncio.sleep(2.5)  # a stats poll, so the window has numbers
+        assert app.tray is not None
+        icon_rect = app.tray.icon.geometry()
+        findings["tray_icon_geometry"] = [icon_rect.x(), icon_rect.y(), icon_rect.width()]
+        icon = grab("tray-icon", icon_rect)
+        image = (
+            QGuiApplication.primaryScreen()
+            .grabWindow(0, icon_rect.x(), icon_rect.y(), icon_rect.width(), icon_rect.height())
+            .toImage()
+        )
+        center = image.pixelColor(image.width() // 2, image.height() // 4)
+        findings["tray_icon_center"] = center.name()
+        findings["tray_icon_file"] = icon.name
+        app.tray.menu.popup(QPoint(icon_rect.x() - 150, icon_rect.bottom() + 4))
+        await settle()
+        grab("tray-menu")
+        findings["menu"] = [a.text() for a in app.tray.menu.actions() if a.text()]
+        app.tray.menu.hide()
+
+        window = app.window
+        window.move(40, 60)
+        for index in range(window.tabs.count()):
+            name = window.tabs.tabText(index)
+            window.show_tab(name)
+            if name == "Preview":
+                window.preview_tab.start()
+                findings["preview_backend"] = window.preview_tab.player.backend
+                await asyncio.sleep(6)
+            await settle()
+            grab(f"window-{index + 1}-{name.lower()}", frame(window))
+        window.preview_tab.stop()
+        window.hide()
+
+        # a second launch hands over to this one and exits
+        env = dict(os.environ)
+        second = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "desktop_app",
+            "--data-dir",
+            DATA_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        output, _ = await asyncio.wait_for(second.communicate(), 60)
+        findings["second_launch"] = [second.returncode, output.decode().strip()[-200:]]
+        await until(window.isVisible, 10, "the window brought to the front")
+        findings["window_raised"] = True
+        findings["state_before_quit"] = model.state.value
+    except Exception as exc:  # report, then quit cleanly all the same
+        findings["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        print(json.dumps(findings), flush=True)
+        faulthandler.dump_traceback_later(30, exit=True)  # a hang after Quit shows its stacks
+        if app.tray is not None:
+            app.tray.quit_action.trigger()
+        else:
+            app.on_quit_requested()
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    config = NodeConfig(
+        data_dir=Path(DATA_DIR),
+        relay_host="127.0.0.1",
+        relay_port=RELAY_PORT,
+        status_port=0,
+        invite=INVITE,
+        heartbeat_backoff_max_s=1,
+        earnings_interval_s=2,
+    )
+    return run_gui(config, on_started=lambda app: asyncio.ensure_future(drive(app)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

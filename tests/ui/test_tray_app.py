@@ -1,0 +1,67 @@
+"""The assembled app without a running node: settings, start at login, second launches."""
+
+from desktop_app.core.config import NodeConfig
+from desktop_app.ui.core_adapter import CoreJoinBackend
+from desktop_app.ui.history import History
+from desktop_app.ui.node_settings import read_invite
+from desktop_app.ui.settings import TraySettings
+from desktop_app.ui.tray_app import TrayApp
+
+
+def make_app(qtbot, tmp_path, joined=False) -> TrayApp:
+    config = NodeConfig(data_dir=tmp_path / "node", status_port=0)
+
+    def no_node(settings):
+        raise AssertionError("no node in these tests")
+
+    app = TrayApp(
+        no_node,
+        CoreJoinBackend(config),
+        TraySettings.load(),
+        None,
+        History(),
+        joined,
+        has_tray=False,
+    )
+    qtbot.add_widget(app.window)
+    return app
+
+
+def test_saved_settings_persist_and_start_at_login_is_written(qtbot, home, tmp_path) -> None:
+    app = make_app(qtbot, tmp_path)
+    tab = app.window.settings_tab
+    tab.display_name.setText("Sam")
+    tab.payout_handle.setText("@sam")
+    tab.upload_cap.setValue(25)
+    tab.start_at_login.setChecked(True)
+    tab.save_button.click()
+    saved = TraySettings.load()
+    assert (saved.display_name, saved.upload_cap_mbit, saved.start_at_login) == ("Sam", 25, True)
+    entry = home / ".config" / "autostart" / "streamrp2p.desktop"
+    assert "-m desktop_app" in entry.read_text() or "streamr" in entry.read_text()
+    tab.start_at_login.setChecked(False)
+    tab.save_button.click()
+    assert not entry.exists() and TraySettings.load().start_at_login is False
+    again = make_app(qtbot, tmp_path)
+    assert again.window.settings_tab.display_name.text() == "Sam"
+
+
+def test_first_start_opens_the_wizard_and_a_link_from_a_second_launch_fills_it(
+    qtbot, qloop, home, tmp_path
+) -> None:
+    app = make_app(qtbot, tmp_path)
+    app.start()
+    assert app.wizard is not None and app.wizard.isVisible()
+    link = "streamr://join?coordinator=http://127.0.0.1:9&code=abcdefghijklmnopq"
+    app.on_instance_message(link)
+    assert app.wizard.invite_page.link.text() == link
+    status = app.wizard.invite_page.status
+    qtbot.wait_until(lambda: "does not answer" in status.text(), timeout=10_000)
+
+
+def test_an_invite_file_from_the_host_is_read(tmp_path) -> None:
+    path = tmp_path / "invite.streamr"
+    path.write_text("  http://host:8000/join/abcdefghijklmnopq\n")
+    assert read_invite(str(path)) == "http://host:8000/join/abcdefghijklmnopq"
+    assert read_invite("http://host:8000/join/x") == "http://host:8000/join/x"
+    assert read_invite(None) == ""
