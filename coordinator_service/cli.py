@@ -148,12 +148,20 @@ def _when(value: datetime | None) -> str:
 # --- serve ----------------------------------------------------------------------------------
 
 
+_DRIVER_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool")
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from coordinator_service.api.app import create_app
 
     settings = settings_from_args(args, _DB_KEYS + _SERVE_KEYS)
+    level = logging.getLevelName(settings.log_level.upper())
+    if isinstance(level, int):  # STREAMR_LOG_LEVEL applies to our loggers too, not only uvicorn's
+        logging.getLogger().setLevel(level)
+    for name in _DRIVER_LOGGERS:  # at INFO/DEBUG they print SQL parameters: probe keys
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).level))
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -17,6 +17,7 @@ from coordinator_service.errors import (
     StorageError,
     ValidationError,
 )
+from coordinator_service.storage.db import DISK_FULL_MESSAGE, is_disk_full
 
 __all__ = ["RateLimitedError", "error_response", "install_error_handlers"]
 
@@ -132,6 +133,8 @@ async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, DataError):
         return error_response(422, "invalid_request", "a value does not fit what can be stored")
     logger.warning("database error on %s %s: %s", request.method, request.url.path, exc)
+    if is_disk_full(exc):
+        return error_response(503, "storage_full", DISK_FULL_MESSAGE)
     return error_response(503, "storage_busy", "the database is busy; try again shortly")
 
 

@@ -28,9 +28,11 @@ from coordinator_service.services.app_settings import DOWNLOAD_URL, LATEST_VERSI
 from coordinator_service.services.clock import utcnow
 from coordinator_service.services.nodes import BANNED
 from coordinator_service.storage.db import (
+    DISK_FULL_MESSAGE,
     SQLITE_BUSY_TIMEOUT_MS,
     SQLITE_LOCKED_RETRY,
     Database,
+    is_disk_full,
     one_line,
 )
 from coordinator_service.storage.models import (
@@ -219,7 +221,11 @@ class HeartbeatRecorder:
                 logger.warning("heartbeat failed: %s", one_line(exc))
             else:
                 logger.exception("heartbeat failed")
-            error = StorageError("the database is busy; try again shortly")
+            error = (
+                StorageError(DISK_FULL_MESSAGE, code="storage_full")
+                if is_disk_full(exc)
+                else StorageError("the database is busy; try again shortly")
+            )
             if not items[0].future.done():
                 items[0].future.set_exception(error)
             return
@@ -266,7 +272,8 @@ class HeartbeatRecorder:
                     opened = self._write_sync(_SqliteOps(raw), batch, catalog)
                     raw.execute("COMMIT")
                 except BaseException:
-                    raw.execute("ROLLBACK")
+                    if raw.in_transaction:  # SQLite may have rolled back already (disk full)
+                        raw.execute("ROLLBACK")
                     raise
                 return opened
 

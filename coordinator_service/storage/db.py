@@ -1,6 +1,7 @@
 """Async engine, sessions and migrations for SQLite (WAL) and PostgreSQL (asyncpg)."""
 
 import asyncio
+import errno
 import logging
 import os
 import sqlite3
@@ -26,7 +27,16 @@ from coordinator_service.errors import StorageError
 WRITE_TURN_TIMEOUT = 30.0  # seconds a writer waits for its turn in this process
 SQLITE_LOCKED_RETRY = 0.05  # seconds between tries of the fast writer while another process writes
 
-__all__ = ["MIGRATIONS_DIR", "Database", "is_sqlite", "migrations_config", "one_line", "secure_dir"]
+__all__ = [
+    "DISK_FULL_MESSAGE",
+    "MIGRATIONS_DIR",
+    "Database",
+    "is_disk_full",
+    "is_sqlite",
+    "migrations_config",
+    "one_line",
+    "secure_dir",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -213,6 +223,20 @@ def _upgrade(connection: Connection) -> None:
         # Held until this transaction ends; the next replica then finds the schema at head.
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_ID})
     command.upgrade(migrations_config(connection), "head")
+
+
+_DISK_FULL = ("disk is full", "no space left", "could not extend file", "disk full")
+DISK_FULL_MESSAGE = "the disk under the database is full; the host must free space"
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Tell whether a database error means the disk is full (SQLite, PostgreSQL, the OS)."""
+    original = getattr(exc, "orig", None) or exc
+    if isinstance(original, OSError) and original.errno == errno.ENOSPC:
+        return True
+    if getattr(original, "sqlstate", None) == "53100":  # PostgreSQL disk_full
+        return True
+    return any(marker in str(original).lower() for marker in _DISK_FULL)
 
 
 def one_line(exc: BaseException) -> str:

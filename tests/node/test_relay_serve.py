@@ -146,8 +146,10 @@ async def test_slow_viewer_is_dropped_and_others_are_served(relay) -> None:
 
 async def test_connections_beyond_the_cap_get_503(relay) -> None:
     held = [await asyncio.open_connection("127.0.0.1", relay.port) for _ in range(8)]
+    for _, writer in held:  # viewers that asked for something (head-less ones may be evicted)
+        writer.write(b"GET /live/demo.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n")
     try:
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)
         answer = await raw(relay.port, b"GET /live/demo.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n")
         assert answer.startswith(b"HTTP/1.1 503")
     finally:

@@ -1,9 +1,11 @@
 """Several `serve` replicas on one PostgreSQL and one Redis behind a round-robin balancer."""
 
 import asyncio
+import itertools
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -11,15 +13,18 @@ import pytest
 
 from tests.fixtures.balancer import Balancer, round_robin_balancer
 from tests.fixtures.coordinator import RunningCoordinator
+from tests.fixtures.origin import live_origin
 from tests.fixtures.postgres import pg_dsn
 from tests.fixtures.replicas import run_replicas
 from tests.reliability.conftest import FakeNode, beat, register
+from tests.trust.nodes import BeatingNode
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 REPLICAS = 3
 NODE_LIMIT = 30  # heartbeats per node token per minute, shared by every replica through Redis
 HEARTBEAT_S = 1  # grace: 2.5 s
+PROBE_S = 1.0  # mean time between probes of a node; each gap is cut to [0.1, 3] × the mean
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +38,15 @@ def cluster(
         "STREAMR_RATE_LIMIT_IP": "100000/minute",
         "STREAMR_RATE_LIMIT_REGISTER": "100000/minute",
     }
-    flags = ("--redis-url", redis_url, "--heartbeat-interval", str(HEARTBEAT_S))
+    flags = (
+        "--redis-url",
+        redis_url,
+        "--heartbeat-interval",
+        str(HEARTBEAT_S),
+        "--probe-interval",
+        str(PROBE_S),
+        "--allow-private-relays",
+    )
     with (
         run_replicas(tmp_path, REPLICAS, pg_url, *flags, env=env) as replicas,
         round_robin_balancer([r.url for r in replicas]) as balancer,
@@ -156,3 +169,69 @@ def test_admin_reads_agree_on_every_replica(
         for replica in replicas
     ]
     assert listings[0] and all(listing == listings[0] for listing in listings)
+
+
+async def test_each_node_is_probed_once_per_cycle_across_replicas(
+    cluster: tuple[list[RunningCoordinator], Balancer], pg_url: str
+) -> None:
+    replicas, balancer = cluster
+    nodes = [BeatingNode(balancer.url, f"probed{i}") for i in range(4)]
+    async with live_origin("main") as origin:
+        replicas[0].admin_post(
+            "/api/v1/admin/streams",
+            {"name": "main", "origin_url": origin.url("main"), "pool_per_hour_minor": 3600},
+        )
+        link = await asyncio.to_thread(replicas[0].invite, "--uses", str(len(nodes)))
+        try:
+            for node in nodes:
+                await node.join(link, await node.start_real_relay())
+                node.start_beating()
+            await asyncio.sleep(10)
+            stopped_at = datetime.now(UTC)
+        finally:
+            for node in nodes:
+                await node.close()
+    floor = 0.1 * PROBE_S
+    for node in nodes:
+        rows = await _query(
+            pg_url, "SELECT at, ok, reason FROM probes WHERE node_id = $1 ORDER BY at", node.node_id
+        )
+        assert len(rows) >= 3, f"{node.name} was probed {len(rows)} times"
+        gaps = [(b["at"] - a["at"]).total_seconds() for a, b in itertools.pairwise(rows)]
+        # a second replica probing the same cycle would show as a gap of a few milliseconds
+        assert min(gaps) > floor * 0.5, f"{node.name} probed twice in one cycle: {gaps}"
+        # before its relay has the first segments a new node may fail a probe; after, never
+        first_ok = next(r["at"] for r in rows if r["ok"])
+        failed = [tuple(r) for r in rows if not r["ok"] and first_ok < r["at"] < stopped_at]
+        assert not failed, f"{node.name}: {failed}"
+    states = {n["node_id"]: n["state"] for n in replicas[1].admin_get("/api/v1/admin/nodes")}
+    assert all(states[node.node_id] == "healthy" for node in nodes), states
+
+
+def test_a_payout_is_computed_once_however_many_replicas_are_asked(
+    cluster: tuple[list[RunningCoordinator], Balancer], pg_url: str
+) -> None:
+    replicas, _ = cluster
+    now = datetime.now(UTC).replace(microsecond=0)
+    for round_ in range(4):  # several races, each on its own period
+        start = now - timedelta(hours=round_ + 1)
+        body = {
+            "period_from": start.isoformat(),
+            "period_to": (start + timedelta(hours=1)).isoformat(),
+        }
+        with ThreadPoolExecutor(len(replicas)) as pool:
+            answers = list(
+                pool.map(
+                    lambda r, body=body: httpx.post(
+                        f"{r.url}/api/v1/admin/payouts/compute",
+                        json=body,
+                        headers=r.admin_headers(),
+                        timeout=30,
+                    ),
+                    replicas,
+                )
+            )
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [201] + [409] * (len(replicas) - 1), [a.text for a in answers]
+    stored = asyncio.run(_query(pg_url, "SELECT count(*) AS n FROM payouts"))
+    assert stored[0]["n"] == 4

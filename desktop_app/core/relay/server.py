@@ -21,6 +21,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
 from desktop_app.core.errors import RelayPortError
+from desktop_app.core.relay.guard import ConnectionGuard, Gate, Refuse
 from desktop_app.core.relay.puller import StreamPuller
 from desktop_app.core.relay.ratelimit import TokenBucket
 from streamr_protocol import NONCE_PARAM, PROOF_HEADER, make_proof
@@ -53,6 +54,8 @@ class ServerLimits:
     """Protection knobs of the public relay."""
 
     max_connections: int = 512
+    max_per_address: int = 32  # one household behind NAT needs a few; an attacker gets no more
+    head_timeout_s: float = 10.0  # a request head slower than this is dropped (slowloris)
     keepalive_timeout_s: float = 15.0
     send_timeout_s: float = 60.0
     max_line_size: int = 4096
@@ -89,25 +92,15 @@ class StreamCounters:
     viewers: ViewerTracker = field(default_factory=ViewerTracker)
 
 
-class _Refuse(asyncio.Protocol):
-    """Answer 503 and hang up: the connection cap is reached."""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.WriteTransport)
-        transport.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
-        transport.close()
-
-
 class _CappedSite(web.BaseSite):
     """A TCP site that refuses connections beyond a cap."""
 
-    def __init__(
-        self, runner: web.AppRunner, host: str, port: int, cap: int, send_buffer: int | None
-    ) -> None:
+    def __init__(self, runner: web.AppRunner, host: str, port: int, limits: ServerLimits) -> None:
         super().__init__(runner)
-        self._host, self._port, self._cap = host, port, cap
-        self._send_buffer = send_buffer
+        self._host, self._port, self._cap = host, port, limits.max_connections
+        self._send_buffer = limits.send_buffer_bytes
         self._runner_ref = runner
+        self._guard = ConnectionGuard(limits.max_per_address, limits.head_timeout_s)
 
     @property
     def name(self) -> str:
@@ -119,11 +112,13 @@ class _CappedSite(web.BaseSite):
         assert server is not None
         cap = self._cap
 
+        guard = self._guard
+
         def factory() -> asyncio.Protocol:
-            if len(server.connections) >= cap:
-                return _Refuse()
-            handler: RequestHandler = server()
-            return handler
+            if len(server.connections) >= cap and not guard.evict_slowest():
+                return Refuse()
+            handler: Callable[[], RequestHandler] = server
+            return Gate(guard, handler)
 
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(factory, self._host, self._port, backlog=256)
@@ -178,9 +173,7 @@ class RelayServer:
             max_headers=limits.max_headers,
         )
         await self._runner.setup()
-        site = _CappedSite(
-            self._runner, self.host, self.port, limits.max_connections, limits.send_buffer_bytes
-        )
+        site = _CappedSite(self._runner, self.host, self.port, limits)
         try:
             await site.start()
         except OSError as exc:
