@@ -39,6 +39,8 @@ __all__ = [
     "CLI_EXTENSIONS",
     "add_db_options",
     "build_parser",
+    "format_table",
+    "format_when",
     "main",
     "open_database",
     "parse_duration",
@@ -131,7 +133,8 @@ def _run(coro: Callable[[], Any]) -> int:
     return int(result or 0)
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Lay out rows as aligned plain-text columns under their headers."""
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
@@ -141,7 +144,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def _when(value: datetime | None) -> str:
+def format_when(value: datetime | None) -> str:
+    """Format a UTC time for the CLI's tables, or '-' when unset."""
     return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
 
 
@@ -244,7 +248,7 @@ def _cmd_stream_list(args: argparse.Namespace) -> int:
             print("no streams yet: add one with `streamr-coordinator stream add NAME ...`")
             return
         print(
-            _table(
+            format_table(
                 ["NAME", "POOL/HOUR", "STATE", "ORIGIN"],
                 [
                     [
@@ -289,7 +293,7 @@ def _cmd_invite_create(args: argparse.Namespace) -> int:
             )
         invite = created.invite
         uses = "1 use" if invite.max_uses == 1 else f"{invite.max_uses} uses"
-        expires = _when(invite.expires_at) if invite.expires_at else "never"
+        expires = format_when(invite.expires_at) if invite.expires_at else "never"
         print(f"invite {invite.id}: {uses}, expires {expires}")
         print("send this link to a friend (it is shown only now):")
         print(format_invite_link(public_url.rstrip("/"), created.code))
@@ -325,15 +329,15 @@ def _cmd_invite_list(args: argparse.Namespace) -> int:
             print("no invites yet: make one with `streamr-coordinator invite create`")
             return
         print(
-            _table(
+            format_table(
                 ["ID", "USES LEFT", "STATE", "EXPIRES", "CREATED", "NOTE"],
                 [
                     [
                         i.id,
                         f"{i.uses_left}/{i.max_uses}",
                         invites.invite_status(i, now),
-                        _when(i.expires_at),
-                        _when(i.created_at),
+                        format_when(i.expires_at),
+                        format_when(i.created_at),
                         i.note,
                     ]
                     for i in rows
@@ -376,7 +380,7 @@ def _cmd_nodes_list(args: argparse.Namespace) -> int:
             print("no nodes yet: send a friend an invite (`streamr-coordinator invite create`)")
             return
         print(
-            _table(
+            format_table(
                 ["ID", "NAME", "STATE", "REPUTATION", "RELAY URL", "LAST HEARTBEAT"],
                 [
                     [
@@ -385,7 +389,7 @@ def _cmd_nodes_list(args: argparse.Namespace) -> int:
                         v.state,
                         f"{v.reputation:.2f}",
                         v.relay_url,
-                        _when(v.last_heartbeat_at),
+                        format_when(v.last_heartbeat_at),
                     ]
                     for v in views
                 ],

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from coordinator_service.cli import _table, _when, add_db_options, open_database
+from coordinator_service.cli import add_db_options, format_table, format_when, open_database
 from coordinator_service.errors import ValidationError
 from coordinator_service.ledger import payouts as ledger
 from coordinator_service.money import format_minor
@@ -33,9 +33,9 @@ def _hms(seconds: int) -> str:
 
 def _status(view: ledger.PayoutView) -> str:
     if view.voided_at is not None:
-        return "voided " + _when(view.voided_at)
+        return "voided " + format_when(view.voided_at)
     if view.paid_at is not None:
-        return "paid " + _when(view.paid_at)
+        return "paid " + format_when(view.paid_at)
     return "unpaid"
 
 
@@ -43,14 +43,15 @@ def _print_payout(view: ledger.PayoutView, stored: bool) -> None:
     scope = view.stream or "all streams"
     print(
         f"payout {view.payout_id}{'' if stored else ' (dry run, not stored)'}: {scope}, "
-        f"{_when(view.period_from)} to {_when(view.period_to)}, live {_hms(view.live_seconds)}, "
+        f"{format_when(view.period_from)} to {format_when(view.period_to)}, "
+        f"live {_hms(view.live_seconds)}, "
         f"pool {format_minor(view.pool_minor, view.currency)} {view.currency}"
     )
     if not view.lines:
         print("nobody was credited in this period")
         return
     print(
-        _table(
+        format_table(
             ["NODE", "NAME", "PAYOUT HANDLE", "CREDITED", "AMOUNT"],
             [
                 [
@@ -114,14 +115,14 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print("no payouts yet: compute one with `payouts compute --from T --to T`")
         return 0
     print(
-        _table(
+        format_table(
             ["ID", "STREAM", "FROM", "TO", "POOL", "NODES", "STATUS"],
             [
                 [
                     v.payout_id,
                     v.stream or "(all)",
-                    _when(v.period_from),
-                    _when(v.period_to),
+                    format_when(v.period_from),
+                    format_when(v.period_to),
                     f"{format_minor(v.pool_minor, v.currency)} {v.currency}",
                     str(v.node_count),
                     _status(v),
@@ -176,10 +177,10 @@ def _cmd_settle(args: argparse.Namespace) -> int:
     before, after = asyncio.run(run())
     if paying:
         already = " (already)" if before.paid_at is not None else ""
-        print(f"payout {after.payout_id} marked paid{already} at {_when(after.paid_at)}")
+        print(f"payout {after.payout_id} marked paid{already} at {format_when(after.paid_at)}")
     else:
         already = " (already)" if before.voided_at is not None else ""
-        print(f"payout {after.payout_id} voided{already} at {_when(after.voided_at)}")
+        print(f"payout {after.payout_id} voided{already} at {format_when(after.voided_at)}")
     return 0
 
 

@@ -4,7 +4,7 @@ import argparse
 import asyncio
 import json
 
-from coordinator_service.cli import _table, _when, add_db_options, open_database
+from coordinator_service.cli import add_db_options, format_table, format_when, open_database
 from coordinator_service.ledger.earnings import node_probes
 from streamr_protocol.models import ProbeRecord
 
@@ -24,11 +24,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print("no probes yet" + (f" of node {args.node}" if args.node else ""))
         return 0
     print(
-        _table(
+        format_table(
             ["AT", "NODE", "STREAM", "RESULT", "REASON", "MS", "DETAIL"],
             [
                 [
-                    _when(r.at),
+                    format_when(r.at),
                     r.node_id,
                     r.stream or "-",
                     "pass" if r.ok else "FAIL",
