@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.dashboard.money import format_duration
 from coordinator_service.ledger.credit import Span, clip, intersect, merge, subtract, to_seconds
-from coordinator_service.ledger.tally import _epoch as epoch  # one epoch expression per dialect
+from coordinator_service.ledger.tally import epoch_seconds as epoch  # one per dialect
 from coordinator_service.ledger.tally import relay_endpoint
 from coordinator_service.services.nodes import BANNED
 from coordinator_service.storage.models import (

@@ -7,7 +7,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.ledger.credit import to_seconds
-from coordinator_service.ledger.tally import _epoch as epoch  # one epoch expression per dialect
+from coordinator_service.ledger.tally import epoch_seconds as epoch  # one per dialect
 from coordinator_service.storage.models import Node, Probe, Stream, UptimeInterval
 
 __all__ = ["HOURS", "SEALED_AFTER_S", "Overview", "overview"]

@@ -39,7 +39,7 @@ from coordinator_service.storage.models import (
     UptimeInterval,
 )
 
-__all__ = ["NodeInfo", "StreamTally", "Tally", "relay_endpoint", "tally"]
+__all__ = ["NodeInfo", "StreamTally", "Tally", "epoch_seconds", "relay_endpoint", "tally"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,7 @@ def relay_endpoint(relay_url: str) -> str:
     return f"{host.lower()}:{int(port or default)}"
 
 
-def _epoch(
+def epoch_seconds(
     session: AsyncSession,
     column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
 ) -> ColumnElement[int]:
@@ -126,8 +126,8 @@ async def tally(
     live_rows = await session.execute(
         select(
             StreamLiveInterval.stream_id,
-            _epoch(session, StreamLiveInterval.started_at),
-            _epoch(session, StreamLiveInterval.ended_at),
+            epoch_seconds(session, StreamLiveInterval.started_at),
+            epoch_seconds(session, StreamLiveInterval.ended_at),
         ).where(
             StreamLiveInterval.stream_id.in_(wanted),
             StreamLiveInterval.ended_at > start,
@@ -143,8 +143,8 @@ async def tally(
         select(
             UptimeInterval.node_id,
             UptimeInterval.stream_id,
-            _epoch(session, UptimeInterval.started_at),
-            _epoch(session, UptimeInterval.ended_at),
+            epoch_seconds(session, UptimeInterval.started_at),
+            epoch_seconds(session, UptimeInterval.ended_at),
         ).where(
             UptimeInterval.stream_id.in_(wanted),
             UptimeInterval.ended_at > start,
@@ -159,8 +159,8 @@ async def tally(
     flag_rows = await session.execute(
         select(
             FlagInterval.node_id,
-            _epoch(session, FlagInterval.started_at),
-            _epoch(session, FlagInterval.ended_at),
+            epoch_seconds(session, FlagInterval.started_at),
+            epoch_seconds(session, FlagInterval.ended_at),
         ).where(
             or_(FlagInterval.ended_at.is_(None), FlagInterval.ended_at > start),
             FlagInterval.started_at < end,
