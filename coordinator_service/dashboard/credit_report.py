@@ -20,15 +20,14 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.dashboard.money import format_duration
-from coordinator_service.ledger.credit import Span, clip, intersect, merge, subtract, to_seconds
+from coordinator_service.ledger.credit import Span, clip, intersect, subtract, to_seconds
 from coordinator_service.ledger.tally import epoch_seconds as epoch  # one per dialect
-from coordinator_service.ledger.tally import relay_endpoint
+from coordinator_service.ledger.tally import live_spans, relay_endpoint
 from coordinator_service.services.nodes import BANNED
 from coordinator_service.storage.models import (
     FlagInterval,
     Node,
     Stream,
-    StreamLiveInterval,
     UptimeInterval,
 )
 
@@ -79,20 +78,8 @@ async def load_inputs(
     if stream is not None:
         query = query.where(Stream.name == stream)
     stream_ids = list((await db.scalars(query)).all())
-    live_rows: dict[int, list[Span]] = defaultdict(list)
-    for sid, start, end in await db.execute(
-        select(
-            StreamLiveInterval.stream_id,
-            epoch(db, StreamLiveInterval.started_at),
-            epoch(db, StreamLiveInterval.ended_at),
-        ).where(
-            StreamLiveInterval.stream_id.in_(stream_ids),
-            StreamLiveInterval.ended_at > period_from,
-            StreamLiveInterval.started_at < period_to,
-        )
-    ):
-        live_rows[sid].append((int(start), int(end)))
-    live = {sid: clip(merge(spans), lo, hi) for sid, spans in live_rows.items()}
+    merged = await live_spans(db, stream_ids, period_from, period_to)
+    live = {sid: clip(spans, lo, hi) for sid, spans in merged.items()}
 
     start_s, end_s = epoch(db, UptimeInterval.started_at), epoch(db, UptimeInterval.ended_at)
     overlapping = and_(UptimeInterval.ended_at > period_from, UptimeInterval.started_at < period_to)

@@ -39,7 +39,15 @@ from coordinator_service.storage.models import (
     UptimeInterval,
 )
 
-__all__ = ["NodeInfo", "StreamTally", "Tally", "epoch_seconds", "relay_endpoint", "tally"]
+__all__ = [
+    "NodeInfo",
+    "StreamTally",
+    "Tally",
+    "epoch_seconds",
+    "live_spans",
+    "relay_endpoint",
+    "tally",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +112,27 @@ def epoch_seconds(
     return cast(func.floor(extract("epoch", column)), BigInteger)
 
 
+async def live_spans(
+    session: AsyncSession, stream_ids: list[int], start: datetime, end: datetime
+) -> dict[int, list[Span]]:
+    """Return each stream's live intervals overlapping [start, end), merged, in epoch seconds."""
+    live: dict[int, list[Span]] = defaultdict(list)
+    rows = await session.execute(
+        select(
+            StreamLiveInterval.stream_id,
+            epoch_seconds(session, StreamLiveInterval.started_at),
+            epoch_seconds(session, StreamLiveInterval.ended_at),
+        ).where(
+            StreamLiveInterval.stream_id.in_(stream_ids),
+            StreamLiveInterval.ended_at > start,
+            StreamLiveInterval.started_at < end,
+        )
+    )
+    for sid, first, last in rows:
+        live[sid].append((int(first), int(last)))
+    return {sid: merge(spans) for sid, spans in live.items()}
+
+
 async def tally(
     session: AsyncSession, start: datetime, end: datetime, stream_ids: Sequence[int] | None
 ) -> Tally:
@@ -122,21 +151,7 @@ async def tally(
         return Tally(lo, hi, [], {})
     wanted = [stream.stream_id for stream in streams]
 
-    live: dict[int, list[Span]] = defaultdict(list)
-    live_rows = await session.execute(
-        select(
-            StreamLiveInterval.stream_id,
-            epoch_seconds(session, StreamLiveInterval.started_at),
-            epoch_seconds(session, StreamLiveInterval.ended_at),
-        ).where(
-            StreamLiveInterval.stream_id.in_(wanted),
-            StreamLiveInterval.ended_at > start,
-            StreamLiveInterval.started_at < end,
-        )
-    )
-    for sid, s, e in live_rows:
-        live[sid].append((s, e))
-    live_merged = {sid: merge(spans) for sid, spans in live.items()}
+    live_merged = await live_spans(session, wanted, start, end)
 
     uptime: dict[tuple[str, int], list[Span]] = defaultdict(list)
     uptime_rows = await session.execute(
