@@ -25,6 +25,7 @@ __all__ = [
     "FlagInterval",
     "Invite",
     "Node",
+    "NodeProfileChange",
     "Payout",
     "PeerAudit",
     "PayoutLine",
@@ -138,8 +139,24 @@ class Node(Base):
     created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, index=True)
     next_probe_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, index=True)
+    profile_changed_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
 
     invite: Mapped["Invite | None"] = relationship(lazy="raise")
+
+
+class NodeProfileChange(Base):
+    """A friend changed their display name or payout handle: the values before and after."""
+
+    __tablename__ = "node_profile_changes"
+    __table_args__ = (Index("ix_node_profile_changes_node_at", "node_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    changed_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    old_display_name: Mapped[str] = mapped_column(String(64))
+    new_display_name: Mapped[str] = mapped_column(String(64))
+    old_payout_handle: Mapped[str] = mapped_column(String(128))
+    new_payout_handle: Mapped[str] = mapped_column(String(128))
 
 
 class UptimeInterval(Base):
