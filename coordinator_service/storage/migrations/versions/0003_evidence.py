@@ -1,7 +1,7 @@
 """viewer evidence and peer audits
 
-Revision ID: 0002_evidence
-Revises: 0001_initial
+Revision ID: 0003_evidence
+Revises: 0002_node_profile
 Create Date: 2026-11-30 13:33:09.826309
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_evidence"
-down_revision: str | None = "0001_initial"
+revision: str = "0003_evidence"
+down_revision: str | None = "0002_node_profile"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
