@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     rate_limit_ip: RateLimit = "600/minute"
     rate_limit_register: RateLimit = "30/minute"
     rate_limit_node: RateLimit = "120/minute"
+    rate_limit_report: RateLimit = "60/minute"
     log_level: str = "info"
 
     @model_validator(mode="after")
