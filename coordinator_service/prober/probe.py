@@ -34,9 +34,8 @@ from coordinator_service.prober.fetch import FetchError, fetch
 from coordinator_service.prober.origin import StreamIndex
 from coordinator_service.prober.players import Player, pick_player
 from coordinator_service.prober.reputation import Reason
-from desktop_app.core.errors import PlaylistError
-from desktop_app.core.relay.playlist import MasterPlaylist, MediaPlaylist, parse_playlist
 from streamr_protocol import SEGMENT_PROOF_HEADER, verify_segment_proof
+from streamr_protocol.hls import HlsError, MasterPlaylist, MediaPlaylist, parse_playlist
 
 __all__ = [
     "ProbeConfig",
@@ -180,7 +179,7 @@ async def _parse(body: bytes, url: str) -> MasterPlaylist | MediaPlaylist:
     """Parse on a worker thread: the relay chose the bytes, the API's loop must not pay."""
     try:
         return await asyncio.to_thread(parse_playlist, body.decode("utf-8", "replace"), url)
-    except PlaylistError as exc:
+    except HlsError as exc:
         raise _Failed("http_error", f"the relay's playlist: {exc}") from exc
 
 
