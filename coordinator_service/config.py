@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     rate_limit_ip: RateLimit = "600/minute"
     rate_limit_register: RateLimit = "30/minute"
     rate_limit_node: RateLimit = "120/minute"
+    rate_limit_report: RateLimit = "60/minute"
     log_level: str = "info"
     # HTTPS relays: a zone delegated to this coordinator, its DNS server, the ACME CA
     relay_domain: str | None = None
@@ -72,6 +73,8 @@ class Settings(BaseSettings):
         self.data_dir = self.data_dir.expanduser()
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'coordinator.db'}"
+        if self.public_url and "://" not in self.public_url:
+            self.public_url = f"https://{self.public_url}"  # a bare public name means HTTPS
         if not self.public_url:
             host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
             if ":" in host:

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
@@ -12,6 +13,8 @@ from pydantic import (
     UrlConstraints,
     field_validator,
 )
+
+from streamr_protocol.text import printable_text
 
 __all__ = [
     "STREAM_NAME_PATTERN",
@@ -26,6 +29,7 @@ __all__ = [
     "LeaderboardEntry",
     "LeaderboardResponse",
     "NodeEarningsResponse",
+    "NodeProfileUpdateRequest",
     "NodeRegisterRequest",
     "NodeRegisterResponse",
     "NodeState",
@@ -51,9 +55,15 @@ __all__ = [
 STREAM_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 StreamName = Annotated[str, StringConstraints(pattern=STREAM_NAME_PATTERN)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+DisplayName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(printable_text),
+]
 PayoutHandle = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
+    AfterValidator(printable_text),
 ]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Version = Annotated[str, StringConstraints(max_length=32)]
@@ -215,6 +225,14 @@ class NodeStatusResponse(_Model):
     relay_url: str
     last_heartbeat_at: datetime | None
     created_at: datetime
+    profile_changed_at: datetime | None = None
+
+
+class NodeProfileUpdateRequest(_Model):
+    """A friend changes their display name or payout handle (the host sees when)."""
+
+    display_name: DisplayName | None = None
+    payout_handle: PayoutHandle | None = None
 
 
 class ReachabilityResponse(_Model):
@@ -338,6 +356,7 @@ class AdminNodeResponse(_Model):
     version: str
     invite_id: str | None
     created_at: datetime
+    profile_changed_at: datetime | None = None
 
 
 class PayoutComputeRequest(_Model):

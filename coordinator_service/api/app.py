@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 EXTENSIONS = [
     "coordinator_service.api.routes.payouts",
     "coordinator_service.api.routes.watch",
+    "coordinator_service.api.routes.watch_reports",
     "coordinator_service.api.routes.leaderboard",
     "coordinator_service.api.routes.hooks",
     "coordinator_service.prober.service",

@@ -8,6 +8,7 @@ await node.pause(); await node.resume(); await node.stop()
 node.set_unsupported({"alex"})          # never relay these, whatever the coordinator assigns
 await node.earnings_details()           # payouts and probes, on demand
 await node.check_reachability()         # the coordinator fetches the relay from outside now
+await node.update_profile(name, handle) # tell the coordinator; keep it in the identity
 """
 
 import asyncio
@@ -43,6 +44,7 @@ from desktop_app.core.events import (
     ViewersChanged,
 )
 from desktop_app.core.heartbeat import HeartbeatLoop
+from desktop_app.core.links import safe_download_url
 from desktop_app.core.relay.puller import PullSettings
 from desktop_app.core.relay.relay import Relay
 from desktop_app.core.relay.tls import RelayCertificate
@@ -131,6 +133,15 @@ async def join(
     config.save_identity(identity)
     logger.info("joined %s as node %s", invite.coordinator_url, answer.node_id)
     return identity
+
+
+def _first_error(exc: ValueError) -> str:
+    """The first message of a pydantic ValidationError (or any ValueError), on one line."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        return f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg', '')}"
+    return str(exc).splitlines()[0]
 
 
 class Node:
@@ -247,6 +258,25 @@ class Node:
         answer = await self._client.check_reachability()
         self._publish(RelayReachabilityChecked(answer.reachable, answer.reason, answer.detail))
         return answer
+
+    async def update_profile(
+        self, display_name: str | None = None, payout_handle: str | None = None
+    ) -> None:
+        """Change the name and/or payout handle at the coordinator, then in the stored identity.
+
+        Raises ConfigError (not started, or text the protocol refuses) or CoordinatorError.
+        """
+        if self._client is None or self.identity is None:
+            raise ConfigError("the node is not running: start it first")
+        try:
+            answer = await self._client.update_profile(display_name, payout_handle)
+        except ValueError as exc:
+            raise ConfigError(f"cannot change the profile: {_first_error(exc)}") from exc
+        self.identity = self.identity.model_copy(
+            update={"display_name": answer.display_name, "payout_handle": answer.payout_handle}
+        )
+        self.config.save_identity(self.identity)
+        logger.info("profile changed at the coordinator")
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -419,7 +449,11 @@ class Node:
         self.state = "relaying" if self._relay.pullers else "idle"
         await self._on_tls(answer)
         if answer.update is not None:
-            self._publish(UpdateAvailable(answer.update.version, answer.update.download_url))
+            url = safe_download_url(answer.update.download_url)
+            if url is None:
+                logger.warning("ignoring an update link that is not http(s)")
+            else:
+                self._publish(UpdateAvailable(answer.update.version[:32], url))
         self._publish(HeartbeatSent(self._last_heartbeat_at, answer.state, tuple(wanted)))
 
     async def _on_tls(self, answer: HeartbeatResponse) -> None:

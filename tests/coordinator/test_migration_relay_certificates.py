@@ -1,4 +1,4 @@
-"""Migration 0002_relay_certificates: a database at the revision before it keeps its nodes and
+"""Migration 0004_relay_certificates: a database at the revision before it keeps its nodes and
 gains the relay_certificates table (SQLite and PostgreSQL)."""
 
 from datetime import UTC, datetime
@@ -10,8 +10,8 @@ from sqlalchemy import text
 from coordinator_service.storage.db import Database, migrations_config
 from tests.fixtures.postgres import fresh_postgres
 
-REVISION = "0002_relay_certificates"
-PREVIOUS = "0001_initial"
+REVISION = "0004_relay_certificates"
+PREVIOUS = "0003_evidence"
 
 NODE = {
     "id": "0123456789abcdef",

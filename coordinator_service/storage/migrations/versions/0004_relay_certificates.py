@@ -1,7 +1,7 @@
 """relay certificates: a node's CSR for its relay name and the issued chain
 
-Revision ID: 0002_relay_certificates
-Revises: 0001_initial
+Revision ID: 0004_relay_certificates
+Revises: 0003_evidence
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002_relay_certificates"
-down_revision: str | None = "0001_initial"
+revision: str = "0004_relay_certificates"
+down_revision: str | None = "0003_evidence"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
