@@ -6,6 +6,7 @@ Error
 ├── PlaylistError            the origin sent something that is not a usable HLS playlist
 │   └── UnsupportedPlaylist  valid HLS the relay does not handle (byte ranges, encryption, …)
 ├── OriginError              fetching from the origin failed (HTTP status, size, type, network)
+│   └── OriginRefused        the node's policy refuses the URL (other host, internal address)
 └── CoordinatorError         talking to the coordinator failed
     ├── CoordinatorUnreachable   network error, timeout or 5xx: retry later
     ├── InviteRefused            bad, used or expired invite
@@ -21,6 +22,7 @@ __all__ = [
     "Error",
     "InviteRefused",
     "OriginError",
+    "OriginRefused",
     "PlaylistError",
     "RelayPortError",
     "TokenRejected",
@@ -49,6 +51,10 @@ class UnsupportedPlaylist(PlaylistError):
 
 
 class OriginError(Error):
+    pass
+
+
+class OriginRefused(OriginError):
     pass
 
 

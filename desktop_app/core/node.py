@@ -330,6 +330,7 @@ class Node:
             self._on_rejected,
             interval_s=self.identity.heartbeat_interval_s,
             backoff_max_s=config.heartbeat_backoff_max_s,
+            on_error=self._on_heartbeat_error,
         )
         self.state = "idle"
         self.stopped.clear()
@@ -443,6 +444,11 @@ class Node:
             else:
                 self._publish(UpdateAvailable(answer.update.version[:32], url))
         self._publish(HeartbeatSent(self._last_heartbeat_at, answer.state, tuple(wanted)))
+
+    def _on_heartbeat_error(self, message: str) -> None:
+        """The beat could not even be built: the friend must see it (no silent dead task)."""
+        self._last_error = message
+        self._publish(NodeFailed(message, fatal=False))
 
     def _on_reachability(self, reachable: bool, detail: str) -> None:
         self._reachable = reachable
