@@ -54,6 +54,7 @@ EXTENSIONS = [
     "coordinator_service.api.routes.hooks",
     "coordinator_service.prober.service",
     "coordinator_service.dashboard.routes",
+    "coordinator_service.relay_tls.service",
 ]
 
 
