@@ -140,6 +140,9 @@ class HeartbeatRequest(_Model):
     viewers: int = Field(default=0, ge=0, le=1_000_000)
     capacity_kbit: int = Field(default=10_000, ge=0, le=10_000_000)
     version: Version = "0"
+    paused: bool = Field(
+        default=False, description="the friend paused: keep the node, relay and credit nothing"
+    )
 
 
 class StreamAssignment(_Model):

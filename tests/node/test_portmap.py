@@ -1,7 +1,7 @@
 """UPnP port mapping against a fake router (a test cannot have a real one)."""
 
-from desktop_app.ui.portmap import map_port
-from tests.ui.fake_router import EXTERNAL_IP, fake_router
+from desktop_app.core.portmap import map_port
+from tests.fixtures.fake_router import EXTERNAL_IP, fake_router
 
 
 def test_upnp_maps_the_relay_port_on_the_router(tmp_path) -> None:
