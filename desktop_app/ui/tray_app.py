@@ -4,7 +4,7 @@ import logging
 from collections.abc import Callable, Collection
 from pathlib import Path
 
-from desktop_app.core.events import NodeStopped
+from desktop_app.core.events import NodeFailed, NodeStopped
 from desktop_app.core.ports import find_free_port
 from desktop_app.ui import autostart
 from desktop_app.ui.controller import NodeController, NodeLike
@@ -328,8 +328,7 @@ class TrayApp(QObject):
 
     @Slot(str)
     def on_controller_error(self, message: str) -> None:
-        if self._window is not None:
-            self._window.banner.setText(f"<b>{message}</b>")
+        self.model.apply_event(NodeFailed(message))  # the headline says it, as plain text
         if self.tray is not None:
             self.tray.show_message("StreamrP2P", message, critical=True)
 

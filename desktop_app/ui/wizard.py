@@ -8,6 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
+from desktop_app.core.links import is_plain_http_remote
 from desktop_app.core.portmap import PortMapping
 from desktop_app.core.ports import find_free_port, port_is_free
 from desktop_app.ui.errors import JoinError
@@ -18,6 +19,7 @@ from desktop_app.ui.qt import (
     QLabel,
     QLineEdit,
     QPushButton,
+    Qt,
     QVBoxLayout,
     QWidget,
     QWizard,
@@ -29,9 +31,14 @@ from desktop_app.ui.qt import (
 from desktop_app.ui.theme import current_theme
 from streamr_protocol.invite import InviteLink, InviteLinkError, parse_invite_link
 
-__all__ = ["JoinBackend", "JoinWizard", "Joined", "choose_port"]
+__all__ = ["PLAIN_HTTP_WARNING", "JoinBackend", "JoinWizard", "Joined", "choose_port"]
 
 logger = logging.getLogger(__name__)
+PLAIN_HTTP_WARNING = (
+    "Careful: this link does not use a secure connection (https://). Anyone on the way could "
+    "read your app's key and change what your computer passes on. Ask your host for an "
+    "https:// invite link."
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,7 @@ def _status(label: QLabel, text: str, ok: bool | None) -> None:
     theme = current_theme()
     colour = {True: theme.ok, False: theme.error, None: theme.muted}[ok]
     label.setStyleSheet(f"color: {colour};")
+    label.setTextFormat(Qt.TextFormat.PlainText)  # the host's words, never markup
     label.setText(text)
 
 
@@ -240,7 +248,10 @@ class JoinWizard(QWizard):
         if page.link.text() != text:  # edited while checking: that text is checked anew
             return
         page.invite = invite
-        _status(page.status, note, True)
+        if is_plain_http_remote(invite.coordinator_url):
+            _status(page.status, f"{note}\n{PLAIN_HTTP_WARNING}", None)
+        else:
+            _status(page.status, note, True)
         page.completeChanged.emit()
 
     def start_join(self) -> None:

@@ -1,9 +1,20 @@
 """The top of the window: the state icon, one headline, one sentence, one "fix it" button."""
 
+import html
+
 from desktop_app.ui.headline import Action
 from desktop_app.ui.icons import tray_icon
 from desktop_app.ui.model import NodeModel
-from desktop_app.ui.qt import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget, Signal, Slot
+from desktop_app.ui.qt import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+    Slot,
+)
 from desktop_app.ui.window.cards import Card
 
 __all__ = ["HeadlineCard"]
@@ -26,10 +37,12 @@ class HeadlineCard(Card):
         self.headline = QLabel()
         self.headline.setObjectName("headline")
         self.headline.setWordWrap(True)
+        self.headline.setTextFormat(Qt.TextFormat.PlainText)  # may carry the host's words
         self.detail = QLabel()
         self.detail.setObjectName("muted")
         self.detail.setWordWrap(True)
         self.detail.setOpenExternalLinks(True)
+        self.detail.setTextFormat(Qt.TextFormat.RichText)  # every part escaped or app-built
         self.button = QPushButton()
         self.button.setObjectName("primary")
         self._action = Action.NONE
@@ -48,7 +61,7 @@ class HeadlineCard(Card):
         headline = self.model.headline()
         self.icon.setPixmap(tray_icon(headline.state.value).pixmap(40, 40))
         self.headline.setText(headline.title)
-        detail = headline.detail + (f"<br>{extra}" if extra else "")
+        detail = html.escape(headline.detail) + (f"<br>{extra}" if extra else "")
         self.detail.setText(detail)
         self.detail.setVisible(bool(detail))
         self._action = headline.action

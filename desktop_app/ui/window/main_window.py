@@ -3,6 +3,7 @@
 import html
 from pathlib import Path
 
+from desktop_app.core.links import safe_download_url
 from desktop_app.ui.icons import app_icon
 from desktop_app.ui.model import NodeModel
 from desktop_app.ui.qt import (
@@ -122,8 +123,12 @@ class MainWindow(QMainWindow):
             return
         extra = ""
         if self.model.update is not None:
-            version, url = (html.escape(part) for part in self.model.update)
-            extra = f'A new version ({version}) is ready: <a href="{url}">download it</a>.'
+            version, offered = self.model.update
+            extra = f"A new version ({html.escape(version)}) is ready"
+            url = safe_download_url(offered)  # only http(s), rebuilt here
+            if url is not None:
+                extra += f': <a href="{html.escape(url, quote=True)}">download it</a>'
+            extra += "."
         self.headline.refresh(extra)
         self.overview_tab.refresh()
         if not self.streams_tab.list.hasFocus():

@@ -14,6 +14,7 @@ from desktop_app.ui.qt import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    Qt,
     QVBoxLayout,
     QWidget,
     Signal,
@@ -71,6 +72,7 @@ class SettingsTab(QWidget):
         self.save_button = QPushButton("Save")
         self.message = QLabel()
         self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.leave_button = QPushButton("Stop helping this host…")
         port_row = QHBoxLayout()
         port_row.addWidget(self.relay_port)
