@@ -2,8 +2,9 @@
 
 The credited seconds themselves always come from the ledger's payout computation; this module
 only explains the gap between a node's time up and its credit, from the same records and rules:
-time up but not relaying the stream, relaying while the stream was not live, flagged, banned,
-or sharing one relay address with other nodes (only one of them is credited). It needs nothing
+time up but not relaying the stream, relaying while the stream was not live, flagged, not
+verified by a passed probe (`ledger/verified.py`), banned, or sharing one probed address with
+other nodes (only one of them is credited unless the host approved more). It needs nothing
 from the computation, so the preview page loads it separately and both stay quick.
 
 A node's uptime intervals for one stream never overlap (a heartbeat extends the open interval,
@@ -21,8 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.dashboard.money import format_duration
 from coordinator_service.ledger.credit import Span, clip, intersect, subtract, to_seconds
+from coordinator_service.ledger.tally import (
+    address_groups,
+    live_spans,
+    probed_addresses,
+    unverified_by_node,
+)
 from coordinator_service.ledger.tally import epoch_seconds as epoch  # one per dialect
-from coordinator_service.ledger.tally import live_spans, relay_endpoint
 from coordinator_service.services.nodes import BANNED
 from coordinator_service.storage.models import (
     FlagInterval,
@@ -67,6 +73,7 @@ class CreditInputs:
     names: dict[str, str]
     banned: set[str]
     shared: dict[str, tuple[str, list[str]]]
+    unverified: dict[str, int] = field(default_factory=dict)
 
 
 async def load_inputs(
@@ -128,11 +135,13 @@ async def load_inputs(
     ):
         flags[node_id].append((int(flag_start), hi if flag_end is None else int(flag_end)))
     flagged: dict[str, int] = {}
-    if flags:
+    unchecked = await unverified_by_node(db, set(relaying), period_from, period_to)
+    unverified: dict[str, int] = {}
+    if flags or unchecked:
         flagged_spans: dict[tuple[str, int], list[Span]] = defaultdict(list)
         for node_id, flagged_stream, start, end in await db.execute(
             select(UptimeInterval.node_id, UptimeInterval.stream_id, start_s, end_s).where(
-                UptimeInterval.node_id.in_(list(flags)),
+                UptimeInterval.node_id.in_(sorted(set(flags) | set(unchecked))),
                 UptimeInterval.stream_id.in_(stream_ids),
                 overlapping,
             )
@@ -140,30 +149,40 @@ async def load_inputs(
             flagged_spans[(node_id, int(flagged_stream or 0))].append((int(start), int(end)))
         for (node_id, sid), node_spans in flagged_spans.items():
             live_part = intersect(clip(node_spans, lo, hi), live.get(sid, []))
-            not_flagged = subtract(live_part, flags[node_id])
+            not_flagged = subtract(live_part, flags.get(node_id, []))
+            checked = subtract(not_flagged, unchecked.get(node_id, []))
             lost = sum(e - s for s, e in live_part) - sum(e - s for s, e in not_flagged)
             flagged[node_id] = flagged.get(node_id, 0) + lost
+            unseen = sum(e - s for s, e in not_flagged) - sum(e - s for s, e in checked)
+            unverified[node_id] = unverified.get(node_id, 0) + unseen
 
     node_ids = set(up) | set(relaying)
     names: dict[str, str] = {}
     banned: set[str] = set()
-    endpoints: dict[str, list[str]] = defaultdict(list)
-    for node_id, name, status, relay_url in await db.execute(
-        select(Node.id, Node.display_name, Node.status, Node.relay_url).where(Node.id.in_(node_ids))
+    creditable: set[str] = set()
+    for node_id, name, status in await db.execute(
+        select(Node.id, Node.display_name, Node.status).where(Node.id.in_(node_ids))
     ):
         names[node_id] = name
         if status == BANNED:
             banned.add(node_id)
-        elif relaying_live.get(node_id, 0) > flagged.get(node_id, 0):
-            endpoints[relay_endpoint(relay_url)].append(node_id)
+        elif relaying_live.get(node_id, 0) > flagged.get(node_id, 0) + unverified.get(node_id, 0):
+            creditable.add(node_id)
+    keys, _ = await probed_addresses(db, creditable, period_from, period_to)
     shared = {
-        node_id: (endpoint, [names[other] for other in sorted(ids) if other != node_id])
-        for endpoint, ids in endpoints.items()
-        if len(ids) > 1
+        node_id: (", ".join(sorted(group_keys)), [names[o] for o in ids if o != node_id])
+        for ids, group_keys in address_groups(keys)
         for node_id in ids
     }
     return CreditInputs(
-        dict(up), dict(relaying), dict(relaying_live), flagged, names, banned, shared
+        dict(up),
+        dict(relaying),
+        dict(relaying_live),
+        flagged,
+        names,
+        banned,
+        shared,
+        unverified,
     )
 
 
@@ -174,13 +193,15 @@ def explain(inputs: CreditInputs) -> list[NodeCredit]:
         relaying = inputs.relaying.get(node_id, 0)
         live = inputs.relaying_live.get(node_id, 0)
         flagged = inputs.flagged.get(node_id, 0)
+        unverified = inputs.unverified.get(node_id, 0)
         up = max(inputs.up.get(node_id, 0), relaying)
         banned = node_id in inputs.banned
         lost = [
             ("up but not relaying the stream", up - relaying),
             ("relaying while the stream was not live", relaying - live),
             ("flagged by failed probes", flagged),
-            ("banned by the host", live - flagged if banned else 0),
+            ("not verified by a passed probe", unverified),
+            ("banned by the host", live - flagged - unverified if banned else 0),
         ]
         shared = inputs.shared.get(node_id)
         report.append(
@@ -188,7 +209,7 @@ def explain(inputs: CreditInputs) -> list[NodeCredit]:
                 node_id=node_id,
                 display_name=inputs.names.get(node_id, node_id),
                 up_seconds=up,
-                credited_seconds=0 if banned else live - flagged,
+                credited_seconds=0 if banned else live - flagged - unverified,
                 lost=[(why, seconds) for why, seconds in lost if seconds > 0],
                 shared_relay=shared[0] if shared else "",
                 shared_with=shared[1] if shared else [],

@@ -3,18 +3,21 @@
 Only rows overlapping the period are fetched, as whole epoch seconds computed by the database
 (no datetime parsing per row), then `credit.py` does the interval arithmetic in memory.
 
-Banned nodes are credited nothing. Duplicate rule: nodes whose relay URLs point at the same
-`host:port` are one relay, so at most one of them is credited per stream: the one with the most
-passed probes in the period (ties: the earliest registered, then the smallest id). Probes
-already fail for the others (the proof of a probed segment is keyed by the probed node's own
-secret), so they are flagged too; this rule makes sure they earn nothing even before the flag.
+Banned nodes are credited nothing. Only verified time is credited (`verified.py`: not before
+a passed probe at the node's relay URL, not after a failed one until one passes, and back to the
+last passed probe when one finds cheating). One share per address: nodes whose passed probes in
+the period reached the same address (`prober/identity.address_key`: a public IPv4 address, a
+public IPv6 /64, or a private address and port) are one person's, so at most one of them is
+credited per stream unless the host approved more for that address (`AddressApproval`): the one
+with the most passed probes in the period (ties: the earliest registered, then the smallest id).
+The address is what was probed during the period, never the node's current URL, so nothing a
+node says after a period changes that period's payout.
 """
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, ColumnElement, Integer, and_, cast, extract, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,24 +32,31 @@ from coordinator_service.ledger.credit import (
     to_seconds,
     total,
 )
+from coordinator_service.ledger.verified import Check, UrlTaken, unverified_spans
+from coordinator_service.prober.identity import address_key
 from coordinator_service.services.nodes import BANNED
 from coordinator_service.storage.models import (
+    AddressApproval,
     FlagInterval,
     Node,
     Probe,
+    RelayEndpoint,
     Stream,
     StreamLiveInterval,
     UptimeInterval,
 )
 
 __all__ = [
+    "VERIFY_LOOKBACK",
     "NodeInfo",
+    "address_groups",
     "StreamTally",
     "Tally",
     "epoch_seconds",
     "live_spans",
-    "relay_endpoint",
+    "probed_addresses",
     "tally",
+    "unverified_by_node",
 ]
 
 
@@ -90,17 +100,8 @@ class Tally:
     nodes: dict[str, NodeInfo]
 
 
-_ENDPOINT = re.compile(r"^\s*(https?)://(?:[^@/?#]*@)?(\[[^\]/]*\]|[^:/?#]*)(?::(\d{1,5}))?", re.I)
-
-
-def relay_endpoint(relay_url: str) -> str:
-    """Return the lower-cased `host:port` a relay URL points at (default ports filled in)."""
-    match = _ENDPOINT.match(relay_url)
-    if match is None:
-        return relay_url.strip().lower()
-    scheme, host, port = match.groups()
-    default = "443" if scheme.lower() == "https" else "80"
-    return f"{host.lower()}:{int(port or default)}"
+# how far before a period its probes and relay URL changes are read (see `verified.py`)
+VERIFY_LOOKBACK = timedelta(days=1)
 
 
 def epoch_seconds(
@@ -189,11 +190,14 @@ async def tally(
         stream.live_seconds = total(clip(live_merged.get(stream.stream_id, []), lo, hi))
     live_in_period = {sid: clip(spans, lo, hi) for sid, spans in live_merged.items()}
     flags_merged = {node_id: merge(spans) for node_id, spans in flags.items()}
+    unverified = await unverified_by_node(session, {node_id for node_id, _ in uptime}, start, end)
     for (node_id, sid), spans in uptime.items():
         # credited_seconds(), with the stream's and the flags' spans merged once
         got = intersect_merged(merge(spans), live_in_period.get(sid, []))
         if node_id in flags_merged:
             got = subtract_merged(got, flags_merged[node_id])
+        if node_id in unverified:
+            got = subtract_merged(got, unverified[node_id])
         seconds = sum(end - start for start, end in got)
         if seconds > 0:
             by_id[sid].credited[node_id] = seconds
@@ -202,7 +206,7 @@ async def tally(
     nodes = await _node_infos(session, credited_ids)
     for stream in streams:  # banned nodes earn nothing
         stream.credited = {n: s for n, s in stream.credited.items() if n in nodes}
-    await _credit_shared_relays_once(session, streams, nodes, start, end)
+    await _credit_one_per_address(session, streams, start, end)
     return Tally(lo, hi, streams, nodes)
 
 
@@ -217,36 +221,118 @@ async def _node_infos(session: AsyncSession, node_ids: set[str]) -> dict[str, No
     return {row[0]: NodeInfo(*row) for row in rows if row[0] in node_ids}
 
 
-async def _credit_shared_relays_once(
-    session: AsyncSession,
-    streams: list[StreamTally],
-    nodes: dict[str, NodeInfo],
-    start: datetime,
-    end: datetime,
-) -> None:
-    groups: dict[str, list[str]] = defaultdict(list)
-    for node in nodes.values():
-        groups[relay_endpoint(node.relay_url)].append(node.node_id)
-    shared = [ids for ids in groups.values() if len(ids) > 1]
-    if not shared:
-        return
-    suspects = [node_id for ids in shared for node_id in ids]
-    passed: dict[str, int] = defaultdict(int)
-    registered: dict[str, datetime] = {}
-    for node_id, created_at in await session.execute(
-        select(Node.id, Node.created_at).where(Node.id.in_(suspects))
+async def unverified_by_node(
+    session: AsyncSession, node_ids: set[str], start: datetime, end: datetime
+) -> dict[str, list[Span]]:
+    """Return each node's unverified spans before `end` (see `verified.py`)."""
+    if not node_ids:
+        return {}
+    since = start - VERIFY_LOOKBACK
+    checks: dict[str, list[Check]] = defaultdict(list)
+    taken: dict[str, list[UrlTaken]] = defaultdict(list)
+    wanted = sorted(node_ids)
+    for node_id, at, ok, reason, relay_url in await session.execute(
+        select(
+            Probe.node_id, epoch_seconds(session, Probe.at), Probe.ok, Probe.reason, Probe.relay_url
+        ).where(Probe.node_id.in_(wanted), Probe.at >= since, Probe.at < end)
     ):
-        registered[node_id] = created_at
-    probe_rows = await session.execute(
-        select(Probe.node_id, func.count())
-        .where(and_(Probe.node_id.in_(suspects), Probe.ok, Probe.at >= start, Probe.at < end))
-        .group_by(Probe.node_id)
+        checks[node_id].append(Check(int(at), bool(ok), reason, relay_url))
+    for node_id, at, relay_url in await session.execute(
+        select(
+            RelayEndpoint.node_id,
+            epoch_seconds(session, RelayEndpoint.started_at),
+            RelayEndpoint.relay_url,
+        ).where(
+            RelayEndpoint.node_id.in_(wanted),
+            RelayEndpoint.started_at >= since,
+            RelayEndpoint.started_at < end,
+        )
+    ):
+        taken[node_id].append(UrlTaken(int(at), relay_url))
+    hi = to_seconds(end)
+    result = {}
+    for node_id in set(checks) | set(taken):
+        spans = unverified_spans(checks.get(node_id, []), taken.get(node_id, []), hi)
+        if spans:
+            result[node_id] = spans
+    return result
+
+
+async def _credit_one_per_address(
+    session: AsyncSession, streams: list[StreamTally], start: datetime, end: datetime
+) -> None:
+    """Keep one credited node per stream and address probed in the period (unless approved)."""
+    credited = {node_id for stream in streams for node_id in stream.credited}
+    if len(credited) < 2:
+        return
+    keys, passed = await probed_addresses(session, credited, start, end)
+    if not keys:
+        return
+    registered = dict(
+        (await session.execute(select(Node.id, Node.created_at).where(Node.id.in_(keys)))).all()
     )
-    for node_id, count in probe_rows:
-        passed[node_id] = count
-    for ids in shared:
-        keeper = min(ids, key=lambda n: (-passed[n], to_seconds(registered[n]), n))
-        for stream in streams:
-            for node_id in ids:
-                if node_id != keeper:
-                    stream.credited.pop(node_id, None)
+    approvals = {
+        (sid, address): max_nodes
+        for sid, address, max_nodes in await session.execute(
+            select(AddressApproval.stream_id, AddressApproval.address, AddressApproval.max_nodes)
+        )
+    }
+    for stream in streams:
+        for group, group_keys in address_groups({n: keys[n] for n in stream.credited if n in keys}):
+            allowed = max((approvals.get((stream.stream_id, k), 1) for k in group_keys), default=1)
+            if len(group) <= allowed:
+                continue
+            ranked = sorted(group, key=lambda n: (-passed[n], to_seconds(registered[n]), n))
+            for node_id in ranked[max(1, allowed) :]:
+                stream.credited.pop(node_id, None)
+
+
+async def probed_addresses(
+    session: AsyncSession, node_ids: set[str], start: datetime, end: datetime
+) -> tuple[dict[str, set[str]], dict[str, int]]:
+    """Return each node's address keys of passed probes in [start, end), and its passes."""
+    keys: dict[str, set[str]] = defaultdict(set)
+    passed: dict[str, int] = defaultdict(int)
+    for node_id, address, count in await session.execute(
+        select(Probe.node_id, Probe.address, func.count())
+        .where(
+            and_(
+                Probe.node_id.in_(sorted(node_ids)),
+                Probe.ok,
+                Probe.address != "",
+                Probe.at >= start,
+                Probe.at < end,
+            )
+        )
+        .group_by(Probe.node_id, Probe.address)
+    ):
+        key = address_key(address)
+        if key:
+            keys[node_id].add(key)
+        passed[node_id] += int(count)
+    return dict(keys), passed
+
+
+def address_groups(keys: dict[str, set[str]]) -> list[tuple[list[str], set[str]]]:
+    """Group nodes that share any address key (transitively): [(node ids, their keys)]."""
+    owner: dict[str, str] = {}
+    parent: dict[str, str] = {n: n for n in keys}
+
+    def root(node_id: str) -> str:
+        while parent[node_id] != node_id:
+            parent[node_id] = parent[parent[node_id]]
+            node_id = parent[node_id]
+        return node_id
+
+    for node_id in sorted(keys):
+        for key in sorted(keys[node_id]):
+            other = owner.setdefault(key, node_id)
+            parent[root(node_id)] = root(other)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for node_id in sorted(keys):
+        groups[root(node_id)].append(node_id)
+    return [
+        (members, set().union(*(keys[n] for n in members)))
+        for members in groups.values()
+        if len(members) > 1
+    ]

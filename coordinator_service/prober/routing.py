@@ -3,7 +3,10 @@
 `eligible_relays` lists the nodes a viewer may be sent to: active (not banned), not flagged,
 heard from within the heartbeat grace, reporting the stream live within it, with an http(s)
 relay URL, whose latest probe in the last `UNREACHABLE_WINDOW` did not fail, and with spare
-viewer slots (`weight = capacity_kbit // VIEWER_KBIT − viewers`). `pick_pathways` draws N of
+viewer slots (`weight = capacity_kbit // VIEWER_KBIT − viewers`); not unprobed (a relay URL
+taken at registration or by a heartbeat counts only once a probe there passed), and one node per
+address probed (`prober/identity.py`) unless the host approved more for that address (the one
+with the most passed probes lately stays). `pick_pathways` draws N of
 them for one viewer, each draw proportional to weight without replacement. `watch_target` is
 the legacy single redirect: one draw, else the origin.
 
@@ -17,12 +20,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.errors import NotFoundError
+from coordinator_service.ledger.credit import as_utc
+from coordinator_service.ledger.tally import address_groups, probed_addresses
 from coordinator_service.services.nodes import ACTIVE
-from coordinator_service.storage.models import Node, Probe, Stream, UptimeInterval
+from coordinator_service.storage.models import (
+    AddressApproval,
+    Node,
+    Probe,
+    RelayEndpoint,
+    Stream,
+    UptimeInterval,
+)
 
 __all__ = [
     "UNREACHABLE_WINDOW",
@@ -99,6 +111,7 @@ async def eligible_relays(
     if not rows:
         return stream, []
     failing = await _failing(session, [row[0] for row in rows], now - UNREACHABLE_WINDOW)
+    failing |= await _unprobed(session, [row[0] for row in rows])
     candidates = []
     for node_id, relay_url, capacity, viewers in rows:
         base = canonical_relay_base(relay_url)
@@ -106,7 +119,63 @@ async def eligible_relays(
         if node_id in failing or base is None or weight <= 0:
             continue
         candidates.append(RelayCandidate(node_id=node_id, relay_url=base, weight=weight))
-    return stream, candidates
+    return stream, await _one_per_address(session, stream.id, candidates, now)
+
+
+async def _unprobed(session: AsyncSession, node_ids: list[str]) -> set[str]:
+    """Return the nodes whose latest relay URL has no passed probe since they took it."""
+    latest: dict[str, tuple[datetime, str]] = {}
+    for node_id, started_at, relay_url in await session.execute(
+        select(RelayEndpoint.node_id, RelayEndpoint.started_at, RelayEndpoint.relay_url)
+        .where(RelayEndpoint.node_id.in_(node_ids))
+        .order_by(RelayEndpoint.started_at, RelayEndpoint.id)
+    ):
+        latest[node_id] = (started_at, relay_url)
+    if not latest:
+        return set()
+    newest_pass: dict[tuple[str, str], datetime] = {}
+    for node_id, relay_url, at in await session.execute(
+        select(Probe.node_id, Probe.relay_url, func.max(Probe.at))
+        .where(
+            Probe.node_id.in_(sorted(latest)),
+            Probe.ok,
+            Probe.at >= min(started for started, _ in latest.values()),
+        )
+        .group_by(Probe.node_id, Probe.relay_url)
+    ):
+        newest_pass[(node_id, relay_url)] = as_utc(at)
+    unprobed = set()
+    for node_id, (started_at, relay_url) in latest.items():
+        passes = [newest_pass.get((node_id, url)) for url in (relay_url, "")]
+        if not any(at is not None and at >= as_utc(started_at) for at in passes):
+            unprobed.add(node_id)
+    return unprobed
+
+
+async def _one_per_address(
+    session: AsyncSession, stream_id: int, candidates: list[RelayCandidate], now: datetime
+) -> list[RelayCandidate]:
+    """Drop all but one candidate per address probed lately, unless the host approved more."""
+    if len(candidates) < 2:
+        return candidates
+    keys, passed = await probed_addresses(
+        session, {c.node_id for c in candidates}, now - UNREACHABLE_WINDOW, now + UNREACHABLE_WINDOW
+    )
+    approvals = dict(
+        (
+            await session.execute(
+                select(AddressApproval.address, AddressApproval.max_nodes).where(
+                    AddressApproval.stream_id == stream_id
+                )
+            )
+        ).all()
+    )
+    dropped: set[str] = set()
+    for group, group_keys in address_groups(keys):
+        allowed = max((approvals.get(k, 1) for k in group_keys), default=1)
+        ranked = sorted(group, key=lambda n: (-passed[n], n))
+        dropped.update(ranked[max(1, allowed) :])
+    return [c for c in candidates if c.node_id not in dropped]
 
 
 def pick_pathways(

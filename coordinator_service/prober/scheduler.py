@@ -408,6 +408,8 @@ class Prober:
                         "detail": outcome.detail,
                         "latency_ms": outcome.latency_ms,
                         "reputation_after": round(after.score, 4),
+                        "relay_url": item.relay_url[:2048],
+                        "address": outcome.address[:64],
                     }
                 )
                 changes.append(

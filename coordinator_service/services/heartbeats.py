@@ -23,9 +23,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coordinator_service.errors import AuthError, StorageError
+from coordinator_service.errors import AuthError, ConflictError, StorageError
 from coordinator_service.services.app_settings import DOWNLOAD_URL, LATEST_VERSION, get_settings
 from coordinator_service.services.clock import utcnow
+from coordinator_service.services.lineage import URL_HOLD
 from coordinator_service.services.nodes import BANNED
 from coordinator_service.storage.db import (
     DISK_FULL_MESSAGE,
@@ -38,6 +39,7 @@ from coordinator_service.storage.db import (
 from coordinator_service.storage.models import (
     UTC_DATETIME,
     Node,
+    RelayEndpoint,
     Stream,
     UptimeInterval,
     UTCDateTime,
@@ -282,6 +284,15 @@ class HeartbeatRecorder:
     ) -> dict[IntervalKey, _OpenInterval]:
         now = batch.now
         nodes = ops.nodes_by_token({p.beat.token_hash for p in batch.items})
+        moving = {
+            p.beat.relay_url
+            for p in batch.items
+            if p.beat.relay_url is not None
+            and p.beat.token_hash in nodes
+            and nodes[p.beat.token_hash][3] != p.beat.relay_url
+        }
+        holders = ops.relay_url_holders(moving, now - URL_HOLD) if moving else {}
+        endpoints: list[tuple[str, str]] = []
         node_params: list[dict[str, Any]] = []
         keys: dict[IntervalKey, None] = {}
         for index, pending in enumerate(batch.items):
@@ -292,10 +303,19 @@ class HeartbeatRecorder:
                     "the node token is not valid (was this node removed?)", code="bad_node_token"
                 )
                 continue
-            node_id, status, flagged = row
+            node_id, status, flagged, held_url = row
             if status == BANNED:
                 batch.results[index] = BeatResult(node_id, "banned", now)
                 continue
+            if beat.relay_url is not None and beat.relay_url != held_url:
+                holder = holders.get(beat.relay_url, node_id)
+                if holder != node_id:
+                    batch.results[index] = ConflictError(
+                        f"the relay URL {beat.relay_url} is held by another active node",
+                        code="relay_url_taken",
+                    )  # the first holder keeps it (services/lineage.py)
+                    continue
+                endpoints.append((node_id, beat.relay_url))
             batch.results[index] = BeatResult(node_id, "flagged" if flagged else "healthy", now)
             node_params.append(_node_values(node_id, beat, now))
             keys[(node_id, None)] = None
@@ -309,6 +329,8 @@ class HeartbeatRecorder:
         # concurrent beats of one node, so the interval query below sees the other's commit.
         node_params.sort(key=lambda values: values["nid"])
         ops.update_nodes(node_params)
+        if endpoints:  # a new relay URL: unprobed (no viewers, no credit) until a probe passes
+            ops.insert_endpoints(endpoints, now)
         return self._extend_or_open(ops, list(keys), now)
 
     def _extend_or_open(
@@ -337,6 +359,7 @@ class HeartbeatRecorder:
 
 _NODES: Table = Node.__table__  # type: ignore[assignment]
 _INTERVALS: Table = UptimeInterval.__table__  # type: ignore[assignment]
+_ENDPOINTS: Table = RelayEndpoint.__table__  # type: ignore[assignment]
 
 _UPDATE_NODE = (
     update(_NODES)
@@ -380,13 +403,33 @@ class _CoreOps:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def nodes_by_token(self, token_hashes: Iterable[str]) -> dict[str, tuple[str, str, bool]]:
+    def nodes_by_token(self, token_hashes: Iterable[str]) -> dict[str, tuple[str, str, bool, str]]:
         rows = self.conn.execute(
-            select(_NODES.c.token_hash, _NODES.c.id, _NODES.c.status, _NODES.c.flagged).where(
-                _NODES.c.token_hash.in_(list(token_hashes))
+            select(
+                _NODES.c.token_hash,
+                _NODES.c.id,
+                _NODES.c.status,
+                _NODES.c.flagged,
+                _NODES.c.relay_url,
+            ).where(_NODES.c.token_hash.in_(list(token_hashes)))
+        )
+        return {row.token_hash: (row.id, row.status, row.flagged, row.relay_url) for row in rows}
+
+    def relay_url_holders(self, urls: set[str], since: datetime) -> dict[str, str]:
+        rows = self.conn.execute(
+            select(_NODES.c.relay_url, _NODES.c.id).where(
+                _NODES.c.relay_url.in_(sorted(urls)),
+                _NODES.c.status != BANNED,
+                (_NODES.c.last_heartbeat_at >= since) | (_NODES.c.created_at >= since),
             )
         )
-        return {row.token_hash: (row.id, row.status, row.flagged) for row in rows}
+        return {row.relay_url: row.id for row in rows}
+
+    def insert_endpoints(self, endpoints: list[tuple[str, str]], now: datetime) -> None:
+        self.conn.execute(
+            insert(_ENDPOINTS),
+            [{"node_id": n, "relay_url": u, "started_at": now} for n, u in endpoints],
+        )
 
     def update_nodes(self, params: list[dict[str, Any]]) -> None:
         self.conn.execute(_UPDATE_NODE, params)
@@ -434,14 +477,32 @@ class _SqliteOps:
     def _time(self, value: datetime) -> str:
         return str(_SQLITE_TIME(value))
 
-    def nodes_by_token(self, token_hashes: Iterable[str]) -> dict[str, tuple[str, str, bool]]:
+    def nodes_by_token(self, token_hashes: Iterable[str]) -> dict[str, tuple[str, str, bool, str]]:
         hashes = tuple(token_hashes)
         rows = self.conn.execute(
-            "SELECT token_hash, id, status, flagged FROM nodes "
+            "SELECT token_hash, id, status, flagged, relay_url FROM nodes "
             f"WHERE token_hash IN ({','.join('?' * len(hashes))})",
             hashes,
         )
-        return {row[0]: (row[1], row[2], bool(row[3])) for row in rows}
+        return {row[0]: (row[1], row[2], bool(row[3]), row[4]) for row in rows}
+
+    def relay_url_holders(self, urls: set[str], since: datetime) -> dict[str, str]:
+        listed = tuple(sorted(urls))
+        at = self._time(since)
+        rows = self.conn.execute(
+            "SELECT relay_url, id FROM nodes "
+            f"WHERE relay_url IN ({','.join('?' * len(listed))}) AND status != ? "
+            "AND (last_heartbeat_at >= ? OR created_at >= ?)",
+            (*listed, BANNED, at, at),
+        )
+        return {row[0]: row[1] for row in rows}
+
+    def insert_endpoints(self, endpoints: list[tuple[str, str]], now: datetime) -> None:
+        at = self._time(now)
+        self.conn.executemany(
+            "INSERT INTO relay_endpoints (node_id, relay_url, started_at) VALUES (?, ?, ?)",
+            [(node_id, url, at) for node_id, url in endpoints],
+        )
 
     def update_nodes(self, params: list[dict[str, Any]]) -> None:
         at = self._time(params[0]["at"])

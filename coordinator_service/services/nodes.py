@@ -7,11 +7,17 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.errors import AuthError, NotFoundError
-from coordinator_service.prober.reputation import INITIAL_ALPHA
+from coordinator_service.prober.reputation import INITIAL_ALPHA, Reputation
 from coordinator_service.services.clock import utcnow
 from coordinator_service.services.invites import redeem_invite
+from coordinator_service.services.lineage import check_relay_url_free, inherited_reputation
 from coordinator_service.services.tokens import hash_secret, new_id, new_token
-from coordinator_service.storage.models import Node, NodeProfileChange
+from coordinator_service.storage.models import (
+    FlagInterval,
+    Node,
+    NodeProfileChange,
+    RelayEndpoint,
+)
 
 __all__ = [
     "ACTIVE",
@@ -58,6 +64,10 @@ async def register_node(session: AsyncSession, invite_code: str, new: NewNode) -
     """Redeem the invite and create the node in one transaction; commit."""
     now = utcnow()
     invite_id = await redeem_invite(session, invite_code, now)
+    await check_relay_url_free(session, new.relay_url, now)
+    past = await inherited_reputation(
+        session, new.registered_ip, new.relay_url, new.payout_handle
+    ) or Reputation(INITIAL_ALPHA, 0.0, False)
     token = new_token()
     probe_key = new_token()
     node = Node(
@@ -75,15 +85,27 @@ async def register_node(session: AsyncSession, invite_code: str, new: NewNode) -
         version=new.version,
         invite_id=invite_id,
         status=ACTIVE,
-        reputation_alpha=INITIAL_ALPHA,
-        reputation_beta=0.0,
-        flagged=False,
+        reputation_alpha=past.alpha,
+        reputation_beta=past.beta,
+        flagged=past.flagged,
         streams_reported="",
         created_at=now,
         last_heartbeat_at=None,
         next_probe_at=None,
     )
     session.add(node)
+    await session.flush()
+    # its first relay URL: unprobed (no viewers, no credit) until a probe there passes
+    session.add(RelayEndpoint(node_id=node.id, relay_url=new.relay_url, started_at=now))
+    if past.flagged:
+        session.add(
+            FlagInterval(
+                node_id=node.id,
+                started_at=now,
+                ended_at=None,
+                reason="registered again like a flagged or banned node",
+            )
+        )
     await session.commit()
     return Registration(node, token, probe_key)
 

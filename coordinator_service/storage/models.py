@@ -20,6 +20,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
+    "AddressApproval",
     "AppSetting",
     "Base",
     "FlagInterval",
@@ -31,6 +32,7 @@ __all__ = [
     "PayoutLine",
     "Probe",
     "ProbeLease",
+    "RelayEndpoint",
     "RelayCertificate",
     "Stream",
     "StreamLiveInterval",
@@ -208,6 +210,34 @@ class Probe(Base):
     detail: Mapped[str] = mapped_column(String(500), default="")
     latency_ms: Mapped[int | None] = mapped_column(Integer)
     reputation_after: Mapped[float | None] = mapped_column(Float)
+    # what was probed: the node's relay URL then, and the IP:port it resolved to (its identity)
+    relay_url: Mapped[str] = mapped_column(String(2048), default="", server_default="")
+    address: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+
+class RelayEndpoint(Base):
+    """A relay URL a node took, from when (registration or a heartbeat that changed it)."""
+
+    __tablename__ = "relay_endpoints"
+    __table_args__ = (Index("ix_relay_endpoints_node_start", "node_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    relay_url: Mapped[str] = mapped_column(String(2048))
+    started_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+
+
+class AddressApproval(Base):
+    """The host's approval for several credited nodes of one stream behind one address."""
+
+    __tablename__ = "address_approvals"
+
+    stream_id: Mapped[int] = mapped_column(
+        ForeignKey("streams.id", ondelete="CASCADE"), primary_key=True
+    )
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    max_nodes: Mapped[int] = mapped_column(Integer)
+    approved_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
 
 
 class ProbeLease(Base):

@@ -93,6 +93,7 @@ class Api:
 
     app: FastAPI
     client: httpx.AsyncClient
+    registered: int = 0
 
     @property
     def ctx(self) -> AppContext:
@@ -117,11 +118,12 @@ class Api:
     async def register(self, code: str | None = None, **fields: Any) -> dict[str, Any]:
         if code is None:
             code = (await self.create_invite())["code"]
+        self.registered += 1  # a relay URL is held by one node: each gets its own port
         body = {
             "invite_code": code,
             "display_name": "Alice",
             "payout_handle": "@alice",
-            "relay_port": 8090,
+            "relay_port": 8089 + self.registered,
         } | fields
         response = await self.client.post("/api/v1/nodes/register", json=body)
         assert response.status_code == 201, response.text

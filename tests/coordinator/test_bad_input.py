@@ -20,7 +20,9 @@ def _error(response: httpx.Response, status: int, code: str) -> str:
 
 
 async def _register(api, code: str) -> httpx.Response:
-    return await api.client.post("/api/v1/nodes/register", json={"invite_code": code, **NODE})
+    api.registered += 1  # a relay URL is held by one node: each registration its own port
+    body = {"invite_code": code, **NODE, "relay_port": 8089 + api.registered}
+    return await api.client.post("/api/v1/nodes/register", json=body)
 
 
 async def test_unknown_invite_code_is_404_invite_invalid(api):

@@ -1,5 +1,6 @@
 """Property: whatever the gaps between beats, the uptime intervals are exactly the runs of beats."""
 
+import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -44,7 +45,9 @@ async def test_intervals_are_the_runs_of_beats(db, monkeypatch, gaps):
     async with db.transaction() as session:
         code = (await invites.create_invite(session)).code
     async with db.transaction() as session:
-        joined = await nodes.register_node(session, code, nodes.NewNode("n", "h", "http://x"))
+        joined = await nodes.register_node(
+            session, code, nodes.NewNode("n", "h", f"http://x{secrets.token_hex(4)}")
+        )
     start = datetime(2026, 1, 1, tzinfo=UTC)
     times = [start]
     for gap in gaps:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from coordinator_service.dashboard.credit_report import explain_credit
 from coordinator_service.ledger.payouts import compute_payout, get_payout, payout_csv
-from coordinator_service.storage.models import Node, Payout
+from coordinator_service.storage.models import Payout, Probe
 from tests.dashboard.conftest import Dash
 from tests.dashboard.seed import seed
 
@@ -170,8 +170,11 @@ async def test_mark_paid_is_idempotent_and_overlaps_are_refused(dash: Dash) -> N
 async def test_preview_names_a_node_sharing_another_nodes_relay(dash: Dash) -> None:
     csrf = await _seeded(dash, nodes=4)
     async with dash.db() as db:
+        # both were probed at one relay address in the period (the URL text does not matter)
         await db.execute(
-            update(Node).where(Node.id == "n00002").values(relay_url="http://127.0.0.1:20001")
+            update(Probe)
+            .where(Probe.node_id.in_(["n00001", "n00002"]))
+            .values(address="127.0.0.1:20001")
         )
         await db.commit()
     rows = await _reasons(dash, csrf)

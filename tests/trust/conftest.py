@@ -15,6 +15,8 @@ from coordinator_service.storage.models import (
     Base,
     FlagInterval,
     Node,
+    Probe,
+    RelayEndpoint,
     Stream,
     StreamLiveInterval,
     UptimeInterval,
@@ -126,6 +128,40 @@ class Seeder:
                     ended_at=at(end),
                 )
             )
+        await self.session.flush()
+
+    async def probe(
+        self,
+        node_id: str,
+        seconds: int,
+        reason: str = "ok",
+        *,
+        address: str = "",
+        relay_url: str = "",
+        stream: Stream | None = None,
+    ) -> None:
+        """Add a probe of `node_id` at T0 + `seconds` that ended with `reason`."""
+        self.session.add(
+            Probe(
+                node_id=node_id,
+                stream_id=None if stream is None else stream.id,
+                at=at(seconds),
+                ok=reason == "ok",
+                reason=reason,
+                detail="",
+                latency_ms=5,
+                reputation_after=None,
+                relay_url=relay_url,
+                address=address,
+            )
+        )
+        await self.session.flush()
+
+    async def took_url(self, node_id: str, seconds: int, relay_url: str) -> None:
+        """Record that `node_id` took `relay_url` at T0 + `seconds` (registration or a move)."""
+        self.session.add(
+            RelayEndpoint(node_id=node_id, relay_url=relay_url, started_at=at(seconds))
+        )
         await self.session.flush()
 
     async def flag(self, node_id: str, start: int, end: int | None) -> None:

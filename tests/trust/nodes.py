@@ -68,7 +68,11 @@ class BeatingNode:
             with contextlib.suppress(httpx.HTTPError):
                 response = await self.client.post(
                     f"{self.coordinator_url}/api/v1/nodes/heartbeat",
-                    json={"streams": [{"name": "main", "live": True}], "viewers": 0},
+                    json={
+                        "streams": [{"name": "main", "live": True}],
+                        "viewers": 0,
+                        "segment_proofs": True,
+                    },
                     headers=headers,
                 )
                 if response.status_code == 200 and self.real_relay is not None:

@@ -40,6 +40,8 @@ class MirrorRelay:
         self.port = 0
         self.host = "127.0.0.1"
         self.sign_url = ""  # the relay URL it signs for ("": its own)
+        # one relay under several names: the Host header picks the (key, URL) it signs with
+        self.identities: dict[str, tuple[str, str]] = {}
         self.viewer_requests = 0
         self.probe_like_requests = 0
         self.seen: list[tuple[str, dict[str, str]]] = []  # (path with query, headers)
@@ -121,6 +123,8 @@ class MirrorRelay:
             headers[PROOF_HEADER] = make_proof(self.key, nonce, body)
         if self.mode != "legacy":
             digest = hashlib.sha256(body).hexdigest()
-            signed_as = self.sign_url or self.url
-            headers[SEGMENT_PROOF_HEADER] = segment_proof(self.key, signed_as, digest)
+            key, signed_as = self.identities.get(
+                request.headers.get("Host", ""), (self.key, self.sign_url or self.url)
+            )
+            headers[SEGMENT_PROOF_HEADER] = segment_proof(key, signed_as, digest)
         return web.Response(body=body, headers=headers, content_type="video/mp2t")

@@ -3,7 +3,9 @@
 One scenario (starting processes is the slow part): two honest nodes (a real headless node
 process, and the node's real relay driven by this test), and cheats: heartbeats with no relay,
 a stale relay, corrupt bytes, another stream's bytes, a node claiming an honest node's relay
-URL, three nodes farmed from one invite behind one relay, a relay that serves only requests
+under another name (its exact URL is refused: 409), nodes farmed from one invite behind one
+relay, one relay that signs for two nodes registered under two names (it passes every probe but
+earns once and gets one node's viewers), a relay that serves only requests
 that look like the coordinator's old probes (the nonce query, httpx's User-Agent) and 404s
 viewers, and a node that serves corrupt bytes until it is flagged and is then repaired.
 """
@@ -20,6 +22,8 @@ import pytest
 
 from coordinator_service.ledger.credit import credited_seconds, to_seconds
 from coordinator_service.ledger.shares import split_pool
+from coordinator_service.ledger.verified import Check, UrlTaken, unverified_spans
+from streamr_protocol import parse_invite_link
 from tests.fixtures.coordinator import RunningCoordinator, run_coordinator
 from tests.fixtures.net import free_port
 from tests.fixtures.node import run_node
@@ -31,15 +35,14 @@ pytestmark = pytest.mark.slow
 
 CHEATS = {
     "norelay": "refused",
+    "farm2": "not_owned",
     "stale": "stale",
     "corrupt": "hash_mismatch",
     "probesonly": "http_error",
     "otherstream": "hash_mismatch",
     "thief": "not_owned",
-    "farm2": "not_owned",
-    "farm3": "not_owned",
 }
-HONEST = ("honest1", "honest2", "farm1")
+HONEST = ("honest1", "honest2", "farm1", "twin1", "twin2")
 
 
 def db_rows(coord: RunningCoordinator, sql: str, *params: object) -> list[tuple]:
@@ -135,13 +138,41 @@ async def test_cheats_are_flagged_honest_nodes_are_not_and_payouts_are_exact(tmp
             n.mirror = await mirror(mode)
             await n.join(await invite(), n.mirror.url)
         await (await node("norelay")).join(await invite(), f"http://127.0.0.1:{free_port()}")
-        await (await node("thief")).join(await invite(), nodes["honest1"].relay_url)
+        # the exact URL an active node holds is refused; another name for it is probed
+        async with httpx.AsyncClient(timeout=5) as client:
+            taken = await client.post(
+                f"{coord.url}/api/v1/nodes/register",
+                json={
+                    "invite_code": parse_invite_link(await invite()).code,
+                    "display_name": "copycat",
+                    "payout_handle": "@copycat",
+                    "relay_url": nodes["honest1"].relay_url,
+                },
+            )
+        assert taken.status_code == 409 and taken.json()["error"]["code"] == "relay_url_taken"
+        honest_port = nodes["honest1"].relay_url.rsplit(":", 1)[1]
+        await (await node("thief")).join(await invite(), f"http://localhost:{honest_port}")
         farm_link = await invite("--uses", "3")
         shared = await mirror("honest")
-        for name in ("farm1", "farm2", "farm3"):
+        for name, url in (
+            ("farm1", shared.url),
+            ("farm2", f"http://localhost:{shared.port}"),
+            ("farm3", f"http://LOCALHOST:{shared.port}/"),
+        ):
             n = await node(name)
-            await n.join(farm_link, shared.url)
+            if name == "farm3":  # the same URL as farm2 once canonical: refused
+                with pytest.raises(AssertionError, match="relay_url_taken"):
+                    await n.join(farm_link, url)
+                nodes.pop(name)
+                continue
+            await n.join(farm_link, url)
         shared.key = nodes["farm1"].probe_key
+        # one relay process signing for two registrations under two names: passes, earns once
+        twins = await mirror("honest")
+        for name, url in (("twin1", twins.url), ("twin2", f"http://localhost:{twins.port}")):
+            n = await node(name)
+            await n.join(await invite(), url)
+            twins.identities[url.removeprefix("http://")] = (n.probe_key, n.relay_url)
         for n in nodes.values():
             n.start_beating()
 
@@ -164,6 +195,8 @@ async def test_cheats_are_flagged_honest_nodes_are_not_and_payouts_are_exact(tmp
             }
         allowed = {f"{nodes[name].relay_url}/live/main.m3u8" for name in HONEST}
         assert targets and targets <= allowed
+        twin_urls = {f"{nodes[name].relay_url}/live/main.m3u8" for name in ("twin1", "twin2")}
+        assert len(targets & twin_urls) <= 1, "one relay under two names gets one node's viewers"
         probe = await asyncio.to_thread(
             subprocess.run,
             ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",
@@ -177,7 +210,7 @@ async def test_cheats_are_flagged_honest_nodes_are_not_and_payouts_are_exact(tmp
         assert nodes["repaired"].mirror is not None
         nodes["repaired"].mirror.mode = "honest"
         await wait_for(
-            lambda: states(coord, nodes)["repaired"] == "healthy", 60, "the repaired node"
+            lambda: states(coord, nodes)["repaired"] == "healthy", 180, "the repaired node"
         )
         for n in nodes.values():
             await n.stop_beating()
@@ -185,6 +218,7 @@ async def test_cheats_are_flagged_honest_nodes_are_not_and_payouts_are_exact(tmp
         ended = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
 
         # each cheat: flagged within three failed probes, for the expected reason
+        detection: dict[str, tuple[int, float]] = {}
         for name, reason in CHEATS.items():
             node_id = nodes[name].node_id
             flag_at = db_rows(
@@ -200,6 +234,17 @@ async def test_cheats_are_flagged_honest_nodes_are_not_and_payouts_are_exact(tmp
             failed_before_flag = [p for p in probes if not p[1] and p[0] <= flag_at]
             assert 1 <= len(failed_before_flag) <= 3, (name, probes[:6])
             assert reason in {p[2] for p in failed_before_flag}, (name, probes[:6])
+            first_probe = seconds(probes[0][0]) or 0
+            detection[name] = (len(failed_before_flag), (seconds(flag_at) or 0) - first_probe)
+        print("\ndetection (probe cycles to flag, seconds from first probe):")
+        for name, (cycles, after) in sorted(detection.items()):
+            print(f"  {name:12} {cycles} cycles  {after:4d} s")
+        false_positives = sum(
+            db_rows(coord, "SELECT count(*) FROM flag_intervals WHERE node_id = ?", n.node_id)[0][0]
+            for name, n in nodes.items()
+            if name in HONEST
+        )
+        print(f"  false positives (honest nodes flagged): {false_positives}")
         for name in HONEST:
             assert db_rows(
                 coord, "SELECT count(*) FROM flag_intervals WHERE node_id = ?", nodes[name].node_id
@@ -252,10 +297,42 @@ async def test_cheats_are_flagged_honest_nodes_are_not_and_payouts_are_exact(tmp
                     n.node_id,
                 )
             ]
-            expected[n.node_id] = credited_seconds(up, live, flags, period)
+            checks = [
+                Check(seconds(at) or 0, bool(ok), reason, url)
+                for at, ok, reason, url in db_rows(
+                    coord,
+                    "SELECT at, ok, reason, relay_url FROM probes WHERE node_id = ?",
+                    n.node_id,
+                )
+            ]
+            taken = [
+                UrlTaken(seconds(at) or 0, url)
+                for at, url in db_rows(
+                    coord,
+                    "SELECT started_at, relay_url FROM relay_endpoints WHERE node_id = ?",
+                    n.node_id,
+                )
+            ]
+            # only verified time: not before a passed probe, not after a failed one until one passes
+            unverified = unverified_spans(checks, taken, period[1])
+            expected[n.node_id] = credited_seconds(up, live, [*flags, *unverified], period)
         # one relay, one credit: the farm's and the thief's duplicates get nothing
-        for dup in ("farm2", "farm3", "thief"):
+        for dup in ("farm2", "thief"):
             expected[nodes[dup].node_id] = 0
+        # the twins were probed at one address: only the one with more passed probes earns
+        passes = {
+            name: db_rows(
+                coord,
+                "SELECT count(*) FROM probes WHERE node_id = ? AND ok AND at >= ? AND at < ?",
+                nodes[name].node_id,
+                started.strftime("%Y-%m-%d %H:%M:%S"),
+                ended.strftime("%Y-%m-%d %H:%M:%S"),
+            )[0][0]
+            for name in ("twin1", "twin2")
+        }
+        assert all(passes.values()), passes
+        keeper = "twin1" if passes["twin1"] >= passes["twin2"] else "twin2"
+        expected[nodes["twin2" if keeper == "twin1" else "twin1"].node_id] = 0
         expected = {k: v for k, v in expected.items() if v > 0}
         lines = {line["node_id"]: line for line in payout["lines"]}
         assert {k: line["credited_seconds"] for k, line in lines.items()} == expected

@@ -37,6 +37,8 @@ async def seed(db_file: Path) -> None:
                 Probe(node_id="bob", at=T0 + timedelta(seconds=60), ok=False, reason="stale",
                       detail="stale by 12 s")
             )  # fmt: skip
+            # verified again before its time counts (a failed check stops credit until one passes)
+            await seed.probe("bob", 1700)
             await session.commit()
     finally:
         await engine.dispose()

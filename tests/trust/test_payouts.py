@@ -18,7 +18,6 @@ from coordinator_service.ledger.payouts import (
     payout_csv,
     void_payout,
 )
-from coordinator_service.ledger.tally import relay_endpoint
 from coordinator_service.storage.models import Node
 from tests.trust.conftest import Seeder, at
 
@@ -161,16 +160,21 @@ async def test_combined_payout_splits_each_stream_pool_among_its_own_nodes(sessi
     ]
 
 
-async def test_nodes_sharing_one_relay_are_credited_once(sessions):
+async def test_nodes_sharing_one_probed_address_are_credited_once(sessions):
     async with sessions() as session:
         seed = Seeder(session)
         main = await seed.stream("main", pool_per_hour=3600)
         await seed.live(main, (0, 1000))
         await seed.node("honest", relay="http://203.0.113.5:9000")
-        await seed.node("farm1", relay="http://203.0.113.9:9000/")
-        await seed.node("farm2", relay="http://203.0.113.9:9000")
+        await seed.node("farm1", relay="http://203.0.113.9:9000")
+        await seed.node("farm2", relay="http://farm.example:9001")
         for node_id in ("honest", "farm1", "farm2"):
             await seed.up(node_id, main, (0, 1000))
+        # one public IPv4 address is one person, whatever the ports and names
+        await seed.probe("honest", 100, address="203.0.113.5:9000")
+        await seed.probe("farm1", 100, address="203.0.113.9:9000")
+        await seed.probe("farm1", 200, address="203.0.113.9:9000")
+        await seed.probe("farm2", 150, address="203.0.113.9:9001")
         view = await compute_payout(session, at(0), at(1000), "main", now=at(2000))
     assert [(line.node_id, line.amount_minor) for line in view.lines] == [
         ("farm1", 500),
@@ -241,17 +245,3 @@ async def test_estimates_match_the_payout_and_are_shared_for_a_few_seconds(sessi
     assert (
         first.amounts == fresh.amounts == {line.node_id: line.amount_minor for line in view.lines}
     )
-
-
-@pytest.mark.parametrize(
-    ("url", "endpoint"),
-    [
-        ("http://203.0.113.9:9000/", "203.0.113.9:9000"),
-        ("HTTPS://Relay.Example/live", "relay.example:443"),
-        ("http://relay.example", "relay.example:80"),
-        ("http://user@relay.example:0081", "relay.example:81"),
-        ("http://[2001:db8::1]:8080/x", "[2001:db8::1]:8080"),
-    ],
-)
-def test_relay_urls_naming_one_host_and_port_are_one_relay(url, endpoint):
-    assert relay_endpoint(url) == endpoint

@@ -11,7 +11,7 @@ from coordinator_service.prober.routing import (
     pick_pathways,
 )
 from coordinator_service.services.clock import utcnow
-from coordinator_service.storage.models import Node, Stream, UptimeInterval
+from coordinator_service.storage.models import Node, Probe, Stream, UptimeInterval
 from tests.trust.conftest import Api, Seeder, at
 
 
@@ -74,6 +74,8 @@ async def test_legacy_redirect_never_carries_the_node_chosen_path_or_query(api: 
         # register and heartbeat refuse such URLs (422); a row from before that rule may hold one
         node.relay_url = "http://198.51.100.7:8090/phish/page?next=https://evil.test"
         node.last_heartbeat_at = now
+        # a probe passed at its URL (a relay URL counts for viewers only once it was probed)
+        session.add(Probe(node_id=node.id, at=now, ok=True, reason="ok", latency_ms=1))
         session.add(
             UptimeInterval(
                 node_id=node.id, stream_id=sid, started_at=now - timedelta(minutes=1), ended_at=now
