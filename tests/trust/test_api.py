@@ -206,7 +206,7 @@ async def test_watch_redirects_to_healthy_nodes_only_and_falls_back_to_the_origi
     assert (await api.client.get("/watch/nope.m3u8")).status_code == 404
     stream = await api.create_stream("main", pool_per_hour_minor=3600)
     nodes = {}
-    for name in ("healthy", "flagged", "failing", "silent", "full"):
+    for name in ("healthy", "flagged", "failing", "silent", "full", "unprobed"):
         nodes[name] = await api.register(
             display_name=name, relay_url=f"http://198.51.100.{len(name)}:80{len(nodes)}"
         )
@@ -220,6 +220,8 @@ async def test_watch_redirects_to_healthy_nodes_only_and_falls_back_to_the_origi
             node.last_heartbeat_at = now - timedelta(hours=1) if name == "silent" else now
             node.flagged = name == "flagged"
             node.viewers = 5 if name == "full" else 0
+            if name != "unprobed":  # a relay URL gets viewers once a probe there passed
+                session.add(Probe(node_id=node.id, at=now, ok=True, reason="ok"))
             session.add(
                 UptimeInterval(
                     node_id=node.id,
@@ -228,7 +230,14 @@ async def test_watch_redirects_to_healthy_nodes_only_and_falls_back_to_the_origi
                     ended_at=now,
                 )
             )
-        session.add(Probe(node_id=nodes["failing"]["node_id"], at=now, ok=False, reason="timeout"))
+        session.add(
+            Probe(
+                node_id=nodes["failing"]["node_id"],
+                at=now + timedelta(seconds=1),
+                ok=False,
+                reason="timeout",
+            )
+        )
         await session.commit()
     targets = set()
     for _ in range(30):
