@@ -297,6 +297,7 @@ class Node:
             port=config.relay_port,
             upload_cap_mbit=config.upload_cap_mbit,
             probe_key=lambda: self.identity.probe_key if self.identity else None,
+            relay_url=lambda: self.public_url,
             settings=PullSettings(grace_s=config.offline_grace_s),
             on_live_changed=self._on_live_changed,
         )
@@ -339,6 +340,7 @@ class Node:
             self._on_rejected,
             interval_s=self.identity.heartbeat_interval_s,
             backoff_max_s=config.heartbeat_backoff_max_s,
+            on_error=self._on_heartbeat_error,
         )
         self.state = "idle"
         self.stopped.clear()
@@ -425,6 +427,7 @@ class Node:
                 "viewers": sum(r.viewers for r in reports),
                 "capacity_kbit": self.config.capacity_kbit,
                 "version": node_version(),
+                "segment_proofs": True,
                 "paused": self.state == "paused",
                 "tls_certificate_sha256": self._certificate.held_sha256
                 if self._certificate
@@ -459,6 +462,11 @@ class Node:
             else:
                 self._publish(UpdateAvailable(answer.update.version[:32], url))
         self._publish(HeartbeatSent(self._last_heartbeat_at, answer.state, tuple(wanted)))
+
+    def _on_heartbeat_error(self, message: str) -> None:
+        """The beat could not even be built: the friend must see it (no silent dead task)."""
+        self._last_error = message
+        self._publish(NodeFailed(message, fatal=False))
 
     async def _on_tls(self, answer: HeartbeatResponse) -> None:
         """Ask for the relay's certificate, or serve HTTPS with the one the answer carries."""
