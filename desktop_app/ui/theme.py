@@ -1,10 +1,19 @@
 """One palette for the whole app, light or dark as the system says (Fusion + a small sheet)."""
 
+import os
 from dataclasses import dataclass
 
 from desktop_app.ui.qt import QApplication, QColor, QGuiApplication, QPalette, Qt
 
-__all__ = ["DARK", "LIGHT", "Theme", "apply_theme", "current_theme", "is_dark"]
+__all__ = [
+    "DARK",
+    "LIGHT",
+    "Theme",
+    "apply_theme",
+    "current_theme",
+    "force_scheme",
+    "is_dark",
+]
 
 
 @dataclass(frozen=True)
@@ -34,8 +43,25 @@ DARK = Theme(
 )  # fmt: skip
 
 
+_forced: bool | None = None
+
+
+def force_scheme(dark: bool | None) -> None:
+    """Use dark (True) or light (False) whatever the system says; None follows it again.
+
+    For screenshots and for platforms that cannot switch the scheme on request.
+    """
+    global _forced
+    _forced = dark
+
+
 def is_dark() -> bool:
-    """Whether the system (or a test) asks for dark mode."""
+    """Whether the system asks for dark mode ($STREAMR_THEME=dark|light or a test overrides)."""
+    if _forced is not None:
+        return _forced
+    env = os.environ.get("STREAMR_THEME", "").lower()
+    if env in ("dark", "light"):
+        return env == "dark"
     return QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
 
 

@@ -8,7 +8,7 @@ from desktop_app.core import events as ev
 from desktop_app.core.events import StreamStat
 from desktop_app.ui.qt import HAVE_MULTIMEDIA, QImage, Qt
 from desktop_app.ui.settings import TraySettings
-from desktop_app.ui.theme import current_theme
+from desktop_app.ui.theme import DARK, LIGHT, apply_theme, current_theme, force_scheme
 from desktop_app.ui.window import MainWindow
 from desktop_app.ui.window.chart import nice_top
 from desktop_app.ui.window.main_window import NO_TRAY_NOTE
@@ -244,3 +244,19 @@ def test_about_names_the_version_and_opens_the_log_folder(qtbot, model, tmp_path
     assert "1.2.3" in window.about_tab.version.text()
     window.about_tab.open_logs.click()
     assert (tmp_path / "log").is_dir()
+
+
+def test_the_window_follows_dark_mode(qtbot, bridge, model):
+    window = make_window(qtbot, model)
+    feed(bridge, model)
+    try:
+        for dark, theme in ((True, DARK), (False, LIGHT)):
+            force_scheme(dark)
+            apply_theme()
+            image = window.grab().toImage()
+            corner = image.pixelColor(3, image.height() - 3)
+            assert corner.name() == theme.window
+            assert window.palette().color(window.backgroundRole()).name() == theme.window
+    finally:
+        force_scheme(None)
+        apply_theme()
