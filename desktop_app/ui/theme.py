@@ -87,6 +87,8 @@ def _palette(theme: Theme) -> QPalette:
         (role.ToolTipText, theme.text),
         (role.PlaceholderText, theme.muted),
         (role.Link, theme.accent),
+        (role.Mid, theme.border),
+        (role.BrightText, theme.warn),
     ):
         palette.setColor(item, QColor(colour))
     palette.setColor(QPalette.ColorGroup.Disabled, role.Text, QColor(theme.muted))
@@ -95,19 +97,20 @@ def _palette(theme: Theme) -> QPalette:
     return palette
 
 
-def _sheet(t: Theme) -> str:
-    return f"""
-QFrame#card {{ background: {t.card}; border: 1px solid {t.border}; border-radius: 10px; }}
-QLabel#muted {{ color: {t.muted}; }}
-QLabel#figure {{ font-size: 20px; font-weight: 600; }}
-QLabel#headline {{ font-size: 18px; font-weight: 600; }}
-QLabel#note {{ background: {t.card}; border: 1px solid {t.warn}; border-radius: 8px;
-    padding: 8px; }}
-QPushButton#primary {{ background: {t.accent}; color: #ffffff; border: none;
-    border-radius: 6px; padding: 7px 16px; font-weight: 600; }}
-QPushButton#primary:disabled {{ background: {t.border}; color: {t.muted}; }}
-QTabWidget::pane {{ border: none; }}
+SHEET = """
+QFrame#card { background: palette(base); border: 1px solid palette(mid); border-radius: 10px; }
+QLabel#muted { color: palette(placeholder-text); }
+QLabel#figure { font-size: 20px; font-weight: 600; }
+QLabel#headline { font-size: 18px; font-weight: 600; }
+QLabel#note { background: palette(base); border: 1px solid palette(bright-text);
+    border-radius: 8px; padding: 8px; }
+QPushButton#primary { background: palette(highlight); color: palette(highlighted-text);
+    border: none; border-radius: 6px; padding: 7px 16px; font-weight: 600; }
+QPushButton#primary:disabled { background: palette(mid); color: palette(placeholder-text); }
+QTabWidget::pane { border: none; }
 """
+"""Set once: its colours come from the palette, so a scheme change swaps only the palette
+(replacing a live style sheet while a wizard is shown crashed Qt)."""
 
 
 def apply_theme(app: QApplication | None = None) -> Theme:
@@ -115,7 +118,14 @@ def apply_theme(app: QApplication | None = None) -> Theme:
     app = app or QApplication.instance()  # type: ignore[assignment]
     theme = current_theme()
     if isinstance(app, QApplication):
-        app.setStyle("Fusion")
+        if app.property("streamr_themed") is not True:
+            app.setStyle("Fusion")
+            app.setStyleSheet(SHEET)
+            app.setProperty("streamr_themed", True)
         app.setPalette(_palette(theme))
-        app.setStyleSheet(_sheet(theme))
+        style = app.style()
+        for widget in app.allWidgets():  # the sheet's palette() colours are read at polish
+            style.unpolish(widget)
+            style.polish(widget)
+            widget.update()
     return theme

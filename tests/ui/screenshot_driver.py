@@ -121,8 +121,11 @@ async def drive(app: TrayApp) -> None:
             window.show_tab(name)
             if name == "Preview":
                 window.preview_tab.start()
-                findings["preview_backend"] = window.preview_tab.player.backend
-                await asyncio.sleep(6)
+                player = window.preview_tab.player
+                findings["preview_backend"] = player.backend
+                await until(lambda p=player: p.frame_size is not None, 30, "a preview frame")
+                findings["preview_frame"] = list(player.frame_size or ())
+                await asyncio.sleep(2)
             await both_schemes(f"window-{index + 1}-{name.lower()}", window)
         window.preview_tab.stop()
         window.show_tab("Overview")

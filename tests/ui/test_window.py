@@ -166,7 +166,8 @@ def test_preview_without_any_player_says_clearly_why(qtbot, bridge, model):
     window = make_window(qtbot, model, preview_backends=())
     feed(bridge, model)
     tab = window.preview_tab
-    assert tab.source.text() == "http://127.0.0.1:8090/live/alex.m3u8"
+    assert tab.source.toolTip() == "http://127.0.0.1:8090/live/alex.m3u8"
+    assert tab.source.text() == "alex, as your viewers get it from you"
     tab.toggle.click()
     assert not tab.player.playing()
     assert "needs VLC" in tab.player.message
@@ -177,7 +178,7 @@ def test_preview_with_nothing_live_says_so(qtbot, model):
     window = make_window(qtbot, model)
     tab = window.preview_tab
     tab.toggle.click()
-    assert tab.player.message == "Nothing to preview: no supported stream is live right now."
+    assert tab.player.message == "Nothing to show: none of your streams is live right now."
 
 
 def test_hidden_window_catches_up_when_shown(qtbot, bridge, model):
@@ -247,6 +248,7 @@ def test_about_names_the_version_and_opens_the_log_folder(qtbot, model, tmp_path
 
 
 def test_the_window_follows_dark_mode(qtbot, bridge, model):
+    apply_theme()  # as run_gui does before any window
     window = make_window(qtbot, model)
     feed(bridge, model)
     try:
