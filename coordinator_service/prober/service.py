@@ -17,6 +17,7 @@ async def run_prober(ctx: AppContext) -> None:
         ProberSettings(
             probe_interval_s=ctx.settings.probe_interval,
             allow_private_relays=ctx.settings.allow_private_relays,
+            relay_ca_file=ctx.settings.relay_ca_file,
             relaying_window_s=ctx.settings.grace_seconds,
             beating_window_s=max(
                 1.5 * ctx.settings.heartbeat_interval, ctx.settings.heartbeat_interval + 1
