@@ -30,6 +30,7 @@ from coordinator_service.relay_tls.store import (
     submit_csr,
 )
 from coordinator_service.services.clock import utcnow
+from coordinator_service.services.nodes import BANNED
 from streamr_protocol.models import ErrorResponse, RelayCsrRequest, RelayCsrResponse
 
 __all__ = ["RelayTls", "install", "relay_tls_of", "router", "tls_answer_fields"]
@@ -95,6 +96,8 @@ async def request_certificate(
         raise ConflictError(
             "this coordinator has no relay domain: relays stay on plain HTTP", code="no_relay_tls"
         )
+    if node.status == BANNED:
+        raise ConflictError("the host has banned this node", code="node_banned")
     name = tls.name_for(node.id, node.relay_url)
     if name is None:
         raise ConflictError(

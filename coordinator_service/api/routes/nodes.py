@@ -138,9 +138,11 @@ async def heartbeat(body: HeartbeatRequest, request: Request) -> Response:
         raise
     ctx.metrics.heartbeats.labels(result.state).inc()
     streams, update = _rendered(await ctx.catalog.get())
-    tls = await tls_answer_fields(
-        request.app, result.node_id, beat.relay_url, body.tls_certificate_sha256
-    )
+    tls = b""
+    if result.state != "banned":
+        tls = await tls_answer_fields(
+            request.app, result.node_id, beat.relay_url, body.tls_certificate_sha256
+        )
     answer = b'{"interval_s":%d,"streams":%s,"state":"%s","server_time":"%s","update":%s%s}' % (
         ctx.settings.heartbeat_interval,
         b"[]" if result.state == "banned" else streams,
