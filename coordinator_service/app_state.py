@@ -1,0 +1,33 @@
+"""Typed objects attached to a running app, one per type, instead of untyped `app.state.*`.
+
+The assembly point (`api/app.py`) attaches the app's context and each part's environment; a
+part reads back only its own type (the dashboard its `DashboardEnv`), never the API's context.
+"""
+
+from typing import TypeVar
+
+from starlette.applications import Starlette
+
+__all__ = ["attach", "lookup"]
+
+T = TypeVar("T")
+
+_SLOT = "typed_objects"
+
+
+def attach(app: Starlette, value: object) -> None:
+    """Attach `value` to `app` under its type (replacing one of the same type)."""
+    objects: dict[type, object] | None = getattr(app.state, _SLOT, None)
+    if objects is None:
+        objects = {}
+        setattr(app.state, _SLOT, objects)
+    objects[type(value)] = value
+
+
+def lookup(app: Starlette, kind: type[T]) -> T:
+    """Return the object of type `kind` attached to `app`."""
+    objects: dict[type, object] = getattr(app.state, _SLOT, None) or {}
+    value = objects.get(kind)
+    if not isinstance(value, kind):
+        raise LookupError(f"no {kind.__name__} attached to this app")
+    return value
