@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from starlette.applications import Starlette
 
-__all__ = ["attach", "lookup"]
+__all__ = ["attach", "find", "lookup"]
 
 T = TypeVar("T")
 
@@ -24,10 +24,16 @@ def attach(app: Starlette, value: object) -> None:
     objects[type(value)] = value
 
 
-def lookup(app: Starlette, kind: type[T]) -> T:
-    """Return the object of type `kind` attached to `app`."""
+def find(app: Starlette, kind: type[T]) -> T | None:
+    """Return the object of type `kind` attached to `app`, None when there is none."""
     objects: dict[type, object] = getattr(app.state, _SLOT, None) or {}
     value = objects.get(kind)
-    if not isinstance(value, kind):
+    return value if isinstance(value, kind) else None
+
+
+def lookup(app: Starlette, kind: type[T]) -> T:
+    """Return the object of type `kind` attached to `app`."""
+    value = find(app, kind)
+    if value is None:
         raise LookupError(f"no {kind.__name__} attached to this app")
     return value

@@ -41,6 +41,8 @@ __all__ = [
     "PayoutSummary",
     "ProbeRecord",
     "ReachabilityResponse",
+    "RelayCsrRequest",
+    "RelayCsrResponse",
     "StreamAssignment",
     "StreamCreateRequest",
     "StreamReport",
@@ -150,6 +152,11 @@ class HeartbeatRequest(_Model):
     viewers: int = Field(default=0, ge=0, le=1_000_000)
     capacity_kbit: int = Field(default=10_000, ge=0, le=10_000_000)
     version: Version = "0"
+    tls_certificate_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the relay certificate chain the node holds (sent when it has one)",
+    )
 
 
 class StreamAssignment(_Model):
@@ -172,6 +179,27 @@ class HeartbeatResponse(_Model):
     state: NodeState
     server_time: datetime
     update: UpdateInfo | None = None
+    tls_name: str | None = Field(
+        default=None, description="the relay name the coordinator certifies for this node"
+    )
+    tls_certificate: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="PEM chain for tls_name, sent when the node does not hold it yet",
+    )
+
+
+class RelayCsrRequest(_Model):
+    """A node asks for a certificate of its relay name (its private key stays on the node)."""
+
+    csr: str = Field(max_length=16384, description="PEM certificate signing request")
+
+
+class RelayCsrResponse(_Model):
+    """The coordinator took the CSR; the chain arrives in a later heartbeat answer."""
+
+    name: str
+    status: Literal["pending", "issued"]
 
 
 class ProbeRecord(_Model):

@@ -34,6 +34,7 @@ from coordinator_service.api.routes import (
     nodes,
     payouts,
     reachability,
+    relay_tls,
     streams,
     watch,
     watch_reports,
@@ -43,6 +44,7 @@ from coordinator_service.app_state import attach
 from coordinator_service.config import Settings
 from coordinator_service.dashboard import DashboardEnv, install_dashboard, warm_overview
 from coordinator_service.prober.service import run_prober
+from coordinator_service.relay_tls.service import RelayTls, relay_tls_for, run_relay_tls
 from coordinator_service.services.admin_token import ensure_admin_token, ensure_data_dir
 from coordinator_service.services.app_settings import PUBLIC_URL, put_settings
 from coordinator_service.services.heartbeats import CatalogCache, HeartbeatRecorder
@@ -67,10 +69,11 @@ ROUTERS: tuple[APIRouter, ...] = (
     watch_reports.router,
     leaderboard.router,
     hooks.router,
+    relay_tls.router,
 )
 
 
-def background_jobs(dashboard: DashboardEnv) -> list[BackgroundJob]:
+def background_jobs(dashboard: DashboardEnv, tls: RelayTls | None) -> list[BackgroundJob]:
     """Every job the app runs for its lifetime (each a coroutine function of the context)."""
 
     async def prober(ctx: AppContext) -> None:
@@ -79,7 +82,11 @@ def background_jobs(dashboard: DashboardEnv) -> list[BackgroundJob]:
     async def overview_cache(ctx: AppContext) -> None:
         await warm_overview(dashboard)
 
-    return [prober, overview_cache]
+    async def relay_certificates(ctx: AppContext) -> None:
+        if tls is not None:  # only with a relay domain (--relay-domain)
+            await run_relay_tls(ctx.db, ctx.settings, tls)
+
+    return [prober, overview_cache, relay_certificates]
 
 
 @asynccontextmanager
@@ -143,7 +150,10 @@ def create_app(settings: Settings) -> FastAPI:
         public_url=settings.public_url,
     )
     install_dashboard(app, dashboard)
-    ctx.background.extend(background_jobs(dashboard))
+    tls = relay_tls_for(settings, db)
+    if tls is not None:
+        attach(app, tls)
+    ctx.background.extend(background_jobs(dashboard, tls))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
     return app

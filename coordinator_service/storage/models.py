@@ -31,6 +31,7 @@ __all__ = [
     "PayoutLine",
     "Probe",
     "ProbeLease",
+    "RelayCertificate",
     "Stream",
     "StreamLiveInterval",
     "UTCDateTime",
@@ -265,6 +266,25 @@ class AppSetting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class RelayCertificate(Base):
+    """A node's relay name under the relay domain: its CSR and the chain the ACME CA issued."""
+
+    __tablename__ = "relay_certificates"
+
+    node_id: Mapped[str] = mapped_column(
+        ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    csr_pem: Mapped[str] = mapped_column(Text)
+    chain_pem: Mapped[str | None] = mapped_column(Text)
+    chain_sha256: Mapped[str | None] = mapped_column(String(64))
+    not_after: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    requested_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    issued_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    last_error: Mapped[str] = mapped_column(Text, default="")
 
 
 class ViewerReport(Base):

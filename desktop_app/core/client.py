@@ -20,6 +20,8 @@ from streamr_protocol import (
     NodeRegisterResponse,
     NodeStatusResponse,
     ReachabilityResponse,
+    RelayCsrRequest,
+    RelayCsrResponse,
     StreamResponse,
 )
 
@@ -91,6 +93,13 @@ class CoordinatorClient:
         """Ask the coordinator to fetch this node's relay URL now (reachable, reason)."""
         return self._parse(
             await self._call("POST", "/api/v1/nodes/me/reachability"), ReachabilityResponse
+        )
+
+    async def request_certificate(self, csr_pem: str) -> RelayCsrResponse:
+        """Send the relay's CSR; the chain arrives in a later heartbeat answer."""
+        return self._parse(
+            await self._call("POST", "/api/v1/nodes/me/tls", RelayCsrRequest(csr=csr_pem)),
+            RelayCsrResponse,
         )
 
     async def _call(

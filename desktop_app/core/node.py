@@ -47,6 +47,7 @@ from desktop_app.core.heartbeat import HeartbeatLoop
 from desktop_app.core.links import safe_download_url
 from desktop_app.core.relay.puller import PullSettings
 from desktop_app.core.relay.relay import Relay
+from desktop_app.core.relay.tls import RelayCertificate
 from desktop_app.core.status_page import StatusPage
 from streamr_protocol import (
     HeartbeatRequest,
@@ -168,6 +169,7 @@ class Node:
         self._viewers = -1
         self._probes_seen: set[tuple[datetime, str]] = set()
         self._fail_task: asyncio.Task[None] | None = None
+        self._certificate: RelayCertificate | None = None
         self.stopped = asyncio.Event()
 
     # --- observing ---------------------------------------------------------------------------
@@ -214,15 +216,18 @@ class Node:
 
     @property
     def public_url(self) -> str | None:
-        """The relay base URL viewers and probes use."""
+        """The relay base URL viewers and probes use (https://NAME:PORT with a certificate)."""
         if self.config.public_url:
             return self.config.public_url
         if self.identity is None or self._relay is None:
             return None
         parts = urlsplit(self.identity.relay_url)
-        host = parts.hostname or "127.0.0.1"
+        scheme, host = parts.scheme, parts.hostname or "127.0.0.1"
+        certificate = self._certificate
+        if certificate is not None and certificate.name and self._relay.server.ssl_context:
+            scheme, host = "https", certificate.name
         host = f"[{host}]" if ":" in host else host
-        return urlunsplit((parts.scheme, f"{host}:{self._relay.port}", parts.path, "", ""))
+        return urlunsplit((scheme, f"{host}:{self._relay.port}", parts.path, "", ""))
 
     @property
     def unsupported(self) -> frozenset[str]:
@@ -297,6 +302,9 @@ class Node:
         )
         self._status = StatusPage(self.snapshot, port=config.status_port)
         try:
+            self._certificate = RelayCertificate(config.data_dir, config.tls_cert, config.tls_key)
+            if self._certificate.context is not None:
+                await self._relay.server.use_tls(self._certificate.context)
             await self._relay.start()
             await self._status.start()
             if self.identity is None:
@@ -417,6 +425,9 @@ class Node:
                 "viewers": sum(r.viewers for r in reports),
                 "capacity_kbit": self.config.capacity_kbit,
                 "version": node_version(),
+                "tls_certificate_sha256": self._certificate.held_sha256
+                if self._certificate
+                else None,
             }
         )
 
@@ -436,6 +447,7 @@ class Node:
             self._assigned = wanted
             await self._relay.set_streams(wanted)
         self.state = "relaying" if self._relay.pullers else "idle"
+        await self._on_tls(answer)
         if answer.update is not None:
             url = safe_download_url(answer.update.download_url)
             if url is None:
@@ -443,6 +455,22 @@ class Node:
             else:
                 self._publish(UpdateAvailable(answer.update.version[:32], url))
         self._publish(HeartbeatSent(self._last_heartbeat_at, answer.state, tuple(wanted)))
+
+    async def _on_tls(self, answer: HeartbeatResponse) -> None:
+        """Ask for the relay's certificate, or serve HTTPS with the one the answer carries."""
+        certificate, relay, client = self._certificate, self._relay, self._client
+        if certificate is None or relay is None or client is None:
+            return
+        try:
+            loaded = await certificate.on_answer(
+                answer.tls_name, answer.tls_certificate, client.request_certificate
+            )
+        except ConfigError as exc:
+            logger.warning("relay certificate not used: %s", exc)
+            return
+        if loaded and certificate.context is not None:
+            await relay.server.use_tls(certificate.context)
+            logger.info("relay public URL %s", self.public_url)
 
     def _on_reachability(self, reachable: bool, detail: str) -> None:
         self._reachable = reachable

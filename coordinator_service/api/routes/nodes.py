@@ -18,6 +18,7 @@ from coordinator_service.api.deps import (
 )
 from coordinator_service.api.state import context
 from coordinator_service.errors import AuthError, ValidationError
+from coordinator_service.relay_tls.service import tls_answer_fields
 from coordinator_service.services.clock import utcnow
 from coordinator_service.services.heartbeats import Beat, Catalog
 from coordinator_service.services.nodes import NewNode, register_node, update_profile
@@ -137,12 +138,16 @@ async def heartbeat(body: HeartbeatRequest, request: Request) -> Response:
         raise
     ctx.metrics.heartbeats.labels(result.state).inc()
     streams, update = _rendered(await ctx.catalog.get())
-    answer = b'{"interval_s":%d,"streams":%s,"state":"%s","server_time":"%s","update":%s}' % (
+    tls = await tls_answer_fields(
+        request.app, result.node_id, beat.relay_url, body.tls_certificate_sha256
+    )
+    answer = b'{"interval_s":%d,"streams":%s,"state":"%s","server_time":"%s","update":%s%s}' % (
         ctx.settings.heartbeat_interval,
         b"[]" if result.state == "banned" else streams,
         result.state.encode(),
         result.at.isoformat().replace("+00:00", "Z").encode(),
         update,
+        tls,
     )
     return Response(answer, media_type="application/json")
 
