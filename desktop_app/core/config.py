@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from desktop_app.core.errors import ConfigError
+from streamr_protocol.models import MAX_CAPACITY_KBIT
 
 __all__ = ["DEFAULT_RELAY_PORT", "DEFAULT_STATUS_PORT", "Identity", "NodeConfig"]
 
@@ -74,7 +75,9 @@ class NodeConfig(BaseSettings):
 
     @property
     def capacity_kbit(self) -> int:
-        return int(self.upload_cap_mbit * 1000) if self.upload_cap_mbit else 10_000
+        """The upload capacity announced, clamped to what the protocol accepts."""
+        wanted = int(self.upload_cap_mbit * 1000) if self.upload_cap_mbit else 10_000
+        return min(wanted, MAX_CAPACITY_KBIT)
 
     @property
     def identity_path(self) -> Path:

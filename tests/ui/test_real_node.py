@@ -10,9 +10,9 @@ from desktop_app.ui.app import build_tray_app
 from desktop_app.ui.model import StreamView, TrayState
 from desktop_app.ui.settings import TraySettings
 from tests.fixtures.coordinator import run_coordinator
+from tests.fixtures.fake_router import fake_router
 from tests.fixtures.net import free_port
 from tests.fixtures.origin import origin_process
-from tests.ui.fake_router import fake_router
 
 pytestmark = pytest.mark.slow
 

@@ -22,6 +22,7 @@ from coordinator_service.relay_tls.service import tls_answer_fields
 from coordinator_service.services.clock import utcnow
 from coordinator_service.services.heartbeats import Beat, Catalog
 from coordinator_service.services.nodes import NewNode, register_node, update_profile
+from coordinator_service.services.pause import PAUSED_REPORT
 from coordinator_service.services.tokens import hash_secret
 from coordinator_service.services.views import node_status_view
 from streamr_protocol.models import (
@@ -117,8 +118,12 @@ async def heartbeat(body: HeartbeatRequest, request: Request) -> Response:
     token = bearer_token(request.headers.get("authorization"), "node")
     token_hash = hash_secret(token)
     await ctx.limits.hit("node", token_hash[:32])
-    reported = json.dumps(
-        [s.model_dump(exclude_defaults=True) for s in body.streams], separators=(",", ":")
+    reported = (
+        PAUSED_REPORT
+        if body.paused
+        else json.dumps(
+            [s.model_dump(exclude_defaults=True) for s in body.streams], separators=(",", ":")
+        )
     )
     beat = Beat(
         token_hash=token_hash,
@@ -128,7 +133,7 @@ async def heartbeat(body: HeartbeatRequest, request: Request) -> Response:
         capacity_kbit=body.capacity_kbit,
         version=body.version,
         streams_reported=reported[:65536],
-        live_streams=tuple(s.name for s in body.streams if s.live),
+        live_streams=() if body.paused else tuple(s.name for s in body.streams if s.live),
     )
     try:
         result = await ctx.recorder.record(beat)
@@ -143,7 +148,7 @@ async def heartbeat(body: HeartbeatRequest, request: Request) -> Response:
     )
     answer = b'{"interval_s":%d,"streams":%s,"state":"%s","server_time":"%s","update":%s%s}' % (
         ctx.settings.heartbeat_interval,
-        b"[]" if result.state == "banned" else streams,
+        b"[]" if result.state == "banned" or body.paused else streams,
         result.state.encode(),
         result.at.isoformat().replace("+00:00", "Z").encode(),
         update,

@@ -9,6 +9,7 @@ A segment request carrying `?streamr_nonce=N` is answered with the probe proof h
 """
 
 import asyncio
+import ipaddress
 import logging
 import re
 import socket
@@ -27,7 +28,14 @@ from desktop_app.core.relay.puller import StreamPuller
 from desktop_app.core.relay.ratelimit import TokenBucket
 from streamr_protocol import NONCE_PARAM, PROOF_HEADER, make_proof
 
-__all__ = ["RelayServer", "ServerLimits", "StreamCounters", "ViewerTracker"]
+__all__ = [
+    "PREVIEW_AGENT",
+    "RelayServer",
+    "ServerLimits",
+    "StreamCounters",
+    "ViewerTracker",
+    "is_local_preview",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +54,7 @@ SEGMENT = r"{segment:[0-9]{1,12}-[0-9a-f]{16}\.(?:ts|aac|mp3|m4s|mp4|m4a)}"
 NONCE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 PLAYLIST_CACHE = "no-cache, max-age=0"
 SEGMENT_CACHE = "public, max-age=3600, immutable"
+PREVIEW_AGENT = "StreamrP2P-preview"  # the user agent of the friend's own preview (not a viewer)
 WRITE_SLICE = 128 * 1024  # bytes one viewer writes per turn when no upload cap applies
 SLICES_PER_TURN = 8  # slices written per turn of the event loop, over all viewers
 
@@ -85,6 +94,16 @@ class ViewerTracker:
         for key in [k for k, at in self._seen.items() if at < cutoff]:
             del self._seen[key]
         return len(self._seen)
+
+
+def is_local_preview(remote: str | None, agent: str) -> bool:
+    """The friend's own preview (loopback, PREVIEW_AGENT): served, but no viewer helped."""
+    if not agent.startswith(PREVIEW_AGENT) or not remote:
+        return False
+    try:
+        return ipaddress.ip_address(remote).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -265,9 +284,10 @@ class RelayServer:
         return puller
 
     def _count_viewer(self, request: web.Request, stream: str) -> None:
-        if NONCE_PARAM not in request.query:
-            agent = request.headers.get("User-Agent", "")[:200]
-            self.counters_for(stream).viewers.seen(f"{request.remote}|{agent}")
+        agent = request.headers.get("User-Agent", "")[:200]
+        if NONCE_PARAM in request.query or is_local_preview(request.remote, agent):
+            return
+        self.counters_for(stream).viewers.seen(f"{request.remote}|{agent}")
 
     async def _stream_playlist(self, request: web.Request) -> web.StreamResponse:
         puller = self._puller(request)
