@@ -16,7 +16,7 @@ from coordinator_service.api.deps import (
     ip_limited,
     register_limited,
 )
-from coordinator_service.api.state import AppContext
+from coordinator_service.api.state import context
 from coordinator_service.errors import AuthError, ValidationError
 from coordinator_service.relay_tls.service import tls_answer_fields
 from coordinator_service.services.clock import utcnow
@@ -121,7 +121,7 @@ async def heartbeat(body: HeartbeatRequest, request: Request) -> Response:
 
     The hot path: no dependencies beyond the body, and a pre-rendered answer (see benchmarks/).
     """
-    ctx: AppContext = request.app.state.ctx
+    ctx = context(request.app)
     token = bearer_token(request.headers.get("authorization"), "node")
     token_hash = hash_secret(token)
     await ctx.limits.hit("node", token_hash[:32])
