@@ -154,6 +154,9 @@ class HeartbeatRequest(_Model):
     viewers: int = Field(default=0, ge=0, le=1_000_000)
     capacity_kbit: int = Field(default=10_000, ge=0, le=MAX_CAPACITY_KBIT)
     version: Version = "0"
+    segment_proofs: bool = Field(
+        default=False, description="the relay signs every segment (older nodes: nonce probes)"
+    )
     paused: bool = Field(
         default=False, description="the friend paused: keep the node, relay and credit nothing"
     )

@@ -54,12 +54,12 @@ class NodeConfig(BaseSettings):
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from urllib.parse import urlsplit
+        from streamr_protocol.relay_url import RelayUrlError, canonical_relay_url
 
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
-            raise ValueError("must be an http(s) URL like http://my.host:8090")
-        return value.rstrip("/")
+        try:
+            return canonical_relay_url(value)
+        except RelayUrlError as exc:
+            raise ValueError(f"{exc} (like http://my.host:8090)") from exc
 
     @model_validator(mode="after")
     def _own_certificate(self) -> "NodeConfig":

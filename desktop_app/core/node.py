@@ -297,6 +297,7 @@ class Node:
             port=config.relay_port,
             upload_cap_mbit=config.upload_cap_mbit,
             probe_key=lambda: self.identity.probe_key if self.identity else None,
+            relay_url=lambda: self.public_url,
             settings=PullSettings(grace_s=config.offline_grace_s),
             on_live_changed=self._on_live_changed,
         )
@@ -426,6 +427,7 @@ class Node:
                 "viewers": sum(r.viewers for r in reports),
                 "capacity_kbit": self.config.capacity_kbit,
                 "version": node_version(),
+                "segment_proofs": True,
                 "paused": self.state == "paused",
                 "tls_certificate_sha256": self._certificate.held_sha256
                 if self._certificate

@@ -1,6 +1,7 @@
 """A real node serving HTTPS on its relay port: with a certificate the coordinator obtained from
 pebble for the node's CSR (hot-swapped on renewal), or with the friend's own certificate."""
 
+import json
 import subprocess
 import sys
 import time
@@ -9,6 +10,7 @@ import httpx
 import pytest
 
 from tests.fixtures.coordinator import REPO_ROOT, run_coordinator
+from tests.fixtures.net import free_port
 from tests.fixtures.node import node_command, node_env, run_node
 from tests.fixtures.pebble import self_signed
 from tests.fixtures.relay_tls import ZONE, fetch_certificate, relay_ca, trusting
@@ -69,6 +71,26 @@ def test_a_friend_serves_their_own_name_and_certificate(tmp_path):
         assert url == f"https://relay.friend.test:{node.relay_port}"
         served = fetch_certificate(url, "relay.friend.test", cert.read_text())
         assert served.subject.rfc4514_string() == "CN=relay.friend.test"
+
+
+def test_the_prober_trusts_the_hosts_relay_ca_file(tmp_path):
+    cert, key = self_signed(tmp_path, "friend", ["127.0.0.1"])
+    port = free_port()
+    flags = ["--relay-port", str(port), "--public-url", f"https://127.0.0.1:{port}"]
+    with (
+        run_coordinator(tmp_path, "--allow-private-relays", "--relay-ca-file", str(cert)) as coord,
+        run_node(
+            tmp_path, coord.invite(), "--tls-cert", str(cert), "--tls-key", str(key), *flags
+        ) as node,
+    ):
+        token = json.loads((node.data_dir / "identity.json").read_text())["node_token"]
+        answer = httpx.post(
+            f"{coord.url}/api/v1/nodes/me/reachability",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        ).json()
+        assert answer["reachable"], answer  # without --relay-ca-file: CERTIFICATE_VERIFY_FAILED
+        assert answer["relay_url"] == f"https://127.0.0.1:{port}"
 
 
 def test_own_certificate_flags_are_checked_in_one_line(tmp_path):

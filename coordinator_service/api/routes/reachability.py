@@ -14,6 +14,7 @@ from fastapi import APIRouter
 
 from coordinator_service.api.deps import ContextDep, NodeDep
 from coordinator_service.prober.probe import ProbeConfig, check_reachable
+from coordinator_service.relay_tls.trust import relay_trust
 from streamr_protocol.models import ErrorResponse, ReachabilityResponse
 
 __all__ = ["router"]
@@ -34,6 +35,7 @@ async def reachability(node: NodeDep, ctx: ContextDep) -> ReachabilityResponse:
         timeout=httpx.Timeout(config.timeout_s, connect=min(3.0, config.timeout_s)),
         follow_redirects=False,
         trust_env=False,
+        verify=relay_trust(ctx.settings.relay_ca_file),
     ) as client:
         outcome = await check_reachable(client, node.relay_url, config)
     return ReachabilityResponse(

@@ -31,6 +31,7 @@ class Relay:
         port: int = 0,
         upload_cap_mbit: float | None = None,
         probe_key: Callable[[], str | None] = lambda: None,
+        relay_url: Callable[[], str | None] = lambda: None,
         settings: PullSettings | None = None,
         limits: ServerLimits | None = None,
         on_live_changed: Callable[[str, bool], None] | None = None,
@@ -43,6 +44,7 @@ class Relay:
             port=port,
             upload_cap_mbit=upload_cap_mbit,
             probe_key=probe_key,
+            relay_url=relay_url,
             limits=limits,
         )
         self._on_live_changed = on_live_changed

@@ -5,7 +5,9 @@ Paths (nothing else answers but a bare 404):
     GET/HEAD /live/{stream}/{variant}.m3u8            a variant's media playlist
     GET/HEAD /live/{stream}/{segment}                 a segment of a single-variant stream
     GET/HEAD /live/{stream}/{variant}/{segment}       a segment of a variant
-A segment request carrying `?streamr_nonce=N` is answered with the probe proof header.
+Every segment response carries the same `X-Streamr-Segment-Proof` (HMAC of the relay's URL and
+the segment's SHA-256, keyed by the probe key; made once per segment): probes and viewers get the
+same answer. A `?streamr_nonce=N` query (older coordinators) also gets the older nonce proof.
 """
 
 import asyncio
@@ -26,7 +28,15 @@ from desktop_app.core.errors import RelayPortError
 from desktop_app.core.relay.guard import ConnectionGuard, Gate, Refuse
 from desktop_app.core.relay.puller import StreamPuller
 from desktop_app.core.relay.ratelimit import TokenBucket
-from streamr_protocol import NONCE_PARAM, PROOF_HEADER, make_proof
+from desktop_app.core.relay.window import CachedSegment
+from streamr_protocol import (
+    NONCE_PARAM,
+    PROOF_HEADER,
+    SEGMENT_PROOF_HEADER,
+    RelayUrlError,
+    make_proof,
+    segment_proof,
+)
 
 __all__ = [
     "PREVIEW_AGENT",
@@ -167,6 +177,7 @@ class RelayServer:
         port: int = 0,
         upload_cap_mbit: float | None = None,
         probe_key: Callable[[], str | None] = lambda: None,
+        relay_url: Callable[[], str | None] = lambda: None,
         limits: ServerLimits | None = None,
     ) -> None:
         self.streams = streams
@@ -176,6 +187,7 @@ class RelayServer:
         self.bucket = TokenBucket(upload_cap_mbit * 125_000) if upload_cap_mbit else None
         self.counters: dict[str, StreamCounters] = {}
         self._probe_key = probe_key
+        self._relay_url = relay_url
         self._runner: web.AppRunner | None = None
         self._site: _CappedSite | None = None
         self._turns = _TurnTaker(SLICES_PER_TURN)
@@ -321,13 +333,30 @@ class RelayServer:
             raise web.HTTPNotFound()
         self._count_viewer(request, puller.name)
         headers = {"Cache-Control": SEGMENT_CACHE, "ETag": f'"{segment.sha256[:32]}"'}
-        nonce = request.query.get(NONCE_PARAM)
         key = self._probe_key()
-        if nonce and key and NONCE.match(nonce):
+        proof = self._segment_proof(key, segment)
+        if proof is not None:
+            headers[SEGMENT_PROOF_HEADER] = proof
+        nonce = request.query.get(NONCE_PARAM)
+        if nonce and key and NONCE.match(nonce):  # an older coordinator's probe
             headers[PROOF_HEADER] = make_proof(key, nonce, segment.data)
         extension = segment.name[segment.name.rindex(".") :]
         content_type = SEGMENT_TYPES.get(extension, "application/octet-stream")
         return await self._send(request, puller.name, segment.data, content_type, headers)
+
+    def _segment_proof(self, key: str | None, segment: CachedSegment) -> str | None:
+        """Return this relay's proof of the segment, made once per segment and cached with it."""
+        url = self._relay_url()
+        if not key or not url:
+            return None
+        cached = segment.proofs.get((key, url))
+        if cached is None:
+            try:
+                cached = segment_proof(key, url, segment.sha256)
+            except RelayUrlError:
+                return None
+            segment.proofs[(key, url)] = cached
+        return cached
 
     async def _send(
         self,
