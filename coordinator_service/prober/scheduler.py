@@ -68,6 +68,7 @@ class ProberSettings:
     stale_after_s: float | None = None
     holder: str = ""
     relay_ca_file: Path | None = None  # an extra CA for HTTPS relays (private or test CA)
+    relay_domain: str | None = None  # the host's relay domain (see relay_tls/names.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +235,7 @@ class Prober:
             allow_private=self.settings.allow_private_relays,
             timeout_s=self.settings.probe_timeout_s,
             stale_after_s=self.settings.stale_after_s,
+            relay_domain=self.settings.relay_domain,
         )
 
         async def one(position: int, item: _Claimed) -> ProbeOutcome:

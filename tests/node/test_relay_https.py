@@ -34,7 +34,11 @@ def test_a_node_gets_a_certificate_serves_https_and_swaps_in_the_renewed_one(tmp
     # renew-before longer than pebble's certificates live: every check renews (hot swap test)
     env = {"STREAMR_RELAY_CERT_RENEW_DAYS": "36500"}
     with (
-        relay_ca(tmp_path, "--heartbeat-interval", "1", env=env) as (ca, coord, _),
+        relay_ca(tmp_path, "--heartbeat-interval", "1", "--allow-private-relays", env=env) as (
+            ca,
+            coord,
+            _,
+        ),
         run_node(tmp_path, coord.invite()) as node,
     ):
         url = _relay_url(coord, scheme="https")
@@ -50,6 +54,14 @@ def test_a_node_gets_a_certificate_serves_https_and_swaps_in_the_renewed_one(tmp
         assert answer.status_code == 404
         with httpx.Client() as client, pytest.raises(httpx.ConnectError):  # without it: refused
             client.get(address, extensions={"sni_hostname": name})
+        # the coordinator reaches it too: the name's address pinned, the name checked (SNI)
+        token = json.loads((node.data_dir / "identity.json").read_text())["node_token"]
+        reach = httpx.post(
+            f"{coord.url}/api/v1/nodes/me/reachability",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        ).json()
+        assert reach["reachable"] and reach["relay_url"] == url, reach
         deadline = time.monotonic() + 60
         while (renewed := fetch_certificate(url, name, root)).serial_number == first.serial_number:
             assert time.monotonic() < deadline, node.log()[-3000:]

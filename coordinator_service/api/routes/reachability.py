@@ -30,7 +30,9 @@ _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 @router.post("/me/reachability", response_model=ReachabilityResponse, responses=_AUTH_ERRORS)
 async def reachability(node: NodeDep, ctx: ContextDep) -> ReachabilityResponse:
     """Fetch the calling node's relay URL from the coordinator; say whether it answered."""
-    config = ProbeConfig(allow_private=ctx.settings.allow_private_relays)
+    config = ProbeConfig(
+        allow_private=ctx.settings.allow_private_relays, relay_domain=ctx.settings.relay_domain
+    )
     async with httpx.AsyncClient(
         timeout=httpx.Timeout(config.timeout_s, connect=min(3.0, config.timeout_s)),
         follow_redirects=False,
