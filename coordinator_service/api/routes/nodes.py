@@ -16,7 +16,7 @@ from coordinator_service.api.deps import (
     ip_limited,
     register_limited,
 )
-from coordinator_service.api.state import AppContext
+from coordinator_service.api.state import context
 from coordinator_service.errors import AuthError, ValidationError
 from coordinator_service.relay_tls.service import tls_answer_fields
 from coordinator_service.services.clock import utcnow
@@ -121,7 +121,7 @@ async def heartbeat(body: HeartbeatRequest, request: Request) -> Response:
 
     The hot path: no dependencies beyond the body, and a pre-rendered answer (see benchmarks/).
     """
-    ctx: AppContext = request.app.state.ctx
+    ctx = context(request.app)
     token = bearer_token(request.headers.get("authorization"), "node")
     token_hash = hash_secret(token)
     await ctx.limits.hit("node", token_hash[:32])
@@ -152,9 +152,11 @@ async def heartbeat(body: HeartbeatRequest, request: Request) -> Response:
     streams, update = _rendered(await ctx.catalog.get())
     if not body.segment_proofs:
         update = _must_update(await ctx.catalog.get(), ctx.settings.public_url)
-    tls = await tls_answer_fields(
-        request.app, result.node_id, beat.relay_url, body.tls_certificate_sha256
-    )
+    tls = b""
+    if result.state != "banned":
+        tls = await tls_answer_fields(
+            request.app, result.node_id, beat.relay_url, body.tls_certificate_sha256
+        )
     answer = b'{"interval_s":%d,"streams":%s,"state":"%s","server_time":"%s","update":%s%s}' % (
         ctx.settings.heartbeat_interval,
         b"[]" if result.state == "banned" or body.paused else streams,
