@@ -30,9 +30,7 @@ IntervalKey = tuple[str, int | None]
 class HeartbeatOps(Protocol):
     """The statements of one heartbeat batch."""
 
-    def nodes_by_token(
-        self, token_hashes: Iterable[str]
-    ) -> dict[str, tuple[str, str, bool, str]]:
+    def nodes_by_token(self, token_hashes: Iterable[str]) -> dict[str, tuple[str, str, bool, str]]:
         """token hash -> (node id, status, flagged, relay URL) of the known tokens."""
         ...
 
@@ -129,9 +127,7 @@ class CoreOps:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def nodes_by_token(
-        self, token_hashes: Iterable[str]
-    ) -> dict[str, tuple[str, str, bool, str]]:
+    def nodes_by_token(self, token_hashes: Iterable[str]) -> dict[str, tuple[str, str, bool, str]]:
         rows = self.conn.execute(
             select(
                 _NODES.c.token_hash,
@@ -209,9 +205,7 @@ class SqliteOps:
     def _time(self, value: datetime) -> str:
         return str(_SQLITE_TIME(value))
 
-    def nodes_by_token(
-        self, token_hashes: Iterable[str]
-    ) -> dict[str, tuple[str, str, bool, str]]:
+    def nodes_by_token(self, token_hashes: Iterable[str]) -> dict[str, tuple[str, str, bool, str]]:
         hashes = tuple(token_hashes)
         rows = self.conn.execute(
             "SELECT token_hash, id, status, flagged, relay_url FROM nodes "

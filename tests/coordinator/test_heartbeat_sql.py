@@ -47,7 +47,9 @@ async def _seed(path: Path) -> list[str]:
         for index in range(4):
             async with db.transaction() as session:
                 joined = await nodes.register_node(
-                    session, code, nodes.NewNode(f"n{index}", "h", "http://192.0.2.1:8081")
+                    session,
+                    code,
+                    nodes.NewNode(f"n{index}", "h", f"http://192.0.2.1:{8081 + index}"),
                 )
                 tokens.append(joined.token)
         async with db.transaction() as session:

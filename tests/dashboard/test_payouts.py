@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from coordinator_service.ledger.explain import explain_credit
 from coordinator_service.ledger.payouts import compute_payout, get_payout, payout_csv
 from coordinator_service.ledger.tally import SHARED_RELAY
-from coordinator_service.storage.models import Node, Payout, Probe
+from coordinator_service.storage.models import Payout, Probe
 from tests.dashboard.conftest import Dash
 from tests.dashboard.seed import seed
 
