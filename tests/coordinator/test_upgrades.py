@@ -146,3 +146,34 @@ async def test_pool_history_upgrade_keeps_each_pool_as_the_first_row_and_adds_ke
         assert all(len(k) >= 24 for k in keys) and keys[0] != keys[1]
     finally:
         await db.dispose()
+
+
+async def test_relay_identity_upgrade_keeps_probes_and_leaves_old_nodes_verified(
+    database_url,
+) -> None:
+    db = Database(database_url)
+    try:
+        await _migrate_to(db, "0005_stream_pool_keys")
+        await _insert_node(db, "n1")
+        async with db.writer.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO probes (node_id, at, ok, reason, detail, latency_ms)"
+                    " VALUES ('n1', :at, true, 'ok', '', 12)"
+                ),
+                {"at": T0},
+            )
+        await db.migrate()
+        async with db.session() as session:
+            probe = (
+                await session.execute(
+                    text("SELECT node_id, ok, reason, latency_ms, relay_url, address FROM probes")
+                )
+            ).one()
+            endpoints = await session.scalar(text("SELECT count(*) FROM relay_endpoints"))
+            approvals = await session.scalar(text("SELECT count(*) FROM address_approvals"))
+        assert (probe[0], bool(probe[1]), probe[2], probe[3]) == ("n1", True, "ok", 12)
+        assert (probe[4], probe[5]) == ("", "")  # probed before addresses were kept
+        assert endpoints == 0 and approvals == 0  # no recorded URL: not made unprobed
+    finally:
+        await db.dispose()
