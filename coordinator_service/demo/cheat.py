@@ -13,6 +13,7 @@ this one module, and only it, to import the node core).
 """
 
 import dataclasses
+import hashlib
 import sys
 from collections.abc import Sequence
 
@@ -48,7 +49,11 @@ def install(mode: str) -> None:
             found = honest_segment(self, index, name)
             if found is None:
                 return None
-            return dataclasses.replace(found, data=corrupt_bytes(found.data))
+            data = corrupt_bytes(found.data)
+            # a cheat signs what it serves (its own key): the bytes are wrong, the proof is its own
+            return dataclasses.replace(
+                found, data=data, sha256=hashlib.sha256(data).hexdigest(), proofs={}
+            )
 
         StreamPuller.segment = segment  # type: ignore[method-assign]
     elif mode == "stale":

@@ -99,6 +99,12 @@ def split_tally(counted: Tally) -> tuple[dict[str, int], dict[str, int], int, in
 
 
 def _currency(counted: Tally) -> str:
+    for stream in counted.streams:
+        if len(stream.currencies) > 1 and stream.pool_minor > 0:
+            raise PayoutInputError(
+                f"stream {stream.name}'s currency changed within the period "
+                f"({', '.join(stream.currencies)}): compute the payout on each side of the change"
+            )
     paying = sorted({s.currency for s in counted.streams if s.pool_minor > 0})
     if len(paying) > 1:
         raise PayoutInputError(

@@ -33,6 +33,7 @@ from coordinator_service.ledger.credit import (
     to_seconds,
     total,
 )
+from coordinator_service.ledger.pool_history import PoolPart, load_rates, pool_parts
 from coordinator_service.services.nodes import BANNED
 from coordinator_service.storage.models import (
     FlagInterval,
@@ -80,13 +81,23 @@ class StreamTally:
     pool_per_hour_minor: int
     live_seconds: int
     credited: dict[str, int] = field(default_factory=dict)
+    parts: list[PoolPart] | None = None  # the live seconds at each rate (pool_history.py)
 
     @property
     def pool_minor(self) -> int:
-        """Return `floor(pool_per_hour × live_seconds / 3600)`, or 0 if nobody was credited."""
+        """Return `floor(Σ pool_per_hour × live_seconds / 3600)`, or 0 if nobody was credited."""
         if not any(self.credited.values()):
             return 0
-        return self.pool_per_hour_minor * self.live_seconds // 3600
+        if self.parts is None:
+            return self.pool_per_hour_minor * self.live_seconds // 3600
+        return sum(p.pool_per_hour_minor * p.live_seconds for p in self.parts) // 3600
+
+    @property
+    def currencies(self) -> list[str]:
+        """The currencies the live seconds of the period were paid in (one, normally)."""
+        if self.parts is None:
+            return [self.currency]
+        return sorted({p.currency for p in self.parts}) or [self.currency]
 
 
 @dataclass(slots=True)
@@ -227,8 +238,16 @@ async def tally(
         flags[node_id].append((s, hi if e is None else e))
 
     by_id = {stream.stream_id: stream for stream in streams}
+    rates = await load_rates(session, wanted)
     for stream in streams:
         stream.live_seconds = total(clip(live_merged.get(stream.stream_id, []), lo, hi))
+        if stream.stream_id in rates:
+            history = rates[stream.stream_id]
+            stream.parts = pool_parts(live_merged.get(stream.stream_id, []), history, lo, hi)
+            in_force = [r for r in history if r.start < hi] or history[:1]
+            stream.pool_per_hour_minor = in_force[-1].pool_per_hour_minor
+            paid_in = {p.currency for p in stream.parts}
+            stream.currency = paid_in.pop() if len(paid_in) == 1 else in_force[-1].currency
     live_in_period = {sid: clip(spans, lo, hi) for sid, spans in live_merged.items()}
     flags_merged = {node_id: merge(spans) for node_id, spans in flags.items()}
     for (node_id, sid), spans in uptime.items():
