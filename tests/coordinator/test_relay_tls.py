@@ -3,6 +3,7 @@ from pebble (the ACME test CA) through DNS-01 answered by the coordinator's own 
 
 import hashlib
 import json
+import random
 import time
 from ipaddress import ip_address
 
@@ -234,3 +235,18 @@ def _serve_and_check(tmp_path, chain: str, key, name: str, root_pem: str) -> Non
     finally:
         thread.join(10)
         listener.close()
+
+
+def test_the_zone_dns_never_raises_on_damaged_messages():
+    dns = RelayDns(ZONE, "coordinator.example.org", ChallengeRecords())
+    names = (f"1-2-3-4.{NODE}.{ZONE}", ZONE, f"_acme-challenge.1-2-3-4.{NODE}.{ZONE}", "x.com")
+    valid = [bytes(DNSRecord.question(n, t).pack()) for n in names for t in ("A", "TXT", "ANY")]
+    rnd = random.Random(7)
+    for _ in range(5000):
+        message = bytearray(rnd.choice(valid))
+        for _ in range(rnd.randint(1, 4)):
+            message[rnd.randrange(len(message))] = rnd.randrange(256)
+        if rnd.random() < 0.2:
+            message = message[: rnd.randrange(len(message))]
+        reply = dns.answer(bytes(message))
+        assert reply is None or DNSRecord.parse(reply).header.qr
