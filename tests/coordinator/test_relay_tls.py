@@ -250,3 +250,18 @@ def test_the_zone_dns_never_raises_on_damaged_messages():
             message = message[: rnd.randrange(len(message))]
         reply = dns.answer(bytes(message))
         assert reply is None or DNSRecord.parse(reply).header.qr
+
+
+async def test_without_a_relay_domain_relays_stay_on_plain_http(api):
+    node = await api.register(relay_url="http://203.0.113.7:8090")
+    beat = await api.beat(node["node_token"], relay_url="http://203.0.113.7:8090")
+    assert beat.status_code == 200
+    assert "tls_name" not in beat.json() and "tls_certificate" not in beat.json()
+    key = ec.generate_private_key(ec.SECP256R1())
+    refused = await api.client.post(
+        "/api/v1/nodes/me/tls",
+        json={"csr": make_csr(key, f"203-0-113-7.{node['node_id']}.{ZONE}")},
+        headers={"Authorization": f"Bearer {node['node_token']}"},
+    )
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "no_relay_tls"
