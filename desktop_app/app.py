@@ -20,7 +20,7 @@ from desktop_app.core.events import (
     UpdateAvailable,
     ViewersChanged,
 )
-from desktop_app.core.node import Node
+from desktop_app.core.version import node_version
 from streamr_protocol import InviteLinkError, parse_invite_link
 
 __all__ = ["build_config", "main", "parse_args"]
@@ -33,6 +33,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog=PROG, description="Relay a streamer's live stream for your friends (StreamrP2P)."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {node_version()}")
     parser.add_argument("--headless", action="store_true", help="no tray icon: logs only")
     parser.add_argument("--invite", metavar="LINK", help="join with this invite link (once)")
     parser.add_argument("--name", metavar="NAME", help="display name shown to the host")
@@ -129,6 +130,8 @@ def _log_event(event: NodeEvent) -> None:
 
 
 async def _run_headless(config: NodeConfig) -> int:
+    from desktop_app.core.node import Node  # not at import: the tray's icon shows sooner
+
     node = Node(config)
     node.subscribe(_log_event)
     stop = asyncio.Event()

@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -29,10 +29,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.ledger.credit import as_utc
+from coordinator_service.prober.addresses import coordinator_addresses
 from coordinator_service.prober.origin import OriginWatcher, StreamIndex, record_live
 from coordinator_service.prober.probe import ProbeConfig, ProbeOutcome, ProbeTarget, probe_node
 from coordinator_service.prober.reputation import Reputation
 from coordinator_service.relay_tls.trust import relay_trust
+from coordinator_service.services.clock import utcnow
 from coordinator_service.services.nodes import ACTIVE
 from coordinator_service.services.pause import is_paused
 from coordinator_service.storage.models import (
@@ -69,6 +71,8 @@ class ProberSettings:
     holder: str = ""
     relay_ca_file: Path | None = None  # an extra CA for HTTPS relays (private or test CA)
     relay_domain: str | None = None  # the host's relay domain (see relay_tls/names.py)
+    public_url: str = ""  # with listen_host: the coordinator's own addresses are never probed
+    listen_host: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +85,6 @@ class _Claimed:
     stream: str
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class Prober:
     """Owns the origin watcher and the probe loop of one coordinator replica."""
 
@@ -93,7 +93,7 @@ class Prober:
         sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]],
         settings: ProberSettings,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
         read_sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]] | None = None,
     ) -> None:
         self.sessions = sessions
@@ -236,6 +236,7 @@ class Prober:
             timeout_s=self.settings.probe_timeout_s,
             stale_after_s=self.settings.stale_after_s,
             relay_domain=self.settings.relay_domain,
+            denied=await coordinator_addresses(self.settings.public_url, self.settings.listen_host),
         )
 
         async def one(position: int, item: _Claimed) -> ProbeOutcome:

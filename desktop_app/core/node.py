@@ -13,7 +13,6 @@ await node.update_profile(name, handle) # tell the coordinator; keep it in the i
 
 import asyncio
 import contextlib
-import importlib.metadata
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from desktop_app.core.relay.puller import PullSettings
 from desktop_app.core.relay.relay import Relay
 from desktop_app.core.relay.tls import RelayCertificate
 from desktop_app.core.status_page import StatusPage
+from desktop_app.core.version import node_version
 from streamr_protocol import (
     HeartbeatRequest,
     HeartbeatResponse,
@@ -64,13 +64,6 @@ __all__ = ["Node", "NodeSnapshot", "RunState", "join", "node_version"]
 logger = logging.getLogger(__name__)
 
 RunState = Literal["stopped", "starting", "idle", "relaying", "paused", "failed"]
-
-
-def node_version() -> str:
-    try:
-        return importlib.metadata.version("streamrp2p")
-    except importlib.metadata.PackageNotFoundError:
-        return "0.1.0"
 
 
 @dataclass(frozen=True)
@@ -168,7 +161,6 @@ class Node:
         self._unsupported: frozenset[str] = frozenset()
         self._viewers = -1
         self._probes_seen: set[tuple[datetime, str]] = set()
-        self._fail_task: asyncio.Task[None] | None = None
         self._certificate: RelayCertificate | None = None
         self.stopped = asyncio.Event()
 
@@ -500,7 +492,6 @@ class Node:
     async def _fail_stop(self, message: str) -> None:
         await self.stop(message)
         self.state = "failed"
-        self._fail_task = None
 
     # --- periodic --------------------------------------------------------------------------
 

@@ -6,8 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
 
-from coordinator_service.api.deps import ContextDep, ip_limited
+from coordinator_service.api.deps import ContextDep, SessionDep, ip_limited
+from coordinator_service.services.clock import utcnow
+from coordinator_service.services.invites import check_invite
 from streamr_protocol.invite import CODE_PATTERN, format_invite_link
+from streamr_protocol.models import InviteCheckResponse
 
 __all__ = ["router"]
 
@@ -20,7 +23,10 @@ _PAGE = """<!doctype html>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 40em; margin: 3em auto; padding: 0 1em;
        line-height: 1.5; color: #222; }}
-code {{ background: #f3f3f3; padding: .2em .4em; border-radius: 4px; word-break: break-all; }}
+code {{ background: #f3f3f3; padding: .2em .4em; border-radius: 4px; }}
+pre {{ background: #f3f3f3; padding: .5em .75em; border-radius: 4px; overflow-x: auto;
+      white-space: pre; }}
+pre code {{ padding: 0; }}
 ol li {{ margin: .5em 0; }}
 </style></head>
 <body>
@@ -31,11 +37,13 @@ the time you relay.</p>
 <ol>
 <li>Install the <strong>StreamrP2P</strong> app (ask the host for the download, or see the project's
 README).</li>
-<li>Start it and paste this link when it asks for your invite:<br><code>{link}</code></li>
+<li>Start it and paste this link when it asks for your invite:
+<pre><code>{link}</code></pre></li>
 <li>Choose a display name and how you want to be paid. That's all: the tray icon shows when you
 are relaying.</li>
 </ol>
-<p>On a server without a screen: <code>streamr-node --headless --invite {link}</code></p>
+<p>On a server without a screen (the command is one line; it scrolls rather than wraps):</p>
+<pre><code>streamr-node --headless --invite {link}</code></pre>
 <p>Keep the link to yourself: it can be used only as often as the host allowed.</p>
 </body></html>
 """
@@ -48,3 +56,9 @@ async def join_page(code: CodePath, ctx: ContextDep) -> HTMLResponse:
     """Explain how to use an invite link (the code is not checked or used here)."""
     link = html.escape(format_invite_link(ctx.settings.public_url, code))
     return HTMLResponse(_PAGE.format(link=link))
+
+
+@router.get("/api/v1/join/{code}", response_model=InviteCheckResponse)
+async def check_join_code(code: CodePath, session: SessionDep) -> InviteCheckResponse:
+    """Whether this invite can still be used (nothing is used up): the app says so at once."""
+    return InviteCheckResponse(status=await check_invite(session, code, utcnow()))
