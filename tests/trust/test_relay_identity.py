@@ -16,7 +16,7 @@ from coordinator_service.ledger.tally import tally
 from coordinator_service.ledger.verified import Check, UrlTaken, unverified_spans
 from coordinator_service.prober.identity import address_key
 from coordinator_service.storage.models import AddressApproval, Node, UptimeInterval
-from tests.trust.conftest import DATABASES, Seeder, at, open_database
+from tests.trust.conftest import Seeder, at, open_database
 
 A_URL = "http://203.0.113.10:8430"
 
@@ -80,9 +80,8 @@ async def _two_friends(seed: Seeder):
     return main
 
 
-@pytest.mark.parametrize("kind", DATABASES)
-async def test_the_relay_url_hijack_after_a_period_does_not_change_its_payout(kind, tmp_path):
-    async with open_database(kind, tmp_path) as sessions, sessions() as session:
+async def test_the_relay_url_hijack_after_a_period_does_not_change_its_payout(sessions):
+    async with sessions() as session:
         seed = Seeder(session)
         main = await _two_friends(seed)
         before = await tally(session, at(0), at(1000), [main.id])
@@ -95,9 +94,8 @@ async def test_the_relay_url_hijack_after_a_period_does_not_change_its_payout(ki
     assert before.streams[0].credited == after.streams[0].credited == {"alice": 990, "bob": 990}
 
 
-@pytest.mark.parametrize("kind", DATABASES)
-async def test_one_share_per_probed_address_unless_the_host_approves_more(kind, tmp_path):
-    async with open_database(kind, tmp_path) as sessions, sessions() as session:
+async def test_one_share_per_probed_address_unless_the_host_approves_more(sessions):
+    async with sessions() as session:
         seed = Seeder(session)
         main = await _two_friends(seed)
         # a second relay of alice's household: same public address, another port and name
@@ -138,7 +136,8 @@ AFTER = st.one_of(
 async def test_a_closed_periods_payout_never_depends_on_anything_said_after_it(tmp_path, events):
     folder = tmp_path / secrets.token_hex(4)
     folder.mkdir()
-    async with open_database("sqlite", folder) as sessions, sessions() as session:
+    url = f"sqlite+aiosqlite:///{folder / 'ledger.db'}"
+    async with open_database(url) as sessions, sessions() as session:
         seed = Seeder(session)
         main = await _two_friends(seed)
         await seed.probe("bob", 600, "timeout", address="198.51.100.20:8430")
