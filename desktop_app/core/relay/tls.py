@@ -173,6 +173,8 @@ class RelayCertificate:
 
     def _take(self, name: str, pem: bytes) -> bool:
         """Load a chain the coordinator sent, when it is for `name` and this node's key."""
+        from cryptography import x509
+
         try:
             leaf = x509.load_pem_x509_certificate(pem)
         except ValueError:
@@ -195,8 +197,6 @@ class RelayCertificate:
         submit_csr: Callable[[str], Awaitable[object]],
     ) -> bool:
         """Act on a heartbeat answer's TLS fields; True when a (new) certificate got loaded."""
-        from cryptography import x509
-
         if self.own or name is None:
             return False
         again = False
