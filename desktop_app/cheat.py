@@ -11,12 +11,13 @@ flag of `streamr-node` and not in the bundles: it exists so the host can watch f
 """
 
 import dataclasses
+import hashlib
 import sys
 from collections.abc import Sequence
 
-from desktop_app.core.relay.playlist import MediaPlaylist
 from desktop_app.core.relay.puller import Rendition, StreamPuller
 from desktop_app.core.relay.window import CachedSegment
+from streamr_protocol.hls import MediaPlaylist
 
 __all__ = ["MODES", "STALE_AFTER_SEGMENTS", "corrupt_bytes", "install", "main"]
 
@@ -46,7 +47,11 @@ def install(mode: str) -> None:
             found = honest_segment(self, index, name)
             if found is None:
                 return None
-            return dataclasses.replace(found, data=corrupt_bytes(found.data))
+            data = corrupt_bytes(found.data)
+            # a cheat signs what it serves (its own key): the bytes are wrong, the proof is its own
+            return dataclasses.replace(
+                found, data=data, sha256=hashlib.sha256(data).hexdigest(), proofs={}
+            )
 
         StreamPuller.segment = segment  # type: ignore[method-assign]
     elif mode == "stale":

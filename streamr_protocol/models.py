@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
@@ -13,7 +14,10 @@ from pydantic import (
     field_validator,
 )
 
+from streamr_protocol.text import printable_text
+
 __all__ = [
+    "MAX_CAPACITY_KBIT",
     "STREAM_NAME_PATTERN",
     "AdminNodeResponse",
     "ErrorBody",
@@ -26,6 +30,7 @@ __all__ = [
     "LeaderboardEntry",
     "LeaderboardResponse",
     "NodeEarningsResponse",
+    "NodeProfileUpdateRequest",
     "NodeRegisterRequest",
     "NodeRegisterResponse",
     "NodeState",
@@ -37,6 +42,8 @@ __all__ = [
     "PayoutSummary",
     "ProbeRecord",
     "ReachabilityResponse",
+    "RelayCsrRequest",
+    "RelayCsrResponse",
     "StreamAssignment",
     "StreamCreateRequest",
     "StreamReport",
@@ -49,9 +56,15 @@ __all__ = [
 STREAM_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 StreamName = Annotated[str, StringConstraints(pattern=STREAM_NAME_PATTERN)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+DisplayName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(printable_text),
+]
 PayoutHandle = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
+    AfterValidator(printable_text),
 ]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Version = Annotated[str, StringConstraints(max_length=32)]
@@ -60,6 +73,7 @@ HttpUrl = Annotated[
     AnyHttpUrl, UrlConstraints(max_length=2048), Field(description="http or https URL")
 ]
 MAX_COUNTER = 2**62  # fits a signed 64-bit column with room to add
+MAX_CAPACITY_KBIT = 10_000_000  # 10 Gbit/s: the most upload capacity a node may claim
 
 NodeState = Literal["healthy", "flagged", "silent", "banned", "unreachable", "new"]
 
@@ -105,7 +119,7 @@ class NodeRegisterRequest(_Model):
         default=None, description="public relay base URL; default: the caller's address"
     )
     relay_port: int | None = Field(default=None, ge=1, le=65535)
-    capacity_kbit: int = Field(default=10_000, ge=0, le=10_000_000)
+    capacity_kbit: int = Field(default=10_000, ge=0, le=MAX_CAPACITY_KBIT)
     anonymous: bool = False
     version: Version = "0"
 
@@ -138,8 +152,19 @@ class HeartbeatRequest(_Model):
     streams: list[StreamReport] = Field(default_factory=list, max_length=64)
     bytes_served: int = Field(default=0, ge=0, le=MAX_COUNTER)
     viewers: int = Field(default=0, ge=0, le=1_000_000)
-    capacity_kbit: int = Field(default=10_000, ge=0, le=10_000_000)
+    capacity_kbit: int = Field(default=10_000, ge=0, le=MAX_CAPACITY_KBIT)
     version: Version = "0"
+    segment_proofs: bool = Field(
+        default=False, description="the relay signs every segment (older nodes: nonce probes)"
+    )
+    paused: bool = Field(
+        default=False, description="the friend paused: keep the node, relay and credit nothing"
+    )
+    tls_certificate_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the relay certificate chain the node holds (sent when it has one)",
+    )
 
 
 class StreamAssignment(_Model):
@@ -162,6 +187,27 @@ class HeartbeatResponse(_Model):
     state: NodeState
     server_time: datetime
     update: UpdateInfo | None = None
+    tls_name: str | None = Field(
+        default=None, description="the relay name the coordinator certifies for this node"
+    )
+    tls_certificate: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="PEM chain for tls_name, sent when the node does not hold it yet",
+    )
+
+
+class RelayCsrRequest(_Model):
+    """A node asks for a certificate of its relay name (its private key stays on the node)."""
+
+    csr: str = Field(max_length=16384, description="PEM certificate signing request")
+
+
+class RelayCsrResponse(_Model):
+    """The coordinator took the CSR; the chain arrives in a later heartbeat answer."""
+
+    name: str
+    status: Literal["pending", "issued"]
 
 
 class ProbeRecord(_Model):
@@ -187,6 +233,14 @@ class NodeStatusResponse(_Model):
     relay_url: str
     last_heartbeat_at: datetime | None
     created_at: datetime
+    profile_changed_at: datetime | None = None
+
+
+class NodeProfileUpdateRequest(_Model):
+    """A friend changes their display name or payout handle (the host sees when)."""
+
+    display_name: DisplayName | None = None
+    payout_handle: PayoutHandle | None = None
 
 
 class ReachabilityResponse(_Model):
@@ -310,6 +364,7 @@ class AdminNodeResponse(_Model):
     version: str
     invite_id: str | None
     created_at: datetime
+    profile_changed_at: datetime | None = None
 
 
 class PayoutComputeRequest(_Model):

@@ -1,14 +1,21 @@
-"""Pick where a viewer of a stream goes: a healthy node with spare capacity, else the origin.
+"""Pick where a viewer of a stream goes: healthy nodes with spare capacity, else the origin.
 
-Eligible nodes are active (not banned), not flagged, heard from within the heartbeat grace,
-reporting the stream live within it, with a relay URL, and whose latest probe in the last
-`UNREACHABLE_WINDOW` did not fail. Each gets weight `spare = capacity_kbit // VIEWER_KBIT −
-viewers` (viewer slots left); one is drawn at random with probability proportional to its spare
-slots. Nodes without spare slots get no viewers; with no eligible node the origin serves.
+`eligible_relays` lists the nodes a viewer may be sent to: active (not banned), not flagged,
+heard from within the heartbeat grace, reporting the stream live within it, with an http(s)
+relay URL, whose latest probe in the last `UNREACHABLE_WINDOW` did not fail, and with spare
+viewer slots (`weight = capacity_kbit // VIEWER_KBIT − viewers`). `pick_pathways` draws N of
+them for one viewer, each draw proportional to weight without replacement. `watch_target` is
+the legacy single redirect: one draw, else the origin.
+
+Relay URLs leave here as scheme://host[:port] only: whatever path or query a node heartbeats is
+dropped, so no coordinator answer sends a viewer to a node-chosen path.
 """
 
 import random
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,20 +24,56 @@ from coordinator_service.errors import NotFoundError
 from coordinator_service.services.nodes import ACTIVE
 from coordinator_service.storage.models import Node, Probe, Stream, UptimeInterval
 
-__all__ = ["UNREACHABLE_WINDOW", "VIEWER_KBIT", "watch_target"]
+__all__ = [
+    "UNREACHABLE_WINDOW",
+    "VIEWER_KBIT",
+    "RelayCandidate",
+    "canonical_relay_base",
+    "eligible_relays",
+    "pick_pathways",
+    "relay_playlist_url",
+    "watch_target",
+]
 
 VIEWER_KBIT = 2_000
 UNREACHABLE_WINDOW = timedelta(minutes=15)
 
 
-async def watch_target(
-    session: AsyncSession,
-    stream_name: str,
-    now: datetime,
-    grace: timedelta,
-    rnd: random.Random | None = None,
-) -> str:
-    """Return the playlist URL a viewer of `stream_name` should be sent to."""
+@dataclass(frozen=True, slots=True)
+class RelayCandidate:
+    """A node a viewer may be sent to; `relay_url` is scheme://host[:port], weight > 0."""
+
+    node_id: str
+    relay_url: str
+    weight: int
+
+
+def canonical_relay_base(relay_url: str) -> str | None:
+    """Return scheme://host[:port] of an http(s) relay URL (path, query dropped), else None."""
+    try:
+        parts = urlsplit(relay_url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if scheme not in ("http", "https") or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}" if port is None else f"{scheme}://{host}:{port}"
+
+
+def relay_playlist_url(relay_base: str, stream_name: str, playlist: str | None = None) -> str:
+    """Return the URL of a stream's playlist (its master, or `playlist`) on a relay."""
+    path = f"{stream_name}.m3u8" if playlist is None else f"{stream_name}/{playlist}"
+    return f"{relay_base}/live/{path}"
+
+
+async def eligible_relays(
+    session: AsyncSession, stream_name: str, now: datetime, grace: timedelta
+) -> tuple[Stream, list[RelayCandidate]]:
+    """Return the stream and the nodes a viewer may be sent to (sorted by node id)."""
     stream = await session.scalar(select(Stream).where(Stream.name == stream_name))
     if stream is None:
         raise NotFoundError(f"there is no stream named {stream_name!r}", code="unknown_stream")
@@ -42,28 +85,55 @@ async def watch_target(
     )
     rows = (
         await session.execute(
-            select(Node.id, Node.relay_url, Node.capacity_kbit, Node.viewers).where(
+            select(Node.id, Node.relay_url, Node.capacity_kbit, Node.viewers)
+            .where(
                 Node.status == ACTIVE,
                 Node.flagged.is_(False),
                 Node.last_heartbeat_at >= since,
                 Node.relay_url != "",
                 relaying,
             )
+            .order_by(Node.id)
         )
     ).all()
-    if rows:
-        failing = await _failing(session, [row[0] for row in rows], now - UNREACHABLE_WINDOW)
-        weights = {
-            relay_url: max(0, capacity // VIEWER_KBIT - viewers)
-            for node_id, relay_url, capacity, viewers in rows
-            if node_id not in failing
-        }
-        candidates = sorted(url for url, weight in weights.items() if weight > 0)
-        if candidates:
-            chosen = (rnd or random.SystemRandom()).choices(
-                candidates, weights=[weights[url] for url in candidates]
-            )[0]
-            return f"{chosen.rstrip('/')}/live/{stream.name}.m3u8"
+    if not rows:
+        return stream, []
+    failing = await _failing(session, [row[0] for row in rows], now - UNREACHABLE_WINDOW)
+    candidates = []
+    for node_id, relay_url, capacity, viewers in rows:
+        base = canonical_relay_base(relay_url)
+        weight = capacity // VIEWER_KBIT - viewers
+        if node_id in failing or base is None or weight <= 0:
+            continue
+        candidates.append(RelayCandidate(node_id=node_id, relay_url=base, weight=weight))
+    return stream, candidates
+
+
+def pick_pathways(
+    candidates: Sequence[RelayCandidate], count: int, rnd: random.Random | None = None
+) -> list[RelayCandidate]:
+    """Draw up to `count` distinct candidates, each draw proportional to weight."""
+    rnd = rnd or random.SystemRandom()
+    pool = [c for c in candidates if c.weight > 0]
+    chosen: list[RelayCandidate] = []
+    while pool and len(chosen) < count:
+        pick = rnd.choices(range(len(pool)), weights=[c.weight for c in pool])[0]
+        chosen.append(pool.pop(pick))
+    return chosen
+
+
+async def watch_target(
+    session: AsyncSession,
+    stream_name: str,
+    now: datetime,
+    grace: timedelta,
+    rnd: random.Random | None = None,
+) -> str:
+    """Return the one playlist URL a viewer of `stream_name` is redirected to (legacy)."""
+    stream, candidates = await eligible_relays(session, stream_name, now, grace)
+    picked = pick_pathways(candidates, 1, rnd)
+    if picked:
+        return relay_playlist_url(picked[0].relay_url, stream.name)
     return stream.origin_url
 
 

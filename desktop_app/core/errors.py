@@ -3,14 +3,16 @@
 Error
 ├── ConfigError              bad flags, unusable data dir, no identity and no invite
 ├── RelayPortError           the relay or status port cannot be bound (taken, no permission)
-├── PlaylistError            the origin sent something that is not a usable HLS playlist
-│   └── UnsupportedPlaylist  valid HLS the relay does not handle (byte ranges, encryption, …)
+├── PlaylistError            the origin sent something that is not a playlist (type, encoding)
 ├── OriginError              fetching from the origin failed (HTTP status, size, type, network)
+│   └── OriginRefused        the node's policy refuses the URL (other host, internal address)
 └── CoordinatorError         talking to the coordinator failed
     ├── CoordinatorUnreachable   network error, timeout or 5xx: retry later
     ├── InviteRefused            bad, used or expired invite
     ├── TokenRejected            token revoked or node banned: stop
     └── CoordinatorProtocolError the answer did not match the wire format
+
+HLS that does not parse raises streamr_protocol.hls.HlsError (shared with the coordinator).
 """
 
 __all__ = [
@@ -21,10 +23,10 @@ __all__ = [
     "Error",
     "InviteRefused",
     "OriginError",
+    "OriginRefused",
     "PlaylistError",
     "RelayPortError",
     "TokenRejected",
-    "UnsupportedPlaylist",
 ]
 
 
@@ -44,11 +46,11 @@ class PlaylistError(Error):
     pass
 
 
-class UnsupportedPlaylist(PlaylistError):
+class OriginError(Error):
     pass
 
 
-class OriginError(Error):
+class OriginRefused(OriginError):
     pass
 
 

@@ -8,6 +8,7 @@ await node.pause(); await node.resume(); await node.stop()
 node.set_unsupported({"alex"})          # never relay these, whatever the coordinator assigns
 await node.earnings_details()           # payouts and probes, on demand
 await node.check_reachability()         # the coordinator fetches the relay from outside now
+await node.update_profile(name, handle) # tell the coordinator; keep it in the identity
 """
 
 import asyncio
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from desktop_app.core.client import CoordinatorClient
 from desktop_app.core.config import Identity, NodeConfig
-from desktop_app.core.errors import ConfigError, CoordinatorError, Error
+from desktop_app.core.errors import ConfigError, CoordinatorError, Error, RelayPortError
 from desktop_app.core.events import (
     CatalogStream,
     CoordinatorReachabilityChanged,
@@ -43,8 +44,10 @@ from desktop_app.core.events import (
     ViewersChanged,
 )
 from desktop_app.core.heartbeat import HeartbeatLoop
+from desktop_app.core.links import safe_download_url
 from desktop_app.core.relay.puller import PullSettings
 from desktop_app.core.relay.relay import Relay
+from desktop_app.core.relay.tls import RelayCertificate
 from desktop_app.core.status_page import StatusPage
 from streamr_protocol import (
     HeartbeatRequest,
@@ -132,6 +135,15 @@ async def join(
     return identity
 
 
+def _first_error(exc: ValueError) -> str:
+    """The first message of a pydantic ValidationError (or any ValueError), on one line."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        return f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg', '')}"
+    return str(exc).splitlines()[0]
+
+
 class Node:
     """The friend's node: relay + heartbeats + status page, observable through events."""
 
@@ -157,6 +169,7 @@ class Node:
         self._viewers = -1
         self._probes_seen: set[tuple[datetime, str]] = set()
         self._fail_task: asyncio.Task[None] | None = None
+        self._certificate: RelayCertificate | None = None
         self.stopped = asyncio.Event()
 
     # --- observing ---------------------------------------------------------------------------
@@ -203,15 +216,18 @@ class Node:
 
     @property
     def public_url(self) -> str | None:
-        """The relay base URL viewers and probes use."""
+        """The relay base URL viewers and probes use (https://NAME:PORT with a certificate)."""
         if self.config.public_url:
             return self.config.public_url
         if self.identity is None or self._relay is None:
             return None
         parts = urlsplit(self.identity.relay_url)
-        host = parts.hostname or "127.0.0.1"
+        scheme, host = parts.scheme, parts.hostname or "127.0.0.1"
+        certificate = self._certificate
+        if certificate is not None and certificate.name and self._relay.server.ssl_context:
+            scheme, host = "https", certificate.name
         host = f"[{host}]" if ":" in host else host
-        return urlunsplit((parts.scheme, f"{host}:{self._relay.port}", parts.path, "", ""))
+        return urlunsplit((scheme, f"{host}:{self._relay.port}", parts.path, "", ""))
 
     @property
     def unsupported(self) -> frozenset[str]:
@@ -243,6 +259,25 @@ class Node:
         self._publish(RelayReachabilityChecked(answer.reachable, answer.reason, answer.detail))
         return answer
 
+    async def update_profile(
+        self, display_name: str | None = None, payout_handle: str | None = None
+    ) -> None:
+        """Change the name and/or payout handle at the coordinator, then in the stored identity.
+
+        Raises ConfigError (not started, or text the protocol refuses) or CoordinatorError.
+        """
+        if self._client is None or self.identity is None:
+            raise ConfigError("the node is not running: start it first")
+        try:
+            answer = await self._client.update_profile(display_name, payout_handle)
+        except ValueError as exc:
+            raise ConfigError(f"cannot change the profile: {_first_error(exc)}") from exc
+        self.identity = self.identity.model_copy(
+            update={"display_name": answer.display_name, "payout_handle": answer.payout_handle}
+        )
+        self.config.save_identity(self.identity)
+        logger.info("profile changed at the coordinator")
+
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -262,11 +297,15 @@ class Node:
             port=config.relay_port,
             upload_cap_mbit=config.upload_cap_mbit,
             probe_key=lambda: self.identity.probe_key if self.identity else None,
+            relay_url=lambda: self.public_url,
             settings=PullSettings(grace_s=config.offline_grace_s),
             on_live_changed=self._on_live_changed,
         )
         self._status = StatusPage(self.snapshot, port=config.status_port)
         try:
+            self._certificate = RelayCertificate(config.data_dir, config.tls_cert, config.tls_key)
+            if self._certificate.context is not None:
+                await self._relay.server.use_tls(self._certificate.context)
             await self._relay.start()
             await self._status.start()
             if self.identity is None:
@@ -282,7 +321,8 @@ class Node:
             await self._teardown()
             self.state = "failed"
             self._last_error = str(exc)
-            self._publish(NodeFailed(str(exc), fatal=True))
+            kind = "port" if isinstance(exc, RelayPortError) else ""
+            self._publish(NodeFailed(str(exc), fatal=True, kind=kind))
             raise
         public = self.public_url or ""
         self._publish(RelayStarted(config.relay_host, self._relay.port, public))
@@ -300,6 +340,7 @@ class Node:
             self._on_rejected,
             interval_s=self.identity.heartbeat_interval_s,
             backoff_max_s=config.heartbeat_backoff_max_s,
+            on_error=self._on_heartbeat_error,
         )
         self.state = "idle"
         self.stopped.clear()
@@ -339,27 +380,26 @@ class Node:
             self._client = None
 
     async def pause(self) -> None:
-        """Stop supporting: no pulling, no heartbeats (the relay port stays bound)."""
+        """Stop supporting: no pulling, no serving; the beats go on and announce the pause, so
+        the coordinator neither counts the node silent nor credits it (the port stays bound)."""
         if self._relay is None or self.state in ("paused", "stopped", "failed"):
             return
-        if self._beat_task is not None:
-            self._beat_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._beat_task
-            self._beat_task = None
         self._relay.paused = True
         self._assigned = {}
         await self._relay.set_streams({})
         self.state = "paused"
+        if self._heartbeat is not None:
+            self._heartbeat.beat_now()
         logger.info("paused: not relaying until resumed")
 
     async def resume(self) -> None:
         """Support again: heartbeat now and relay what the coordinator assigns."""
-        if self._relay is None or self.state != "paused" or self._heartbeat is None:
+        if self._relay is None or self.state != "paused":
             return
         self._relay.paused = False
         self.state = "idle"
-        self._beat_task = asyncio.create_task(self._heartbeat.run(), name="heartbeat")
+        if self._heartbeat is not None:
+            self._heartbeat.beat_now()
         logger.info("resumed")
 
     # --- heartbeats ----------------------------------------------------------------------------
@@ -387,6 +427,11 @@ class Node:
                 "viewers": sum(r.viewers for r in reports),
                 "capacity_kbit": self.config.capacity_kbit,
                 "version": node_version(),
+                "segment_proofs": True,
+                "paused": self.state == "paused",
+                "tls_certificate_sha256": self._certificate.held_sha256
+                if self._certificate
+                else None,
             }
         )
 
@@ -402,13 +447,42 @@ class Node:
             await self._on_rejected("the coordinator has banned this node")
             return
         wanted = {a.name: a.origin_url for a in answer.streams if a.name not in self._unsupported}
+        if self.state == "paused":
+            wanted = {}
         if wanted != self._assigned:
             self._assigned = wanted
             await self._relay.set_streams(wanted)
-        self.state = "relaying" if self._relay.pullers else "idle"
+        if self.state != "paused":
+            self.state = "relaying" if self._relay.pullers else "idle"
+        await self._on_tls(answer)
         if answer.update is not None:
-            self._publish(UpdateAvailable(answer.update.version, answer.update.download_url))
+            url = safe_download_url(answer.update.download_url)
+            if url is None:
+                logger.warning("ignoring an update link that is not http(s)")
+            else:
+                self._publish(UpdateAvailable(answer.update.version[:32], url))
         self._publish(HeartbeatSent(self._last_heartbeat_at, answer.state, tuple(wanted)))
+
+    def _on_heartbeat_error(self, message: str) -> None:
+        """The beat could not even be built: the friend must see it (no silent dead task)."""
+        self._last_error = message
+        self._publish(NodeFailed(message, fatal=False))
+
+    async def _on_tls(self, answer: HeartbeatResponse) -> None:
+        """Ask for the relay's certificate, or serve HTTPS with the one the answer carries."""
+        certificate, relay, client = self._certificate, self._relay, self._client
+        if certificate is None or relay is None or client is None:
+            return
+        try:
+            loaded = await certificate.on_answer(
+                answer.tls_name, answer.tls_certificate, client.request_certificate
+            )
+        except ConfigError as exc:
+            logger.warning("relay certificate not used: %s", exc)
+            return
+        if loaded and certificate.context is not None:
+            await relay.server.use_tls(certificate.context)
+            logger.info("relay public URL %s", self.public_url)
 
     def _on_reachability(self, reachable: bool, detail: str) -> None:
         self._reachable = reachable

@@ -2,20 +2,17 @@
 
 from datetime import UTC, datetime
 
-__all__ = ["format_age", "format_bytes", "format_mbit", "format_money"]
+from streamr_protocol.money import format_amount
+
+__all__ = ["format_age", "format_bytes", "format_duration", "format_mbit", "format_money"]
 
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
-_ZERO_DECIMALS = {"JPY", "KRW"}
 
 
 def format_money(amount_minor: int, currency: str) -> str:
-    """Format integer minor units: 1234, "USD" -> "$12.34"."""
+    """Format integer minor units: 1234, "USD" -> "$12.34"; decimals as ISO 4217 says."""
     sign = "-" if amount_minor < 0 else ""
-    value = abs(amount_minor)
-    if currency in _ZERO_DECIMALS:
-        number = f"{value:,}"
-    else:
-        number = f"{value // 100:,}.{value % 100:02d}"
+    number = format_amount(abs(amount_minor), currency, grouping=True)
     symbol = _SYMBOLS.get(currency)
     return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {currency}"
 
@@ -50,3 +47,15 @@ def format_age(at: datetime | None, now: datetime | None = None) -> str:
     if seconds < 172800:
         return f"{seconds // 3600} h ago"
     return f"{seconds // 86400} days ago"
+
+
+def format_duration(seconds: float) -> str:
+    """Say how long: "40 s", "12 min", "3 h 5 min", "2 days 4 h"."""
+    total = int(seconds)
+    if total < 60:
+        return f"{total} s"
+    if total < 3600:
+        return f"{total // 60} min"
+    if total < 86400:
+        return f"{total // 3600} h {total % 3600 // 60} min"
+    return f"{total // 86400} days {total % 86400 // 3600} h"

@@ -1,4 +1,4 @@
-"""`GET /watch/{stream}.m3u8`: redirect a viewer to a healthy node (origin as last resort)."""
+"""`GET /watch/{stream}.m3u8` and `/watch/{stream}/relay.m3u8`: send a viewer to a healthy node."""
 
 from typing import Annotated
 
@@ -16,7 +16,7 @@ router = APIRouter(tags=["viewers"], dependencies=[ip_limited])
 
 
 @router.get(
-    "/watch/{stream}.m3u8",
+    "/watch/{stream}/relay.m3u8",
     status_code=302,
     response_class=RedirectResponse,
     responses={
@@ -32,3 +32,13 @@ async def watch(
     """Redirect to a healthy node weighted by spare capacity; never a flagged or silent one."""
     target = await watch_target(session, stream, utcnow(), ctx.grace)
     return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
+
+
+router.add_api_route(
+    "/watch/{stream}.m3u8",
+    watch,
+    status_code=302,
+    response_class=RedirectResponse,
+    responses={404: {"model": ErrorResponse, "description": "unknown stream"}},
+    include_in_schema=False,
+)
