@@ -366,6 +366,7 @@ def main() -> int:
     if args.serve_relay:
         if os.environ.get("BENCH_UVLOOP"):
             import uvloop
+
             uvloop.run(serve_relay(args.serve_relay))
         else:
             asyncio.run(serve_relay(args.serve_relay))
