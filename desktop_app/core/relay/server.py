@@ -370,21 +370,23 @@ class RelayServer:
             return response
         counters = self.counters_for(stream)
         bucket = self.bucket
+        step = bucket.chunk_size if bucket is not None else WRITE_SLICE
+        view = memoryview(body)
         try:
             # write_eof() drains: a viewer that does not read blocks here, not in memory
             async with asyncio.timeout(self.limits.send_timeout_s):
-                if bucket is None:
-                    await response.write_eof(body)
-                    counters.bytes_served += len(body)
-                    return response
-                view = memoryview(body)
-                step = bucket.chunk_size
                 for offset in range(0, len(body), step):
                     size = min(step, len(body) - offset)
-                    await bucket.consume(size)
-                    await response.write(view[offset : offset + size])
+                    if bucket is not None:
+                        await bucket.consume(size)
+                    elif offset:
+                        await self._turns.wait()
+                    if offset + step >= len(body):
+                        await response.write_eof(body[offset:])  # the whole body: not copied
+                    else:
+                        await response.write(view[offset : offset + step])
                     counters.bytes_served += size
-                await response.write_eof()
+                await response.write_eof()  # an empty body
         except (TimeoutError, ConnectionError) as exc:
             logger.debug("viewer %s dropped: %s", request.remote, type(exc).__name__)
             if request.transport is not None:
