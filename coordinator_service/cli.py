@@ -69,6 +69,7 @@ _SERVE_KEYS = (
     "acme_email",
     "acme_ca_bundle",
     "relay_ca_file",
+    "metrics_token",
 )
 # --- serve ----------------------------------------------------------------------------------
 
@@ -430,6 +431,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--public-url", help="the address friends and viewers reach (default http://HOST:PORT)"
+    )
+    serve.add_argument(
+        "--metrics-token",
+        metavar="TOKEN",
+        help="protect /metrics: Prometheus sends `Authorization: Bearer TOKEN` "
+        "(or STREAMR_METRICS_TOKEN; open when unset)",
     )
     tls = serve.add_argument_group("HTTPS relays (see the host guide: relay domain)")
     tls.add_argument(

@@ -342,6 +342,13 @@ class Node:
             asyncio.create_task(self._poll_earnings(), name="earnings"),
         ]
 
+    async def leave(self) -> None:
+        """Tell the coordinator this node leaves (CoordinatorError when it cannot be told)."""
+        if self._client is None:
+            raise ConfigError("the node is not running: start it first")
+        await self._client.leave()
+        logger.info("left %s", self._client.base_url)
+
     async def stop(self, reason: str = "stopped") -> None:
         """Stop everything; idempotent."""
         if self.state == "stopped":
