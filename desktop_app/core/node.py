@@ -503,7 +503,9 @@ class Node:
     # --- periodic --------------------------------------------------------------------------
 
     def _on_live_changed(self, stream: str, live: bool) -> None:
-        self._publish(StreamLiveChanged(stream, live))
+        # the relay drops a puller from its streams before stopping it
+        stopped = not live and (self._relay is None or stream not in self._relay.pullers)
+        self._publish(StreamLiveChanged(stream, live, stopped=stopped))
 
     async def _watch_viewers(self) -> None:
         while True:
