@@ -6,8 +6,10 @@
 3. Pick one of the newest segments at random and fetch it with `?streamr_nonce=NONCE`.
 4. The `X-Streamr-Proof` header must be the HMAC of the nonce and the body's SHA-256 keyed by
    this node's probe key (`not_owned` otherwise: whoever answered is not this node).
-5. The body's SHA-256 must be a segment the origin published (`hash_mismatch`), recently enough:
-   its age minus the segments listed after it must stay under the stale limit (`stale`).
+5. The body's SHA-256 must be a segment the origin published (`hash_mismatch`), recently enough
+   (`stale`, `StreamIndex.staleness`): one of the current publish session may be older than its
+   place in the playlist says by at most the stale limit; one of an earlier session is fine
+   until the current session has had that long to reach the node.
 
 Timeouts, size caps and no redirects bound every request; `timeout`, `refused`, `http_error`
 and `no_relay` name the other ways a probe fails.
@@ -241,10 +243,10 @@ async def _probe(
     if published is None:
         return outcome("hash_mismatch", f"sha256 {digest[:16]}… is no recent origin segment")
     listed_after = sum(s.duration for s in segments[position + 1 :])
-    age = time.time() - published.seen_at - listed_after
     limit = config.stale_after_s or max(4 * index.target_duration, 8.0)
-    if age > limit:
-        return outcome("stale", f"stale by {age:.0f} s (limit {limit:.0f} s)")
+    stale = index.staleness(published, listed_after, limit, time.time())
+    if stale is not None:  # judged on the current publish session, with a restart grace
+        return outcome("stale", stale)
     return outcome("ok", "")
 
 

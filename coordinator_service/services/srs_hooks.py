@@ -14,21 +14,19 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.errors import AuthError
-from coordinator_service.prober.origin import record_live
+from coordinator_service.prober.origin import record_hook
 from coordinator_service.services.app_settings import get_setting, put_settings
 from coordinator_service.services.clock import utcnow
 from coordinator_service.storage.models import Stream
 
 __all__ = [
     "HOOK_PATH",
-    "REPUBLISH_JOINS",
     "SRS_HOOK_SECRET",
     "HookEvent",
     "HookOutcome",
@@ -42,8 +40,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SRS_HOOK_SECRET = "srs_hook_secret"
-# A publish this soon after the last live interval ended continues it (OBS reconnecting).
-REPUBLISH_JOINS = timedelta(seconds=30)
 HOOK_PATH = "/api/v1/hooks/srs/{secret}"
 
 
@@ -110,9 +106,11 @@ async def handle_hook(session: AsyncSession, event: HookEvent) -> HookOutcome:
     if stream is None or not _origin_matches(stream.origin_url, event.app, event.stream):
         logger.info("SRS %s for %s/%s: not a stream of ours", event.action, event.app, event.stream)
         return HookOutcome(None, None, False, "not a stream of this coordinator")
+    # PUBLISH KEY CHECK goes here (issue 15, `harden`): on `on_publish`, refuse (raise AuthError,
+    # so SRS refuses the publish) unless the call's `param` carries this stream's publish key.
     live = event.action == "on_publish"
     changed = bool(stream.live) != live
-    await record_live(session, stream.id, live, utcnow(), REPUBLISH_JOINS)
+    await record_hook(session, stream.id, live, utcnow())
     await session.commit()
     logger.info("SRS %s: stream %s is %s", event.action, stream.name, "live" if live else "off")
     return HookOutcome(stream.name, live, changed, "ok")

@@ -78,6 +78,9 @@ class Stream(Base):
     live: Mapped[bool] = mapped_column(Boolean, default=False)
     live_changed_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
     created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    # SRS's latest hook for the stream (on_publish: True): authoritative over the origin poller
+    hook_live: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=None)
+    hook_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True, default=None)
 
 
 class StreamLiveInterval(Base):
