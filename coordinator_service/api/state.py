@@ -30,6 +30,7 @@ class AppContext:
     catalog: CatalogCache
     recorder: HeartbeatRecorder
     admin_token: str = ""
+    report_secret: bytes = b""
     background: list[BackgroundJob] = field(default_factory=list)
 
     @property

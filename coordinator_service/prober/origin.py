@@ -1,6 +1,6 @@
 """Watch each stream's origin: its publish sessions, whether it is live, its segments' bytes.
 
-The watcher reads the origin as the nodes do (`desktop_app.core.relay.variants`: SRS's
+The watcher reads the origin as the nodes do (`streamr_protocol.hls_steps`: SRS's
 `hls_ctx` step for every variant, the session URL kept, so SRS counts one client) and fetches
 each new segment once. Segments are keyed by content and publish session, never by name alone:
 SRS frees a source ~3 s after the publisher leaves and the next publish starts again at
@@ -34,9 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coordinator_service.ledger.credit import as_utc
 from coordinator_service.prober.fetch import FetchError, fetch
 from coordinator_service.storage.models import Stream, StreamLiveInterval
-from desktop_app.core.errors import PlaylistError
-from desktop_app.core.relay.playlist import MasterPlaylist, MediaPlaylist, MediaSegment
-from desktop_app.core.relay.variants import follow_steps, resolve_renditions
+from streamr_protocol.hls import HlsError, MasterPlaylist, MediaPlaylist, MediaSegment
+from streamr_protocol.hls_steps import follow_steps, resolve_renditions
 
 __all__ = [
     "JOIN",
@@ -249,7 +248,7 @@ class OriginWatcher:
         except FetchError as exc:
             index.cursors.clear()  # read the entry URL again next time
             logger.info("origin of %s unreadable: %s", name, exc.detail)
-        except PlaylistError as exc:
+        except HlsError as exc:
             index.cursors.clear()
             logger.info("origin of %s sent a bad playlist: %s", name, exc)
         return index
@@ -267,7 +266,7 @@ class OriginWatcher:
             for key, cursor in index.cursors.items():
                 url, parsed = await follow_steps(self._fetch_text, cursor.url)
                 if isinstance(parsed, MasterPlaylist):
-                    raise PlaylistError("a rendition's playlist became a multi-variant master")
+                    raise HlsError("a rendition's playlist became a multi-variant master")
                 cursor.url = url  # SRS expired the session: keep the new one
                 result.append((key, cursor, parsed))
             return result

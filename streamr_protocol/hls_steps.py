@@ -12,8 +12,7 @@ through its own step.
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from desktop_app.core.errors import PlaylistError
-from desktop_app.core.relay.playlist import MasterPlaylist, MediaPlaylist, Variant, parse_playlist
+from streamr_protocol.hls import HlsError, MasterPlaylist, MediaPlaylist, Variant, parse_playlist
 
 __all__ = ["MAX_STEPS", "FetchText", "Resolved", "follow_steps", "resolve_renditions"]
 
@@ -51,7 +50,7 @@ async def follow_steps(
         text, url = await fetch_text(parsed.variants[0].uri)
         parsed = parse_playlist(text, url)
     if isinstance(parsed, MasterPlaylist) and len(parsed.variants) == 1:
-        raise PlaylistError(f"master playlists still lead to a master after {MAX_STEPS} steps")
+        raise HlsError(f"master playlists still lead to a master after {MAX_STEPS} steps")
     return url, parsed
 
 
@@ -64,6 +63,6 @@ async def resolve_renditions(fetch_text: FetchText, entry: str) -> list[Resolved
     for variant in parsed.variants[:MAX_VARIANTS]:
         media_url, media = await follow_steps(fetch_text, variant.uri)
         if not isinstance(media, MediaPlaylist):
-            raise PlaylistError("a variant of the master playlist is a master playlist")
+            raise HlsError("a variant of the master playlist is a master playlist")
         renditions.append(Resolved(variant, media_url, media))
     return renditions
