@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from coordinator_service.services.clock import utcnow
 from coordinator_service.storage.models import (
@@ -215,6 +216,7 @@ async def test_watch_redirects_to_healthy_nodes_only_and_falls_back_to_the_origi
     now = utcnow()
     async with api.ctx.db.transaction() as session:
         sid = (await session.execute(Stream.__table__.select())).first().id
+        await session.execute(update(Stream).values(live=True))
         for name, reg in nodes.items():
             node = await session.get(Node, reg["node_id"])
             node.last_heartbeat_at = now - timedelta(hours=1) if name == "silent" else now

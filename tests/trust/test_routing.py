@@ -4,6 +4,8 @@ import random
 from collections import Counter
 from datetime import timedelta
 
+from sqlalchemy import update
+
 from coordinator_service.prober.routing import (
     RelayCandidate,
     canonical_relay_base,
@@ -59,8 +61,11 @@ async def test_eligible_relays_lists_only_healthy_relays_with_spare_slots(sessio
             )
             other = None if kind == "elsewhere" else stream
             await seed.up(kind, other, (500, 600))
+        _, offline = await eligible_relays(session, "main", now, timedelta(seconds=60))
+        stream.live = True
         got_stream, candidates = await eligible_relays(session, "main", now, timedelta(seconds=60))
     assert got_stream.name == "main"
+    assert offline == [], "no viewer goes to a node while the stream is not live"
     assert candidates == [RelayCandidate("ok", "http://10.0.0.2:80", 3)]
 
 
@@ -72,6 +77,7 @@ async def test_legacy_redirect_never_carries_the_node_chosen_path_or_query(api: 
     now = utcnow()
     async with api.ctx.db.transaction() as session:
         sid = (await session.execute(Stream.__table__.select())).first().id
+        await session.execute(update(Stream).values(live=True))
         node = await session.get(Node, reg["node_id"])
         node.last_heartbeat_at = now
         session.add(
