@@ -494,6 +494,9 @@ class Node:
 
     def _on_live_changed(self, stream: str, live: bool) -> None:
         self._publish(StreamLiveChanged(stream, live))
+        if live and self._heartbeat is not None:
+            # tell the coordinator at once: credit starts with the relay, not a beat later
+            self._heartbeat.beat_now()
 
     async def _watch_viewers(self) -> None:
         while True:
