@@ -54,13 +54,15 @@ async def follow_steps(
     return url, parsed
 
 
-async def resolve_renditions(fetch_text: FetchText, entry: str) -> list[Resolved]:
-    """Resolve a stream's entry URL into its renditions' media playlists."""
+async def resolve_renditions(
+    fetch_text: FetchText, entry: str, max_variants: int = MAX_VARIANTS
+) -> list[Resolved]:
+    """Resolve a stream's entry URL into its renditions' media playlists (the first few)."""
     url, parsed = await follow_steps(fetch_text, entry)
     if isinstance(parsed, MediaPlaylist):
         return [Resolved(None, url, parsed)]
     renditions = []
-    for variant in parsed.variants[:MAX_VARIANTS]:
+    for variant in parsed.variants[:max_variants]:
         media_url, media = await follow_steps(fetch_text, variant.uri)
         if not isinstance(media, MediaPlaylist):
             raise HlsError("a variant of the master playlist is a master playlist")

@@ -32,6 +32,7 @@ from coordinator_service.prober.origin import OriginWatcher, StreamIndex, record
 from coordinator_service.prober.probe import ProbeConfig, ProbeOutcome, ProbeTarget, probe_node
 from coordinator_service.prober.reputation import Reputation
 from coordinator_service.services.nodes import ACTIVE
+from coordinator_service.services.pause import is_paused
 from coordinator_service.storage.models import (
     FlagInterval,
     Node,
@@ -381,15 +382,15 @@ class Prober:
         probes = []
         changes = []
         async with self.sessions() as session, session.begin():
-            beats = dict(
-                (
-                    await session.execute(
-                        select(Node.id, Node.last_heartbeat_at).where(
-                            Node.id.in_([c.node_id for c in claimed])
-                        )
+            rows = (
+                await session.execute(
+                    select(Node.id, Node.last_heartbeat_at, Node.streams_reported).where(
+                        Node.id.in_([c.node_id for c in claimed])
                     )
-                ).all()
-            )
+                )
+            ).all()
+            beats = {row[0]: row[1] for row in rows}
+            paused = {row[0] for row in rows if is_paused(row[2])}
             quiet_since = now - timedelta(seconds=self.settings.beating_window_s)
             for item, outcome in zip(claimed, outcomes, strict=True):
                 last_beat = beats.get(item.node_id)
@@ -398,6 +399,11 @@ class Prober:
                     outcome = replace(
                         outcome,
                         detail=f"{outcome.detail} (not counted: heartbeats stopped)"[-500:],
+                    )
+                    after = item.reputation
+                elif not outcome.ok and item.node_id in paused:
+                    outcome = replace(
+                        outcome, detail=f"{outcome.detail} (not counted: the friend paused)"[-500:]
                     )
                     after = item.reputation
                 else:

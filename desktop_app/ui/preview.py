@@ -5,6 +5,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from desktop_app.core.relay.server import PREVIEW_AGENT
 from desktop_app.ui.qt import (
     HAVE_MULTIMEDIA,
     QGuiApplication,
@@ -110,7 +111,9 @@ class PreviewWidget(QWidget):
         if self._vlc is None:
             return False
         player = self._vlc.media_player_new()
-        player.set_media(self._vlc.media_new(url))
+        media = self._vlc.media_new(url)
+        media.add_option(f":http-user-agent={PREVIEW_AGENT}")  # the relay counts no viewer
+        player.set_media(media)
         handle = int(self.surface.winId())
         if sys.platform.startswith("win"):
             player.set_hwnd(handle)
