@@ -13,7 +13,8 @@ A stream is live while its current session's playlist grows: one that has not gr
 `STALE_TARGETS` target durations is not live even if the origin still serves it (SRS 6 keeps
 serving its last playlist, without ENDLIST, after the publisher left). Hooks are authoritative:
 after `on_unpublish` only a session that began later (a lost hook) makes the stream live again;
-after `on_publish` it stays live until the playlist stops growing.
+after `on_publish` it stays live until a read shows the playlist still for that long (an
+origin the coordinator cannot read is no evidence against the hook).
 
 Times are the coordinator's clock (epoch seconds). A segment listed before N seconds of later
 segments was published that much earlier than the poll that first saw it.
@@ -111,6 +112,7 @@ class StreamIndex:
     hook_live: bool | None = None
     hook_at: float | None = None
     polls: int = 0
+    read_at: float | None = None
 
     # --- segments ------------------------------------------------------------------------------
 
@@ -179,7 +181,10 @@ class StreamIndex:
         if self.hook_at is None:
             return growing
         if self.hook_live:
-            return now - max(self.hook_at, last or 0.0) <= self.stale_after
+            # not live once a read shows the playlist still for a while after the publish; an
+            # origin the coordinator cannot read is no evidence against the hook
+            still_since = max(self.hook_at, last or 0.0)
+            return self.read_at is None or self.read_at - still_since <= self.stale_after
         began_later = current.started_at is not None and current.started_at > self.hook_at
         return growing and began_later and current.ended_at is None
 
@@ -245,6 +250,7 @@ class OriginWatcher:
                 index.target_duration = playlist.target_duration or index.target_duration
                 index.ended = playlist.ended
                 await self._ingest(index, key, cursor, playlist, counts)
+            index.read_at = time.time()
         except FetchError as exc:
             index.cursors.clear()  # read the entry URL again next time
             logger.info("origin of %s unreadable: %s", name, exc.detail)

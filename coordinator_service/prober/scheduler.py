@@ -104,7 +104,7 @@ class Prober:
         ]
         self.watcher = OriginWatcher(self.client)
         self.origins: dict[str, tuple[int, str]] = {}
-        self.hooks: dict[str, tuple[bool, float]] = {}
+        self.hooks: dict[str, tuple[bool, datetime]] = {}
         self._poll_locks: dict[str, asyncio.Lock] = {}
         self._polled_at: dict[str, float] = {}
         self._rnd = random.SystemRandom()
@@ -174,7 +174,7 @@ class Prober:
             ).all()
         self.origins = {row.name: (row.id, row.origin_url) for row in rows}
         self.hooks = {
-            row.name: (bool(row.hook_live), as_utc(row.hook_at).timestamp())
+            row.name: (bool(row.hook_live), as_utc(row.hook_at))
             for row in rows
             if row.hook_at is not None
         }
@@ -186,7 +186,7 @@ class Prober:
             live = index.is_live(now.timestamp())
             if live or was_live[index.name]:  # nothing to write while a stream stays offline
                 hook = self.hooks.get(index.name)
-                seen = datetime.fromtimestamp(hook[1], UTC) if hook else None
+                seen = hook[1] if hook else None
                 changes.append((self.origins[index.name][0], live, index.live_span(), seen))
         if changes:
             async with self.sessions() as session:
@@ -206,7 +206,9 @@ class Prober:
             if index is not None and self._polled_at.get(name, -1e9) >= started_after:
                 return index
             self._polled_at[name] = loop.time()
-            return await self.watcher.poll(name, self.origins[name][1], self.hooks.get(name))
+            hook = self.hooks.get(name)
+            noted = (hook[0], hook[1].timestamp()) if hook else None
+            return await self.watcher.poll(name, self.origins[name][1], noted)
 
     def _refresher(self, name: str) -> Callable[[], Awaitable[StreamIndex]]:
         """Return a callback that gets an index polled after the moment it is called."""

@@ -3,7 +3,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
 
 from coordinator_service.services.clock import utcnow
 from coordinator_service.storage.models import (
@@ -216,12 +215,12 @@ async def test_watch_redirects_to_healthy_nodes_only_and_falls_back_to_the_origi
     now = utcnow()
     async with api.ctx.db.transaction() as session:
         sid = (await session.execute(Stream.__table__.select())).first().id
-        await session.execute(update(Stream).values(live=True))
         for name, reg in nodes.items():
             node = await session.get(Node, reg["node_id"])
             node.last_heartbeat_at = now - timedelta(hours=1) if name == "silent" else now
             node.flagged = name == "flagged"
             node.viewers = 5 if name == "full" else 0
+            node.next_probe_at = now + timedelta(hours=1)  # the app's prober leaves them be
             session.add(
                 UptimeInterval(
                     node_id=node.id,
@@ -232,6 +231,8 @@ async def test_watch_redirects_to_healthy_nodes_only_and_falls_back_to_the_origi
             )
         session.add(Probe(node_id=nodes["failing"]["node_id"], at=now, ok=False, reason="timeout"))
         await session.commit()
+    assert (await api.client.get("/watch/main.m3u8")).headers["location"] == origin  # not live
+    await api.publish("main")
     targets = set()
     for _ in range(30):
         response = await api.client.get("/watch/main.m3u8")

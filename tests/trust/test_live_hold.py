@@ -27,12 +27,16 @@ def grown(index: StreamIndex, seconds: float) -> None:
 def test_publish_hook_stands_until_the_playlist_stays_still_too_long() -> None:
     index = StreamIndex("main")
     index.note_hook(True, T)  # on_publish; SRS writes the first segment ~2 s later
+    index.read_at = T + 1
     assert index.is_live(T + 1) and index.is_live(T + index.stale_after)
     assert index.live_span() == (T, T)
     grown(index, 2.1)
     assert index.live_span() == (T, T + 2.1)
-    # the publisher never sent more: once the playlist has not grown for a few targets, off
-    assert not index.is_live(T + 2.1 + index.stale_after + 0.1)
+    # the publisher never sent more: once a read shows it still for a few targets, off
+    index.read_at = T + 2.1 + index.stale_after - 0.1
+    assert index.is_live(T + 30)  # no later read: nothing against the hook
+    index.read_at = T + 2.1 + index.stale_after + 0.1
+    assert not index.is_live(T + 30)
 
 
 def test_unpublish_hook_is_not_undone_by_the_old_playlist_only_by_a_later_session() -> None:

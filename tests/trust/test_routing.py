@@ -4,8 +4,6 @@ import random
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import update
-
 from coordinator_service.prober.routing import (
     RelayCandidate,
     canonical_relay_base,
@@ -75,17 +73,18 @@ async def test_legacy_redirect_never_carries_the_node_chosen_path_or_query(api: 
     now = utcnow()
     async with api.ctx.db.transaction() as session:
         sid = (await session.execute(Stream.__table__.select())).first().id
-        await session.execute(update(Stream).values(live=True))
         node = await session.get(Node, reg["node_id"])
         # register and heartbeat refuse such URLs (422); a row from before that rule may hold one
         node.relay_url = "http://198.51.100.7:8090/phish/page?next=https://evil.test"
         node.last_heartbeat_at = now
+        node.next_probe_at = now + timedelta(hours=1)  # the app's prober leaves it be
         session.add(
             UptimeInterval(
                 node_id=node.id, stream_id=sid, started_at=now - timedelta(minutes=1), ended_at=now
             )
         )
         await session.commit()
+    await api.publish("main")
     response = await api.client.get("/watch/main/relay.m3u8")
     assert response.status_code == 302
     assert response.headers["location"] == "http://198.51.100.7:8090/live/main.m3u8"
