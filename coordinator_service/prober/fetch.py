@@ -32,15 +32,21 @@ class Fetched:
 
 
 async def fetch(
-    client: httpx.AsyncClient, url: str, *, max_bytes: int, headers: dict[str, str] | None = None
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    max_bytes: int,
+    headers: dict[str, str] | None = None,
+    extensions: dict[str, str] | None = None,
 ) -> Fetched:
     """GET `url` without following redirects; raise FetchError on anything but a 2xx body.
 
     A header given with an empty value is left out (instead of the client's default); the body
-    is decoded (gzip, deflate) and the cap applies to the decoded bytes.
+    is decoded (gzip, deflate) and the cap applies to the decoded bytes. `extensions` go to
+    httpx as they are (`sni_hostname`: the name a pinned HTTPS address's certificate carries).
     """
     try:
-        request = client.build_request("GET", url, headers=headers)
+        request = client.build_request("GET", url, headers=headers, extensions=extensions)
         for name, value in (headers or {}).items():
             if not value:
                 del request.headers[name]

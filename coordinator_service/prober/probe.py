@@ -36,6 +36,7 @@ from coordinator_service.prober.fetch import FetchError, fetch
 from coordinator_service.prober.origin import StreamIndex
 from coordinator_service.prober.players import Player, pick_player
 from coordinator_service.prober.reputation import Reason
+from coordinator_service.relay_tls.names import parse_relay_name
 from streamr_protocol import SEGMENT_PROOF_HEADER, verify_segment_proof
 from streamr_protocol.hls import HlsError, MasterPlaylist, MediaPlaylist, parse_playlist
 
@@ -87,6 +88,7 @@ class ProbeConfig:
     stale_after_s: float | None = None
     page_origin: str = ""  # the watch page's origin, sent by browser players
     think: bool = True  # pause between requests like a viewer (tests of timing-free logic: off)
+    relay_domain: str | None = None  # names under it carry their address: no DNS lookup
 
 
 class _Failed(Exception):
@@ -111,11 +113,14 @@ def is_public_address(address: str) -> bool:
     )
 
 
-async def _resolve(host: str) -> list[str]:
+async def _resolve(host: str, relay_domain: str | None = None) -> list[str]:
     try:
         return [str(ipaddress.ip_address(host))]
     except ValueError:
         pass
+    named = parse_relay_name(host, relay_domain) if relay_domain else None
+    if named is not None:  # what the coordinator's own DNS answers for it
+        return [str(named.address)]
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
@@ -125,7 +130,7 @@ async def _resolve(host: str) -> list[str]:
 
 
 class _Relay:
-    """The relay's base URL and, for plain HTTP, the checked address to connect to."""
+    """The relay's base URL and the checked address to connect to (HTTPS: the name as SNI)."""
 
     def __init__(self, relay_url: str) -> None:
         parts = urlsplit(relay_url.strip())
@@ -136,13 +141,13 @@ class _Relay:
         self.pinned: str | None = None
         self.address = ""
 
-    async def check(self, allow_private: bool) -> None:
-        addresses = await _resolve(self.parts.hostname or "")
+    async def check(self, allow_private: bool, relay_domain: str | None = None) -> None:
+        addresses = await _resolve(self.parts.hostname or "", relay_domain)
         if not allow_private:
             blocked = [a for a in addresses if not is_public_address(a)]
             if blocked:
                 raise _Failed("private_address", f"relay resolves to {blocked[0]}")
-        if self.parts.scheme == "http" and addresses:
+        if addresses:
             self.pinned = addresses[0]
         if addresses:
             port = self.parts.port or (443 if self.parts.scheme == "https" else 80)
@@ -155,6 +160,13 @@ class _Relay:
             self.parts.scheme,
             self.parts.netloc.lower(),
         )
+
+    @property
+    def extensions(self) -> dict[str, str]:
+        """For a pinned HTTPS relay: the certificate is checked for its name, not the address."""
+        if self.pinned is None or self.parts.scheme != "https":
+            return {}
+        return {"sni_hostname": self.parts.hostname or ""}
 
     def request(self, url: str) -> tuple[str, dict[str, str]]:
         """Return the URL to connect to and the headers (Host kept when pinned)."""
@@ -173,7 +185,9 @@ async def _get(
     if not relay.same_origin(url):
         raise _Failed("not_owned", "the relay lists a URL outside itself")
     target, host = relay.request(url)
-    fetched = await fetch(client, target, max_bytes=cap, headers={**headers, **host})
+    fetched = await fetch(
+        client, target, max_bytes=cap, headers={**headers, **host}, extensions=relay.extensions
+    )
     return fetched.body, fetched.headers
 
 
@@ -213,7 +227,7 @@ async def probe_node(
     try:
         async with asyncio.timeout(config.timeout_s):
             relay = _Relay(target.relay_url)
-            await relay.check(config.allow_private)
+            await relay.check(config.allow_private, config.relay_domain)
             reason, detail = await _play(client, relay, player, target, index, refresh, config, rnd)
             return outcome(reason, detail)
     except TimeoutError:
@@ -295,9 +309,15 @@ async def check_reachable(
     try:
         async with asyncio.timeout(config.timeout_s):
             relay = _Relay(relay_url)
-            await relay.check(config.allow_private)
+            await relay.check(config.allow_private, config.relay_domain)
             target, headers = relay.request(f"{relay.base}/")
-            await fetch(client, target, max_bytes=MAX_REACH_BYTES, headers=headers)
+            await fetch(
+                client,
+                target,
+                max_bytes=MAX_REACH_BYTES,
+                headers=headers,
+                extensions=relay.extensions,
+            )
     except TimeoutError:
         return outcome("timeout", f"no answer within {config.timeout_s:g} s")
     except _Failed as exc:

@@ -23,6 +23,7 @@ from coordinator_service.errors import AuthError
 from coordinator_service.prober.origin import record_hook
 from coordinator_service.services.app_settings import get_setting, put_settings
 from coordinator_service.services.clock import utcnow
+from coordinator_service.services.publish_keys import check_publish_key
 from coordinator_service.storage.models import Stream
 
 __all__ = [
@@ -50,6 +51,7 @@ class HookEvent:
     action: str
     app: str
     stream: str
+    param: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,9 +108,9 @@ async def handle_hook(session: AsyncSession, event: HookEvent) -> HookOutcome:
     if stream is None or not _origin_matches(stream.origin_url, event.app, event.stream):
         logger.info("SRS %s for %s/%s: not a stream of ours", event.action, event.app, event.stream)
         return HookOutcome(None, None, False, "not a stream of this coordinator")
-    # PUBLISH KEY CHECK goes here (issue 15, `harden`): on `on_publish`, refuse (raise AuthError,
-    # so SRS refuses the publish) unless the call's `param` carries this stream's publish key.
     live = event.action == "on_publish"
+    if live:
+        check_publish_key(stream, event.param)  # AuthError: SRS refuses the publish
     changed = bool(stream.live) != live
     await record_hook(session, stream.id, live, utcnow())
     await session.commit()

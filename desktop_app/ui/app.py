@@ -3,6 +3,7 @@
 import asyncio
 import importlib.metadata
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -115,6 +116,20 @@ def stop_on_signals(tray_app: TrayApp) -> QTimer:
     return ticker
 
 
+def preview_self_test(tray_app: TrayApp, url: str) -> None:
+    """Open the window and play `url` in the preview; log whether a frame was decoded.
+
+    $STREAMR_PREVIEW_SELFTEST=URL runs it at start: the bundle's smoke test uses it.
+    """
+    player = tray_app.window.preview_tab.player
+    tray_app.window.show_tab("Preview")
+    player.frame_shown.connect(
+        lambda width, height: logger.info("preview self-test: frame %dx%d", width, height)
+    )
+    backend = player.play(url)
+    logger.info("preview self-test: playing %s with %s", url, backend or "nothing")
+
+
 def build_tray_app(
     config: NodeConfig, settings: TraySettings, has_tray: bool | None = None
 ) -> TrayApp:
@@ -190,6 +205,8 @@ def run_gui(config: NodeConfig, on_started: Callable[[TrayApp], object] | None =
     tray_app.finished.connect(done.set)
     stop_on_signals(tray_app)
     tray_app.start(invite_text="" if tray_app.joined else invite_text)
+    if selftest := os.environ.get("STREAMR_PREVIEW_SELFTEST"):
+        preview_self_test(tray_app, selftest)
     if on_started is not None:
         on_started(tray_app)
     with loop:

@@ -1,10 +1,19 @@
 """One palette for the whole app, light or dark as the system says (Fusion + a small sheet)."""
 
+import os
 from dataclasses import dataclass
 
 from desktop_app.ui.qt import QApplication, QColor, QGuiApplication, QPalette, Qt
 
-__all__ = ["DARK", "LIGHT", "Theme", "apply_theme", "current_theme", "is_dark"]
+__all__ = [
+    "DARK",
+    "LIGHT",
+    "Theme",
+    "apply_theme",
+    "current_theme",
+    "force_scheme",
+    "is_dark",
+]
 
 
 @dataclass(frozen=True)
@@ -34,8 +43,25 @@ DARK = Theme(
 )  # fmt: skip
 
 
+_forced: bool | None = None
+
+
+def force_scheme(dark: bool | None) -> None:
+    """Use dark (True) or light (False) whatever the system says; None follows it again.
+
+    For screenshots and for platforms that cannot switch the scheme on request.
+    """
+    global _forced
+    _forced = dark
+
+
 def is_dark() -> bool:
-    """Whether the system (or a test) asks for dark mode."""
+    """Whether the system asks for dark mode ($STREAMR_THEME=dark|light or a test overrides)."""
+    if _forced is not None:
+        return _forced
+    env = os.environ.get("STREAMR_THEME", "").lower()
+    if env in ("dark", "light"):
+        return env == "dark"
     return QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
 
 
@@ -61,6 +87,8 @@ def _palette(theme: Theme) -> QPalette:
         (role.ToolTipText, theme.text),
         (role.PlaceholderText, theme.muted),
         (role.Link, theme.accent),
+        (role.Mid, theme.border),
+        (role.BrightText, theme.warn),
     ):
         palette.setColor(item, QColor(colour))
     palette.setColor(QPalette.ColorGroup.Disabled, role.Text, QColor(theme.muted))
@@ -69,19 +97,20 @@ def _palette(theme: Theme) -> QPalette:
     return palette
 
 
-def _sheet(t: Theme) -> str:
-    return f"""
-QFrame#card {{ background: {t.card}; border: 1px solid {t.border}; border-radius: 10px; }}
-QLabel#muted {{ color: {t.muted}; }}
-QLabel#figure {{ font-size: 20px; font-weight: 600; }}
-QLabel#headline {{ font-size: 18px; font-weight: 600; }}
-QLabel#note {{ background: {t.card}; border: 1px solid {t.warn}; border-radius: 8px;
-    padding: 8px; }}
-QPushButton#primary {{ background: {t.accent}; color: #ffffff; border: none;
-    border-radius: 6px; padding: 7px 16px; font-weight: 600; }}
-QPushButton#primary:disabled {{ background: {t.border}; color: {t.muted}; }}
-QTabWidget::pane {{ border: none; }}
+SHEET = """
+QFrame#card { background: palette(base); border: 1px solid palette(mid); border-radius: 10px; }
+QLabel#muted { color: palette(placeholder-text); }
+QLabel#figure { font-size: 20px; font-weight: 600; }
+QLabel#headline { font-size: 18px; font-weight: 600; }
+QLabel#note { background: palette(base); border: 1px solid palette(bright-text);
+    border-radius: 8px; padding: 8px; }
+QPushButton#primary { background: palette(highlight); color: palette(highlighted-text);
+    border: none; border-radius: 6px; padding: 7px 16px; font-weight: 600; }
+QPushButton#primary:disabled { background: palette(mid); color: palette(placeholder-text); }
+QTabWidget::pane { border: none; }
 """
+"""Set once: its colours come from the palette, so a scheme change swaps only the palette
+(replacing a live style sheet while a wizard is shown crashed Qt)."""
 
 
 def apply_theme(app: QApplication | None = None) -> Theme:
@@ -89,7 +118,14 @@ def apply_theme(app: QApplication | None = None) -> Theme:
     app = app or QApplication.instance()  # type: ignore[assignment]
     theme = current_theme()
     if isinstance(app, QApplication):
-        app.setStyle("Fusion")
+        if app.property("streamr_themed") is not True:
+            app.setStyle("Fusion")
+            app.setStyleSheet(SHEET)
+            app.setProperty("streamr_themed", True)
         app.setPalette(_palette(theme))
-        app.setStyleSheet(_sheet(theme))
+        style = app.style()
+        for widget in app.allWidgets():  # the sheet's palette() colours are read at polish
+            style.unpolish(widget)
+            style.polish(widget)
+            widget.update()
     return theme

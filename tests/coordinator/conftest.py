@@ -10,11 +10,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from coordinator_service.api.app import create_app
 from coordinator_service.api.state import AppContext, context
 from coordinator_service.config import Settings
 from coordinator_service.services.srs_hooks import hook_secret
+from coordinator_service.storage.models import Stream
 
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -118,8 +120,9 @@ class Api:
         """
         async with self.ctx.db.transaction() as session:
             secret = await hook_secret(session)
+            key = await session.scalar(select(Stream.publish_key).where(Stream.name == stream))
             await session.commit()
-        body = {"action": action, "app": "live", "stream": stream}
+        body = {"action": action, "app": "live", "stream": stream, "param": f"?key={key}"}
         response = await self.client.post(f"/api/v1/hooks/srs/{secret}", json=body)
         assert response.json() == {"code": 0}, response.text
 

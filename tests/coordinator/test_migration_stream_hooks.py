@@ -1,4 +1,4 @@
-"""Migration 0005_stream_hooks upgrades a database with streams and live intervals intact."""
+"""Migration 0006_stream_hooks upgrades a database with streams and live intervals intact."""
 
 from pathlib import Path
 
@@ -19,7 +19,7 @@ async def upgrade_to(url: str, revision: str, schema: str | None = None) -> None
     await engine.dispose()
 
 
-PREVIOUS = "0004_relay_certificates"
+PREVIOUS = "0005_stream_pool_keys"
 SEED = [
     "INSERT INTO streams (id, name, origin_url, pool_per_hour_minor, currency, paused, live,"
     " live_changed_at, created_at) VALUES (1, 'main', 'http://o/live/main.m3u8', 3600, 'USD',"
@@ -36,7 +36,7 @@ async def check_upgrade(url: str, schema: str | None = None) -> None:
     async with engine.begin() as conn:
         for statement in SEED:
             await conn.execute(text(statement))
-    await upgrade_to(url, "0005_stream_hooks", schema)
+    await upgrade_to(url, "0006_stream_hooks", schema)
     async with engine.connect() as conn:
         stream = (
             await conn.execute(text("SELECT name, live, hook_live, hook_at FROM streams"))

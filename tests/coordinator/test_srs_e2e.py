@@ -79,8 +79,11 @@ async def test_real_srs_restarts_with_hooks_and_two_nodes(tmp_path: Path) -> Non
         coord = stack.enter_context(run_coordinator(tmp_path, *flags, "--allow-private-relays"))
         hook_url = coord.cli("hooks", "url", "--base", coord.url).stdout.strip().splitlines()[-1]
         srs = stack.enter_context(srs_origin(hook_url))
-        coord.cli("stream", "add", "main", "--origin", srs.playlist_url("main"),
-                  "--pool-per-hour", "36")  # fmt: skip
+        added = coord.cli("stream", "add", "main", "--origin", srs.playlist_url("main"),
+                          "--pool-per-hour", "36").stdout  # fmt: skip
+        obs_key = added.strip().splitlines()[-1].rsplit(" ", 1)[-1]  # `main?key=…`, as in OBS
+        assert obs_key.startswith("main?key=")
+        rtmp_url = srs.rtmp_url(obs_key)
         nodes = []
         for name in ("n1", "n2"):
             (tmp_path / name).mkdir()
@@ -99,7 +102,7 @@ async def test_real_srs_restarts_with_hooks_and_two_nodes(tmp_path: Path) -> Non
             srs_url = ""
             for number, (picture, tone, hold, gap) in enumerate(PLAN):
                 start = time.time()
-                with srs_publisher(srs.rtmp_url("main"), pattern=picture, tone=tone):
+                with srs_publisher(rtmp_url, pattern=picture, tone=tone):
                     await asyncio.sleep(hold)
                     srs_url = srs_url or (await media_playlist(client, entry))[0]
                     # SRS's playlist before and after reading the nodes covers all they list

@@ -1,5 +1,6 @@
 """Reliability fixtures: a fresh PostgreSQL database per run, a Redis DB of our own, nodes."""
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,6 +52,9 @@ class FakeNode:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+_RELAY_PORTS = itertools.count(20_000)
+
+
 def register(client: httpx.Client, url: str, invite_code: str, name: str) -> FakeNode:
     """Join with `invite_code` through `url`; raise unless 201."""
     response = client.post(
@@ -59,7 +63,8 @@ def register(client: httpx.Client, url: str, invite_code: str, name: str) -> Fak
             "invite_code": invite_code,
             "display_name": name,
             "payout_handle": f"@{name}",
-            "relay_url": f"http://127.0.0.1:9/{name}",
+            # relay URLs are scheme, host and port only, one endpoint per node
+            "relay_url": f"http://127.0.0.1:{next(_RELAY_PORTS)}",
         },
     )
     assert response.status_code == 201, response.text

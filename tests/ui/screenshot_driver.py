@@ -19,7 +19,8 @@ from desktop_app.core import events as ev
 from desktop_app.core.config import NodeConfig
 from desktop_app.ui.app import run_gui
 from desktop_app.ui.model import TrayState
-from desktop_app.ui.qt import QGuiApplication, QPoint, QRect, Qt, QWidget
+from desktop_app.ui.qt import QApplication, QGuiApplication, QPoint, QRect, QWidget
+from desktop_app.ui.theme import apply_theme, force_scheme
 from desktop_app.ui.tray_app import TrayApp
 
 OUT, DATA_DIR, RELAY_PORT, INVITE = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
@@ -56,10 +57,11 @@ async def settle(widget: QWidget | None = None) -> None:
 
 
 def set_scheme(dark: bool) -> None:
-    """Switch the colour scheme as the system would (the app re-themes itself on the signal)."""
-    QGuiApplication.styleHints().setColorScheme(
-        Qt.ColorScheme.Dark if dark else Qt.ColorScheme.Light
-    )
+    """Switch the colour scheme (Xvfb has no platform theme to ask, so the app's override)."""
+    force_scheme(dark)
+    apply_theme()
+    for widget in QApplication.topLevelWidgets():
+        widget.update()
 
 
 async def both_schemes(name: str, widget: QWidget) -> None:
@@ -119,8 +121,11 @@ async def drive(app: TrayApp) -> None:
             window.show_tab(name)
             if name == "Preview":
                 window.preview_tab.start()
-                findings["preview_backend"] = window.preview_tab.player.backend
-                await asyncio.sleep(6)
+                player = window.preview_tab.player
+                findings["preview_backend"] = player.backend
+                await until(lambda p=player: p.frame_size is not None, 30, "a preview frame")
+                findings["preview_frame"] = list(player.frame_size or ())
+                await asyncio.sleep(2)
             await both_schemes(f"window-{index + 1}-{name.lower()}", window)
         window.preview_tab.stop()
         window.show_tab("Overview")

@@ -68,7 +68,7 @@ def test_real_app_under_x_with_a_tray_shows_everything(tmp_path, artifacts_dir) 
             timeout=240,
         )
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    assert lines, result.stdout[-3000:] + result.stderr[-3000:]
+    assert lines, f"exit {result.returncode}\n" + result.stdout[-3000:] + result.stderr[-3000:]
     findings = json.loads(lines[-1])
     assert "error" not in findings, findings["error"] + "\n" + result.stderr[-3000:]
     assert result.returncode == 0, result.stderr[-3000:]
@@ -86,6 +86,7 @@ def test_real_app_under_x_with_a_tray_shows_everything(tmp_path, artifacts_dir) 
     assert findings["paused_headline"].startswith("Paused until ")
     assert findings["wizard_result"].startswith("All set, Sam")
     assert findings["preview_backend"] == "vlc"
+    assert findings["preview_frame"][0] > 0  # the system's libvlc decoded a frame
     assert findings["second_launch"][0] == 0 and "already running" in findings["second_launch"][1]
     assert findings["window_raised"] is True
     for name in SHOTS:

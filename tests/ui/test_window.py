@@ -8,7 +8,7 @@ from desktop_app.core import events as ev
 from desktop_app.core.events import StreamStat
 from desktop_app.ui.qt import HAVE_MULTIMEDIA, QImage, Qt
 from desktop_app.ui.settings import TraySettings
-from desktop_app.ui.theme import current_theme
+from desktop_app.ui.theme import DARK, LIGHT, apply_theme, current_theme, force_scheme
 from desktop_app.ui.window import MainWindow
 from desktop_app.ui.window.chart import nice_top
 from desktop_app.ui.window.main_window import NO_TRAY_NOTE
@@ -166,7 +166,8 @@ def test_preview_without_any_player_says_clearly_why(qtbot, bridge, model):
     window = make_window(qtbot, model, preview_backends=())
     feed(bridge, model)
     tab = window.preview_tab
-    assert tab.source.text() == "http://127.0.0.1:8090/live/alex.m3u8"
+    assert tab.source.toolTip() == "http://127.0.0.1:8090/live/alex.m3u8"
+    assert tab.source.text() == "alex, as your viewers get it from you"
     tab.toggle.click()
     assert not tab.player.playing()
     assert "needs VLC" in tab.player.message
@@ -177,7 +178,7 @@ def test_preview_with_nothing_live_says_so(qtbot, model):
     window = make_window(qtbot, model)
     tab = window.preview_tab
     tab.toggle.click()
-    assert tab.player.message == "Nothing to preview: no supported stream is live right now."
+    assert tab.player.message == "Nothing to show: none of your streams is live right now."
 
 
 def test_hidden_window_catches_up_when_shown(qtbot, bridge, model):
@@ -244,3 +245,20 @@ def test_about_names_the_version_and_opens_the_log_folder(qtbot, model, tmp_path
     assert "1.2.3" in window.about_tab.version.text()
     window.about_tab.open_logs.click()
     assert (tmp_path / "log").is_dir()
+
+
+def test_the_window_follows_dark_mode(qtbot, bridge, model):
+    apply_theme()  # as run_gui does before any window
+    window = make_window(qtbot, model)
+    feed(bridge, model)
+    try:
+        for dark, theme in ((True, DARK), (False, LIGHT)):
+            force_scheme(dark)
+            apply_theme()
+            image = window.grab().toImage()
+            corner = image.pixelColor(3, image.height() - 3)
+            assert corner.name() == theme.window
+            assert window.palette().color(window.backgroundRole()).name() == theme.window
+    finally:
+        force_scheme(None)
+        apply_theme()

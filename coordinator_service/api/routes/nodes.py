@@ -152,9 +152,11 @@ async def heartbeat(body: HeartbeatRequest, request: Request) -> Response:
     streams, update = _rendered(await ctx.catalog.get())
     if not body.segment_proofs:
         update = _must_update(await ctx.catalog.get(), ctx.settings.public_url)
-    tls = await tls_answer_fields(
-        request.app, result.node_id, beat.relay_url, body.tls_certificate_sha256
-    )
+    tls = b""
+    if result.state != "banned":
+        tls = await tls_answer_fields(
+            request.app, result.node_id, beat.relay_url, body.tls_certificate_sha256
+        )
     answer = b'{"interval_s":%d,"streams":%s,"state":"%s","server_time":"%s","update":%s%s}' % (
         ctx.settings.heartbeat_interval,
         b"[]" if result.state == "banned" or body.paused else streams,

@@ -8,6 +8,7 @@ from coordinator_service.relay_tls.csr import check_csr
 from coordinator_service.relay_tls.service import relay_tls_of
 from coordinator_service.relay_tls.store import submit_csr
 from coordinator_service.services.clock import utcnow
+from coordinator_service.services.nodes import BANNED
 from streamr_protocol.models import ErrorResponse, RelayCsrRequest, RelayCsrResponse
 
 __all__ = ["router"]
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/api/v1/nodes", tags=["nodes"])
     status_code=status.HTTP_202_ACCEPTED,
     responses={
         401: {"model": ErrorResponse, "description": "missing or wrong node token"},
-        409: {"model": ErrorResponse, "description": "no relay domain, or no name for this relay"},
+        409: {"model": ErrorResponse, "description": "no relay domain or name; node banned"},
         422: {"model": ErrorResponse, "description": "the CSR is not for this node's name"},
     },
     openapi_extra={"security": [{"NodeToken": []}]},
@@ -35,6 +36,8 @@ async def request_certificate(
         raise ConflictError(
             "this coordinator has no relay domain: relays stay on plain HTTP", code="no_relay_tls"
         )
+    if node.status == BANNED:
+        raise ConflictError("the host has banned this node", code="node_banned")
     name = tls.name_for(node.id, node.relay_url)
     if name is None:
         raise ConflictError(

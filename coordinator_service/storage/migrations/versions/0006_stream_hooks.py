@@ -1,7 +1,7 @@
 """streams: SRS's latest hook (hook_live, hook_at), authoritative over the origin poller
 
-Revision ID: 0005_stream_hooks
-Revises: 0004_relay_certificates
+Revision ID: 0006_stream_hooks
+Revises: 0005_stream_pool_keys
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_stream_hooks"
-down_revision: str | None = "0004_relay_certificates"
+revision: str = "0006_stream_hooks"
+down_revision: str | None = "0005_stream_pool_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
