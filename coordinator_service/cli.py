@@ -34,6 +34,7 @@ from coordinator_service.errors import Error, ValidationError
 from coordinator_service.ledger import cli as ledger_cli
 from coordinator_service.money import format_minor, to_minor
 from coordinator_service.prober import cli as prober_cli
+from coordinator_service.relay_tls import cli as relay_tls_cli
 from coordinator_service.services import invites, nodes, streams
 from coordinator_service.services.admin_token import ensure_admin_token, ensure_data_dir
 from coordinator_service.services.app_settings import HEARTBEAT_INTERVAL, PUBLIC_URL, get_settings
@@ -48,7 +49,7 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 logger = logging.getLogger(__name__)
 
 # The parts' subcommands, after serve/stream/invite/nodes (each module has `register(sub)`).
-SUBCOMMANDS = (ledger_cli, demo_cli, dashboard_cli, prober_cli, host_cli)
+SUBCOMMANDS = (ledger_cli, demo_cli, dashboard_cli, prober_cli, host_cli, relay_tls_cli)
 
 _SERVE_KEYS = (
     "host",

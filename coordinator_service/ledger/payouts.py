@@ -34,6 +34,7 @@ from coordinator_service.ledger.errors import (
 from coordinator_service.ledger.shares import split_pool
 from coordinator_service.ledger.tally import Tally, tally
 from coordinator_service.money import format_minor
+from coordinator_service.storage import locks
 from coordinator_service.storage.models import Payout, PayoutLine, Stream
 
 __all__ = [
@@ -50,7 +51,7 @@ __all__ = [
     "void_payout",
 ]
 
-PAYOUT_LOCK = 0x5354524D  # "STRM": the advisory lock that serializes payout computations
+PAYOUT_LOCK = locks.PAYOUTS  # the advisory lock that serializes payout computations
 CSV_HEADER = ("node_id", "display_name", "payout_handle", "credited_seconds", "amount", "currency")
 
 

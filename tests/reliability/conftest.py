@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fixtures.postgres import PostgresUnavailable, fresh_postgres
+from tests.fixtures.postgres import fresh_postgres_or_skip
 
 REDIS_URL = "redis://127.0.0.1:6379/13"  # a DB number no other test area uses
 
@@ -17,11 +17,8 @@ REDIS_URL = "redis://127.0.0.1:6379/13"  # a DB number no other test area uses
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
     """An empty PostgreSQL database for this module (dropped afterwards)."""
-    try:
-        with fresh_postgres() as url:
-            yield url
-    except PostgresUnavailable as exc:
-        pytest.skip(f"!!! PostgreSQL on 127.0.0.1:5432 does not answer ({exc}): SKIPPED")
+    with fresh_postgres_or_skip("streamr_rel") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

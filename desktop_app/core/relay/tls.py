@@ -68,6 +68,7 @@ class RelayCertificate:
         self.name: str | None = None
         self.held_sha256: str | None = None
         self._requested: str | None = None
+        self._refused: str | None = None  # the last chain sent that did not fit this key
         if own_cert is not None or own_key is not None:
             if own_cert is None or own_key is None:
                 raise ConfigError("give both --tls-cert and --tls-key")
@@ -149,6 +150,21 @@ class RelayCertificate:
             return False
         return leaf.public_key() == key.public_key()
 
+    def _take(self, name: str, pem: bytes) -> bool:
+        """Load a chain the coordinator sent, when it is for `name` and this node's key."""
+        try:
+            leaf = x509.load_pem_x509_certificate(pem)
+        except ValueError:
+            logger.warning("the coordinator sent a relay certificate that is not PEM")
+            return False
+        if name not in certificate_names(leaf) or not self._fits_key(pem):
+            logger.warning("relay certificate sent is not for %s with this key", name)
+            return False
+        _write_private(self.chain_path, pem)
+        self._use(self.chain_path, self.key_path, name, pem)
+        logger.info("relay certificate for %s loaded (HTTPS)", name)
+        return True
+
     # --- the coordinator's side ------------------------------------------------------------------
 
     async def on_answer(
@@ -160,21 +176,13 @@ class RelayCertificate:
         """Act on a heartbeat answer's TLS fields; True when a (new) certificate got loaded."""
         if self.own or name is None:
             return False
+        again = False
         if chain is not None:
-            pem = chain.encode()
-            try:
-                leaf = x509.load_pem_x509_certificate(pem)
-            except ValueError:
-                logger.warning("the coordinator sent a relay certificate that is not PEM")
-                return False
-            if name not in certificate_names(leaf) or not self._fits_key(pem):
-                logger.warning("relay certificate sent is not for %s with this key", name)
-                return False
-            _write_private(self.chain_path, pem)
-            self._use(self.chain_path, self.key_path, name, pem)
-            logger.info("relay certificate for %s loaded (HTTPS)", name)
-            return True
-        if name not in (self.name, self._requested):
+            if self._take(name, chain.encode()):
+                return True
+            refused = hashlib.sha256(chain.encode()).hexdigest()
+            again, self._refused = refused != self._refused, refused  # once per such chain
+        if again or name not in (self.name, self._requested):
             try:
                 await submit_csr(make_csr(self._key(), name))
             except CoordinatorError as exc:
