@@ -8,12 +8,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from coordinator_service.storage.db import Database, migrations_config
-from tests.trust.conftest import POSTGRES_URL
+from tests.fixtures.postgres import fresh_postgres_or_skip
 
 
-async def upgrade_to(url: str, revision: str, schema: str | None = None) -> None:
-    args = {"server_settings": {"search_path": schema}} if schema else {}
-    engine = create_async_engine(url, connect_args=args)
+async def upgrade_to(url: str, revision: str) -> None:
+    engine = create_async_engine(url)
     async with engine.begin() as conn:
         await conn.run_sync(lambda c: command.upgrade(migrations_config(c), revision))
     await engine.dispose()
@@ -29,14 +28,13 @@ SEED = [
 ]
 
 
-async def check_upgrade(url: str, schema: str | None = None) -> None:
-    await upgrade_to(url, PREVIOUS, schema)
-    args = {"server_settings": {"search_path": schema}} if schema else {}
-    engine = create_async_engine(url, connect_args=args)
+async def check_upgrade(url: str) -> None:
+    await upgrade_to(url, PREVIOUS)
+    engine = create_async_engine(url)
     async with engine.begin() as conn:
         for statement in SEED:
             await conn.execute(text(statement))
-    await upgrade_to(url, "0006_stream_hooks", schema)
+    await upgrade_to(url, "0006_stream_hooks")
     async with engine.connect() as conn:
         stream = (
             await conn.execute(text("SELECT name, live, hook_live, hook_at FROM streams"))
@@ -56,15 +54,5 @@ async def test_upgrade_keeps_streams_and_live_intervals_on_sqlite(tmp_path: Path
 
 @pytest.mark.postgres
 async def test_upgrade_keeps_streams_and_live_intervals_on_postgresql() -> None:
-    import secrets
-
-    schema = "m_" + secrets.token_hex(6)
-    admin = create_async_engine(POSTGRES_URL)
-    async with admin.begin() as conn:
-        await conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        await check_upgrade(POSTGRES_URL, schema)
-    finally:
-        async with admin.begin() as conn:
-            await conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        await admin.dispose()
+    with fresh_postgres_or_skip("streamr_migration") as url:
+        await check_upgrade(url)

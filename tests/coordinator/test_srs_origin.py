@@ -162,7 +162,7 @@ async def publish_plan(
 async def test_restarts_unpublish_and_client_count_without_hooks(tmp_path: Path) -> None:
     with srs_origin() as srs:
         async with (
-            open_database("sqlite", tmp_path) as sessions,
+            open_database(f"sqlite+aiosqlite:///{tmp_path / 'coordinator.db'}") as sessions,
             httpx.AsyncClient(timeout=5) as client,
         ):
             stream_id = await add_stream(sessions, "main", srs.playlist_url("main"))
@@ -217,7 +217,7 @@ async def test_two_renditions_behind_a_master_playlist(tmp_path: Path) -> None:
             srs_publisher(srs.rtmp_url("main_sd"), pattern="smptebars"),
         ):
             async with (
-                open_database("sqlite", tmp_path) as sessions,
+                open_database(f"sqlite+aiosqlite:///{tmp_path / 'coordinator.db'}") as sessions,
                 httpx.AsyncClient(timeout=5) as client,
             ):
                 stream_id = await add_stream(sessions, "main", srs.playlist_url("main"))

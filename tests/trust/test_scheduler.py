@@ -201,7 +201,7 @@ async def test_a_failure_of_a_node_that_announced_a_pause_is_not_counted(session
             await session.commit()
         prober = Prober(sessions, settings())
         try:
-            await prober.poll_origins()
+            await poll_until_live(prober)
             assert await prober.probe_due() == 1
         finally:
             await prober.stop()
