@@ -13,7 +13,6 @@ await node.update_profile(name, handle) # tell the coordinator; keep it in the i
 
 import asyncio
 import contextlib
-import importlib.metadata
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from desktop_app.core.relay.puller import PullSettings
 from desktop_app.core.relay.relay import Relay
 from desktop_app.core.relay.tls import RelayCertificate
 from desktop_app.core.status_page import StatusPage
+from desktop_app.core.version import node_version
 from streamr_protocol import (
     HeartbeatRequest,
     HeartbeatResponse,
@@ -64,13 +64,6 @@ __all__ = ["Node", "NodeSnapshot", "RunState", "join", "node_version"]
 logger = logging.getLogger(__name__)
 
 RunState = Literal["stopped", "starting", "idle", "relaying", "paused", "failed"]
-
-
-def node_version() -> str:
-    try:
-        return importlib.metadata.version("streamrp2p")
-    except importlib.metadata.PackageNotFoundError:
-        return "0.1.0"
 
 
 @dataclass(frozen=True)

@@ -95,11 +95,14 @@ async def test_one_time_login_link_works_once(dash: Dash) -> None:
         code = await create_login_code(db)
     first = await dash.client.get(f"/login/{code}")
     assert first.status_code == 200
+    assert '<meta http-equiv="refresh" content="0; url=/">' in first.text  # on to the dashboard
     assert (await dash.client.get("/")).status_code == 200
     dash.client.cookies.clear()
     second = await dash.client.get(f"/login/{code}")
     assert second.status_code == 401
     assert "used already or has expired" in second.text
+    assert "<code>streamr-coordinator dashboard-link</code>" in second.text
+    assert "`" not in second.text  # no Markdown backticks shown to the host
     assert (await dash.client.get("/")).status_code == 303
 
 

@@ -71,14 +71,14 @@ async def login_link(request: Request, code: str, env: EnvDep, db: WriteDbDep) -
             "login.html",
             {
                 "next": "/",
-                "error": "That sign-in link was used already or has expired; "
-                "run `streamr-coordinator dashboard-link` for a new one.",
+                "error": "That sign-in link was used already or has expired.",
+                "hint_command": "streamr-coordinator dashboard-link",
             },
             status_code=401,
         )
     replace_session(request, signer_of(request).new_session(token_fingerprint(env.admin_token())))
-    # A page rather than a redirect: a SameSite=Strict cookie set while following a link
-    # from elsewhere is only sent on the next navigation that starts on this site.
+    # Not a redirect: a SameSite=Strict cookie set while following a link from elsewhere is
+    # only sent on a navigation that starts on this site, so this page forwards at once.
     return render(request, "signed_in.html")
 
 
