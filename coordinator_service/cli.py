@@ -69,6 +69,7 @@ _SERVE_KEYS = (
     "acme_email",
     "acme_ca_bundle",
     "relay_ca_file",
+    "metrics_token",
 )
 # --- serve ----------------------------------------------------------------------------------
 
@@ -337,6 +338,7 @@ def _cmd_nodes_list(args: argparse.Namespace) -> int:
         async with open_database(args) as (settings, db), db.session() as session:
             rows = await nodes.list_nodes(session)
             stored = await get_settings(session, HEARTBEAT_INTERVAL)
+            probes = await nodes.last_probe_reasons(session, [n.id for n in rows])
         interval = int(stored.get(HEARTBEAT_INTERVAL) or settings.heartbeat_interval)
         grace = timedelta(seconds=interval * settings.grace_factor)
         now = utcnow()
@@ -353,7 +355,7 @@ def _cmd_nodes_list(args: argparse.Namespace) -> int:
             return
         print(
             format_table(
-                ["ID", "NAME", "STATE", "REPUTATION", "RELAY URL", "LAST HEARTBEAT"],
+                ["ID", "NAME", "STATE", "REPUTATION", "RELAY URL", "LAST HEARTBEAT", "LAST PROBE"],
                 [
                     [
                         v.node_id,
@@ -362,11 +364,20 @@ def _cmd_nodes_list(args: argparse.Namespace) -> int:
                         f"{v.reputation:.2f}",
                         v.relay_url,
                         format_when(v.last_heartbeat_at),
+                        probes.get(v.node_id, "-"),
                     ]
                     for v in views
                 ],
             )
         )
+        private = [v.display_name for v in views if probes.get(v.node_id) == "private_address"]
+        if private:
+            print(
+                f"note: probes of {', '.join(private)} fail with private_address: their relay "
+                "address is a LAN or loopback one. For relays on your own network, run serve "
+                "with --allow-private-relays; otherwise the friend gives --public-url (or "
+                "forwards the relay port) so viewers can reach them."
+            )
 
     return run_async(run)
 
@@ -420,6 +431,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--public-url", help="the address friends and viewers reach (default http://HOST:PORT)"
+    )
+    serve.add_argument(
+        "--metrics-token",
+        metavar="TOKEN",
+        help="protect /metrics: Prometheus sends `Authorization: Bearer TOKEN` "
+        "(or STREAMR_METRICS_TOKEN; open when unset)",
     )
     tls = serve.add_argument_group("HTTPS relays (see the host guide: relay domain)")
     tls.add_argument(

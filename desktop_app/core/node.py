@@ -342,6 +342,13 @@ class Node:
             asyncio.create_task(self._poll_earnings(), name="earnings"),
         ]
 
+    async def leave(self) -> None:
+        """Tell the coordinator this node leaves (CoordinatorError when it cannot be told)."""
+        if self._client is None:
+            raise ConfigError("the node is not running: start it first")
+        await self._client.leave()
+        logger.info("left %s", self._client.base_url)
+
     async def stop(self, reason: str = "stopped") -> None:
         """Stop everything; idempotent."""
         if self.state == "stopped":
@@ -496,7 +503,12 @@ class Node:
     # --- periodic --------------------------------------------------------------------------
 
     def _on_live_changed(self, stream: str, live: bool) -> None:
-        self._publish(StreamLiveChanged(stream, live))
+        # the relay drops a puller from its streams before stopping it
+        stopped = not live and (self._relay is None or stream not in self._relay.pullers)
+        self._publish(StreamLiveChanged(stream, live, stopped=stopped))
+        if live and self._heartbeat is not None:
+            # tell the coordinator at once: credit starts with the relay, not a beat later
+            self._heartbeat.beat_now()
 
     async def _watch_viewers(self) -> None:
         while True:

@@ -11,6 +11,7 @@ from coordinator_service.storage.models import (
     Node,
     Probe,
     RelayEndpoint,
+    Stream,
 )
 
 
@@ -43,6 +44,7 @@ async def test_a_moved_relay_gets_no_viewers_until_a_probe_at_the_new_url_passes
     assert (await api.beat(token, streams=[{"name": "main", "live": True}])).status_code == 200
     now = utcnow()
     async with api.ctx.db.transaction() as session:
+        await session.execute(update(Stream).values(live=True))  # the origin is live
         session.add(
             Probe(
                 node_id=node_id, at=now, ok=True, reason="ok", relay_url="http://203.0.113.50:8430"

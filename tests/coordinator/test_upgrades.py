@@ -153,7 +153,7 @@ async def test_relay_identity_upgrade_keeps_probes_and_leaves_old_nodes_verified
 ) -> None:
     db = Database(database_url)
     try:
-        await _migrate_to(db, "0005_stream_pool_keys")
+        await _migrate_to(db, "0006_stream_hooks")
         await _insert_node(db, "n1")
         async with db.writer.begin() as conn:
             await conn.execute(

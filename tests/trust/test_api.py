@@ -222,6 +222,7 @@ async def test_watch_redirects_to_healthy_nodes_only_and_falls_back_to_the_origi
             node.viewers = 5 if name == "full" else 0
             if name != "unprobed":  # a relay URL gets viewers once a probe there passed
                 session.add(Probe(node_id=node.id, at=now, ok=True, reason="ok"))
+            node.next_probe_at = now + timedelta(hours=1)  # the app's prober leaves them be
             session.add(
                 UptimeInterval(
                     node_id=node.id,
@@ -239,6 +240,8 @@ async def test_watch_redirects_to_healthy_nodes_only_and_falls_back_to_the_origi
             )
         )
         await session.commit()
+    assert (await api.client.get("/watch/main.m3u8")).headers["location"] == origin  # not live
+    await api.publish("main")
     targets = set()
     for _ in range(30):
         response = await api.client.get("/watch/main.m3u8")

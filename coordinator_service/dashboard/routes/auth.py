@@ -5,13 +5,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from coordinator_service.dashboard.auth import redeem_login_code, token_fingerprint, tokens_equal
+from coordinator_service.dashboard.auth import (
+    redeem_login_code,
+    revoke_session,
+    token_fingerprint,
+    tokens_equal,
+)
 from coordinator_service.dashboard.web import (
     CsrfDep,
     EnvDep,
     SecureRoute,
     SessionDep,
     WriteDbDep,
+    current_session,
     render,
     replace_session,
     signer_of,
@@ -83,7 +89,8 @@ async def login_link(request: Request, code: str, env: EnvDep, db: WriteDbDep) -
 
 
 @router.post("/logout")
-async def logout(request: Request, _csrf: CsrfDep) -> Response:
-    """Sign out: the browser gets a fresh anonymous session."""
+async def logout(request: Request, _csrf: CsrfDep, db: WriteDbDep) -> Response:
+    """Sign out: the session is revoked on the server; the browser gets a fresh anonymous one."""
+    await revoke_session(db, current_session(request))
     replace_session(request, signer_of(request).new_session())
     return RedirectResponse("/login", status_code=303)

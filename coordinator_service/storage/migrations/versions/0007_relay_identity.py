@@ -1,7 +1,7 @@
 """relay identity: what each probe probed, the relay URLs a node held, address approvals
 
-Revision ID: 0006_relay_identity
-Revises: 0005_stream_pool_keys
+Revision ID: 0007_relay_identity
+Revises: 0006_stream_hooks
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_relay_identity"
-down_revision: str | None = "0005_stream_pool_keys"
+revision: str = "0007_relay_identity"
+down_revision: str | None = "0006_stream_hooks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
