@@ -50,6 +50,7 @@ EXTENSIONS = [
     "coordinator_service.api.routes.payouts",
     "coordinator_service.api.routes.watch",
     "coordinator_service.api.routes.watch_reports",
+    "coordinator_service.api.routes.audits",
     "coordinator_service.api.routes.leaderboard",
     "coordinator_service.api.routes.hooks",
     "coordinator_service.prober.service",

@@ -6,7 +6,8 @@ Each probe updates the node's evidence: `α ← λα + w·success`, `β ← λβ
 Weights by reason: a passed probe adds 1 to α; a timeout adds 0.3 to β (networks drop packets:
 an honest node with 10 % random timeouts keeps a score near 0.97 and, over 2,000 simulated days of a
 probe a minute, never dropped below 0.81); every other failure (refused,
-HTTP error, stale playlist, wrong bytes, proof failure, no relay, private address) adds 3 to β.
+HTTP error, stale playlist, wrong bytes, proof failure, no relay, private address, a segment so
+slow that playback stalls — `slow`, from peer audits) adds 3 to β.
 
 A node is flagged when its score falls below 0.70 and unflagged only once it climbs back to 0.80
 (hysteresis, so a borderline node does not flap). A node that always passed sits at α = 20, β = 0
@@ -40,6 +41,7 @@ Reason = Literal[
     "not_owned",
     "no_relay",
     "private_address",
+    "slow",
 ]
 REASONS: Final[tuple[Reason, ...]] = (
     "ok",
@@ -51,6 +53,7 @@ REASONS: Final[tuple[Reason, ...]] = (
     "not_owned",
     "no_relay",
     "private_address",
+    "slow",
 )
 
 FORGETTING: Final = 0.95

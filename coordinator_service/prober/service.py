@@ -5,13 +5,14 @@ import asyncio
 from fastapi import FastAPI
 
 from coordinator_service.api.state import AppContext, context
+from coordinator_service.prober.audits import AuditRunner
 from coordinator_service.prober.scheduler import Prober, ProberSettings
 
 __all__ = ["install", "run_prober"]
 
 
 async def run_prober(ctx: AppContext) -> None:
-    """Watch origins and probe nodes until cancelled."""
+    """Watch origins, probe nodes and run peer audits until cancelled."""
     prober = Prober(
         ctx.db.transaction,
         ProberSettings(
@@ -24,10 +25,22 @@ async def run_prober(ctx: AppContext) -> None:
         ),
         read_sessions=ctx.db.session,
     )
+    audits = AuditRunner(
+        ctx.db.transaction,
+        lambda: prober.watcher.indexes,
+        lambda: prober.origins,
+        audit_interval_s=ctx.settings.probe_interval,
+        relaying_window_s=ctx.settings.grace_seconds,
+        beating_window_s=max(
+            1.5 * ctx.settings.heartbeat_interval, ctx.settings.heartbeat_interval + 1
+        ),
+    )
     await prober.start()
+    await audits.start()
     try:
         await asyncio.Event().wait()
     finally:
+        await audits.stop()
         await prober.stop()
 
 

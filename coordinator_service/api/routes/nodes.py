@@ -16,6 +16,7 @@ from coordinator_service.api.deps import (
     ip_limited,
     register_limited,
 )
+from coordinator_service.api.routes.audits import audit_field
 from coordinator_service.api.state import AppContext
 from coordinator_service.errors import AuthError, ValidationError
 from coordinator_service.services.clock import utcnow
@@ -137,12 +138,13 @@ async def heartbeat(body: HeartbeatRequest, request: Request) -> Response:
         raise
     ctx.metrics.heartbeats.labels(result.state).inc()
     streams, update = _rendered(await ctx.catalog.get())
-    answer = b'{"interval_s":%d,"streams":%s,"state":"%s","server_time":"%s","update":%s}' % (
+    answer = b'{"interval_s":%d,"streams":%s,"state":"%s","server_time":"%s","update":%s%s}' % (
         ctx.settings.heartbeat_interval,
         b"[]" if result.state == "banned" else streams,
         result.state.encode(),
         result.at.isoformat().replace("+00:00", "Z").encode(),
         update,
+        await audit_field(ctx, result.node_id, result.at) if body.audits else b"",
     )
     return Response(answer, media_type="application/json")
 

@@ -1,0 +1,163 @@
+"""Peer audits by this node: fetch another relay's stream as a player would, report what came.
+
+The coordinator names audits in the heartbeat answer (only to nodes that announce `audits:
+true`). For each one the node reads the playlist (and its first variant when it is a master),
+picks one of the newest three segments as a player joining live does, downloads it and reports
+the HTTP status, byte count, SHA-256, time to first byte and total time to
+`POST /api/v1/nodes/audits`. Requests carry what a browser player sends (a browser User-Agent,
+`Accept: */*`) and nothing else: no query, no marker. They leave from the relay's own address
+when the relay listens on one specific address (so auditors look like any other viewer).
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Final
+from urllib.parse import urljoin
+
+import httpx
+
+from desktop_app.core.errors import PlaylistError
+from desktop_app.core.relay.playlist import MasterPlaylist, parse_playlist
+from streamr_protocol.models import AuditAssignment, AuditReport
+
+__all__ = ["PLAYER_HEADERS", "Auditor", "audit_once"]
+
+logger = logging.getLogger(__name__)
+
+PLAYER_HEADERS: Final = {
+    "User-Agent": (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36"
+    ),
+    "Accept": "*/*",
+    "Accept-Language": "en-US,en;q=0.9",
+}
+MAX_PLAYLIST_BYTES: Final = 1 << 20
+MAX_SEGMENT_BYTES: Final = 32 << 20
+AUDIT_TIMEOUT_S: Final = 10.0
+
+
+async def _get_text(http: httpx.AsyncClient, url: str) -> tuple[int, str]:
+    async with http.stream("GET", url) as response:
+        if response.status_code != 200:
+            return response.status_code, ""
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_PLAYLIST_BYTES:
+                return 413, ""
+        return 200, body.decode("utf-8", "replace")
+
+
+async def audit_once(
+    http: httpx.AsyncClient, assignment_id: str, url: str, rnd: random.Random | None = None
+) -> AuditReport:
+    """Fetch `url` like a player and return the report (never raises on network trouble)."""
+    rnd = rnd or random.SystemRandom()
+    started = time.monotonic()
+
+    def report(status: int, error: str = "", **fields: int | str) -> AuditReport:
+        total = int((time.monotonic() - started) * 1000)
+        return AuditReport.model_validate(
+            {"id": assignment_id, "status": status, "error": error, "total_ms": total} | fields
+        )
+
+    try:
+        async with asyncio.timeout(AUDIT_TIMEOUT_S):
+            status, text = await _get_text(http, url)
+            if status != 200:
+                return report(status)
+            playlist = parse_playlist(text)
+            if isinstance(playlist, MasterPlaylist):
+                if not playlist.variants:
+                    return report(204)
+                url = urljoin(url, playlist.variants[0].uri)
+                status, text = await _get_text(http, url)
+                if status != 200:
+                    return report(status)
+                playlist = parse_playlist(text)
+            if isinstance(playlist, MasterPlaylist) or not playlist.segments:
+                return report(204)
+            segment = rnd.choice(playlist.segments[-3:])
+            segment_url = urljoin(url, segment.uri)
+            started = time.monotonic()  # the segment's times, as a viewer's beacon measures
+            async with http.stream("GET", segment_url) as response:
+                ttfb = 0
+                digest = hashlib.sha256()
+                size = 0
+                if response.status_code != 200:
+                    return report(response.status_code)
+                async for chunk in response.aiter_bytes():
+                    if size == 0:
+                        ttfb = int((time.monotonic() - started) * 1000)
+                    digest.update(chunk)
+                    size += len(chunk)
+                    if size > MAX_SEGMENT_BYTES:
+                        return report(413)
+                return report(200, sha256=digest.hexdigest(), bytes=size, ttfb_ms=ttfb)
+    except TimeoutError:
+        return report(0, "timeout")
+    except (httpx.HTTPError, PlaylistError, ValueError, OSError) as exc:
+        return report(0, "refused" if isinstance(exc, httpx.ConnectError) else "error")
+
+
+def player_client(source_address: str | None) -> httpx.AsyncClient:
+    """An HTTP client sending what a browser player sends, from `source_address` if given."""
+    transport = httpx.AsyncHTTPTransport(local_address=source_address) if source_address else None
+    return httpx.AsyncClient(
+        headers=PLAYER_HEADERS,
+        timeout=httpx.Timeout(AUDIT_TIMEOUT_S, connect=3.0),
+        follow_redirects=True,
+        trust_env=False,
+        transport=transport,
+    )
+
+
+class Auditor:
+    """Runs the audits the coordinator assigns, each once, and posts the reports."""
+
+    def __init__(
+        self,
+        report: Callable[[Sequence[AuditReport]], Awaitable[None]],
+        source_address: str | None = None,
+    ) -> None:
+        self._report = report
+        self._http = player_client(source_address)
+        self._seen: dict[str, datetime] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def take(self, assignments: Sequence[AuditAssignment]) -> None:
+        """Start the assignments not seen before (the answer repeats them until reported)."""
+        now = datetime.now(UTC)
+        self._seen = {i: e for i, e in self._seen.items() if e > now}
+        for assignment in assignments:
+            if assignment.id in self._seen or assignment.expires_at <= now:
+                continue
+            self._seen[assignment.id] = assignment.expires_at
+            task = asyncio.create_task(self._run(assignment), name=f"audit-{assignment.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, assignment: AuditAssignment) -> None:
+        # spread like viewers arriving: not at the instant the heartbeat answer came
+        await asyncio.sleep(random.uniform(0, 1.0))
+        result = await audit_once(self._http, assignment.id, assignment.url)
+        try:
+            await self._report([result])
+        except Exception as exc:  # the coordinator is away: the assignment expires, no harm
+            logger.info("audit report not delivered: %s", exc)
+
+    async def aclose(self) -> None:
+        """Cancel running audits and close the client."""
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._http.aclose()
