@@ -46,6 +46,8 @@ class Settings(BaseSettings):
         self.data_dir = self.data_dir.expanduser()
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'coordinator.db'}"
+        if self.public_url and "://" not in self.public_url:
+            self.public_url = f"https://{self.public_url}"  # a bare public name means HTTPS
         if not self.public_url:
             host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
             if ":" in host:

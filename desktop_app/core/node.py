@@ -44,6 +44,7 @@ from desktop_app.core.events import (
     ViewersChanged,
 )
 from desktop_app.core.heartbeat import HeartbeatLoop
+from desktop_app.core.links import safe_download_url
 from desktop_app.core.relay.puller import PullSettings
 from desktop_app.core.relay.relay import Relay
 from desktop_app.core.status_page import StatusPage
@@ -436,7 +437,11 @@ class Node:
             await self._relay.set_streams(wanted)
         self.state = "relaying" if self._relay.pullers else "idle"
         if answer.update is not None:
-            self._publish(UpdateAvailable(answer.update.version, answer.update.download_url))
+            url = safe_download_url(answer.update.download_url)
+            if url is None:
+                logger.warning("ignoring an update link that is not http(s)")
+            else:
+                self._publish(UpdateAvailable(answer.update.version[:32], url))
         self._publish(HeartbeatSent(self._last_heartbeat_at, answer.state, tuple(wanted)))
 
     def _on_reachability(self, reachable: bool, detail: str) -> None:
