@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -31,6 +31,8 @@ class AppContext:
     recorder: HeartbeatRecorder
     admin_token: str = ""
     report_secret: bytes = b""
+    auditors: dict[str, datetime] = field(default_factory=dict)
+    """Nodes that announced `audits: true` in a heartbeat to this replica, and when."""
     background: list[BackgroundJob] = field(default_factory=list)
 
     @property

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 from urllib.parse import urlsplit
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.ledger.credit import as_utc
@@ -63,6 +63,8 @@ logger = logging.getLogger(__name__)
 AUDITORS: Final = 2
 AUDIT_TTL: Final = timedelta(seconds=60)
 VIEWER_FLAG_PREFIX: Final = "viewers:"
+SLOW_FLAG_PREFIX: Final = "slow:"
+SLOW_LOOKBACK: Final = timedelta(minutes=10)
 REPORTED: Final = "r:"  # `reason` of a reported, not yet judged audit: "r:" + the auditor's error
 
 
@@ -79,7 +81,7 @@ def address_key(relay_url: str) -> str:
         return f"{host}:{port}"  # a name: the probe resolves it; compare the text
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    if ip.is_private or ip.is_loopback or ip.is_link_local:
+    if not ip.is_global:
         return f"{ip}:{port}"
     if isinstance(ip, ipaddress.IPv6Address):
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
@@ -96,12 +98,14 @@ def judge_report(
     at: float,
 ) -> Reason:
     """Return the verdict on one auditor's report, against the origin index at time `at`."""
-    if status == 0:
-        return "timeout" if error == "timeout" else "refused"
+    if status == 0:  # refused is the relay's door shut; anything else may be the network's
+        return "refused" if error == "refused" else "timeout"
     if status != 200 or size == 0:
         return "http_error"
     if error == "timeout" or total_ms > SLOW_SEGMENT_MS:
         return "slow"
+    if error:
+        return "timeout"  # the connection broke mid-segment
     if index is None:
         return "ok"  # the origin is not watched here: nothing to contradict
     segment = index.lookup(sha256)
@@ -144,6 +148,7 @@ class AuditRunner:
         sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]],
         indexes: Callable[[], Mapping[str, StreamIndex]],
         origins: Callable[[], Mapping[str, tuple[int, str]]],
+        auditors: Callable[[], Mapping[str, datetime]] | None = None,
         *,
         audit_interval_s: float,
         relaying_window_s: float,
@@ -153,6 +158,7 @@ class AuditRunner:
         self.sessions = sessions
         self.indexes = indexes
         self.origins = origins
+        self.auditors = auditors
         self.audit_interval_s = audit_interval_s
         self.relaying_window_s = relaying_window_s
         self.beating_window_s = beating_window_s
@@ -245,6 +251,10 @@ class AuditRunner:
         return list(chosen.values())
 
     async def _assign(self, now: datetime, due: list[_Target], targets: list[_Target]) -> None:
+        if self.auditors is not None:  # only nodes that announced they audit
+            seen = self.auditors()
+            recent = now - timedelta(seconds=self.beating_window_s)
+            targets = [t for t in targets if (at := seen.get(t.node_id)) and at >= recent]
         async with self.sessions() as session:
             healthy = set(
                 (
@@ -361,6 +371,20 @@ class AuditRunner:
             outcome = "timeout"  # one auditor alone weighs like a timeout
         by = ", ".join(sorted({a.auditor_id for a in majority}))
         await self._apply(session, target, outcome, f"peer audit by {by}", now)
+        if outcome == "slow":  # peers agree it cannot serve one viewer: no credit since last pass
+            since = await session.scalar(
+                select(func.max(Probe.at)).where(
+                    Probe.node_id == target, Probe.ok.is_(True), Probe.at >= now - SLOW_LOOKBACK
+                )
+            )
+            await self._lose_credit(
+                session,
+                target,
+                SLOW_FLAG_PREFIX,
+                as_utc(since) if since else now - SLOW_LOOKBACK,
+                now,
+                f"{SLOW_FLAG_PREFIX} too slow for one viewer by {by}",
+            )
         for audit in minority:
             if len(majority) >= 1 and (verdicts[audit.id] != "ok" or passed):
                 await self._apply(
@@ -459,19 +483,27 @@ class AuditRunner:
                 ).all()
             )
             for node_id in sorted(corroborated):
-                await self._lose_credit(session, node_id, since, now, failing[node_id])
+                await self._lose_credit(
+                    session, node_id, VIEWER_FLAG_PREFIX, since, now, failing[node_id]
+                )
             await session.commit()
         return set(failing)
 
     async def _lose_credit(
-        self, session: AsyncSession, node_id: str, since: datetime, now: datetime, reason: str
+        self,
+        session: AsyncSession,
+        node_id: str,
+        prefix: str,
+        since: datetime,
+        now: datetime,
+        reason: str,
     ) -> None:
-        """Cover [since, now] with a closed viewer-evidence flag span (extending the last one)."""
+        """Cover [since, now] with a closed flag span of this kind (extending the last one)."""
         latest = await session.scalar(
             select(FlagInterval)
             .where(
                 FlagInterval.node_id == node_id,
-                FlagInterval.reason.startswith(VIEWER_FLAG_PREFIX),
+                FlagInterval.reason.startswith(prefix),
                 FlagInterval.ended_at >= since,
             )
             .order_by(FlagInterval.ended_at.desc())

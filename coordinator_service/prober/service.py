@@ -29,6 +29,7 @@ async def run_prober(ctx: AppContext) -> None:
         ctx.db.transaction,
         lambda: prober.watcher.indexes,
         lambda: prober.origins,
+        lambda: ctx.auditors,
         audit_interval_s=ctx.settings.probe_interval,
         relaying_window_s=ctx.settings.grace_seconds,
         beating_window_s=max(

@@ -16,14 +16,13 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
-from urllib.parse import urljoin
 
 import httpx
 
-from desktop_app.core.errors import PlaylistError
-from desktop_app.core.relay.playlist import MasterPlaylist, parse_playlist
+from streamr_protocol.hls import HlsError, MasterPlaylist, parse_playlist
 from streamr_protocol.models import AuditAssignment, AuditReport
 
 __all__ = ["PLAYER_HEADERS", "Auditor", "audit_once"]
@@ -55,17 +54,36 @@ async def _get_text(http: httpx.AsyncClient, url: str) -> tuple[int, str]:
         return 200, body.decode("utf-8", "replace")
 
 
+@dataclass
+class _Fetch:
+    status: int = 0
+    size: int = 0
+    ttfb_ms: int = 0
+    started: float = field(default_factory=time.monotonic)
+    digest: "hashlib._Hash" = field(default_factory=hashlib.sha256)
+
+
 async def audit_once(
     http: httpx.AsyncClient, assignment_id: str, url: str, rnd: random.Random | None = None
 ) -> AuditReport:
-    """Fetch `url` like a player and return the report (never raises on network trouble)."""
-    rnd = rnd or random.SystemRandom()
-    started = time.monotonic()
+    """Fetch `url` like a player and return the report (never raises on network trouble).
 
-    def report(status: int, error: str = "", **fields: int | str) -> AuditReport:
-        total = int((time.monotonic() - started) * 1000)
-        return AuditReport.model_validate(
-            {"id": assignment_id, "status": status, "error": error, "total_ms": total} | fields
+    Times are the segment's, as a viewer's beacon measures them; a segment still arriving at
+    `AUDIT_TIMEOUT_S` is reported with its status and `error="timeout"` (a trickle).
+    """
+    rnd = rnd or random.SystemRandom()
+    fetch = _Fetch()
+
+    def report(status: int, error: str = "") -> AuditReport:
+        done = status == 200 and not error
+        return AuditReport(
+            id=assignment_id,
+            status=status,
+            error=error,
+            bytes=fetch.size,
+            sha256=fetch.digest.hexdigest() if done else "",
+            ttfb_ms=fetch.ttfb_ms,
+            total_ms=int((time.monotonic() - fetch.started) * 1000),
         )
 
     try:
@@ -73,37 +91,36 @@ async def audit_once(
             status, text = await _get_text(http, url)
             if status != 200:
                 return report(status)
-            playlist = parse_playlist(text)
+            playlist = parse_playlist(text, url)
             if isinstance(playlist, MasterPlaylist):
                 if not playlist.variants:
                     return report(204)
-                url = urljoin(url, playlist.variants[0].uri)
+                url = playlist.variants[0].uri
                 status, text = await _get_text(http, url)
                 if status != 200:
                     return report(status)
-                playlist = parse_playlist(text)
+                playlist = parse_playlist(text, url)
             if isinstance(playlist, MasterPlaylist) or not playlist.segments:
                 return report(204)
             segment = rnd.choice(playlist.segments[-3:])
-            segment_url = urljoin(url, segment.uri)
-            started = time.monotonic()  # the segment's times, as a viewer's beacon measures
-            async with http.stream("GET", segment_url) as response:
-                ttfb = 0
-                digest = hashlib.sha256()
-                size = 0
+            fetch.started = time.monotonic()
+            async with http.stream("GET", segment.uri) as response:
+                fetch.status = response.status_code
                 if response.status_code != 200:
                     return report(response.status_code)
                 async for chunk in response.aiter_bytes():
-                    if size == 0:
-                        ttfb = int((time.monotonic() - started) * 1000)
-                    digest.update(chunk)
-                    size += len(chunk)
-                    if size > MAX_SEGMENT_BYTES:
+                    if fetch.size == 0:
+                        fetch.ttfb_ms = int((time.monotonic() - fetch.started) * 1000)
+                    fetch.digest.update(chunk)
+                    fetch.size += len(chunk)
+                    if fetch.size > MAX_SEGMENT_BYTES:
                         return report(413)
-                return report(200, sha256=digest.hexdigest(), bytes=size, ttfb_ms=ttfb)
+                return report(200)
     except TimeoutError:
-        return report(0, "timeout")
-    except (httpx.HTTPError, PlaylistError, ValueError, OSError) as exc:
+        return report(fetch.status, "timeout")
+    except (httpx.HTTPError, HlsError, ValueError, OSError) as exc:
+        if fetch.status:
+            return report(fetch.status, "error")
         return report(0, "refused" if isinstance(exc, httpx.ConnectError) else "error")
 
 
@@ -124,7 +141,7 @@ class Auditor:
 
     def __init__(
         self,
-        report: Callable[[Sequence[AuditReport]], Awaitable[None]],
+        report: Callable[[Sequence[AuditReport]], Awaitable[object]],
         source_address: str | None = None,
     ) -> None:
         self._report = report

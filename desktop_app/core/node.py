@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from desktop_app.core.audit import Auditor
 from desktop_app.core.client import CoordinatorClient
 from desktop_app.core.config import Identity, NodeConfig
 from desktop_app.core.errors import ConfigError, CoordinatorError, Error
@@ -112,6 +113,7 @@ async def join(
                 "relay_port": relay_port if relay_port > 0 else None,
                 "capacity_kbit": config.capacity_kbit,
                 "version": node_version(),
+                "audits": True,
             }
         )
         answer = await client.register(request)
@@ -155,6 +157,7 @@ class Node:
         self._status: StatusPage | None = None
         self._client: CoordinatorClient | None = None
         self._heartbeat: HeartbeatLoop | None = None
+        self._auditor: Auditor | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._beat_task: asyncio.Task[None] | None = None
         self._reachable: bool | None = None
@@ -322,6 +325,8 @@ class Node:
         self._client = CoordinatorClient(
             self.identity.coordinator_url, self.identity.node_token, version=node_version()
         )
+        wildcard = config.relay_host in ("", "0.0.0.0", "::")
+        self._auditor = Auditor(self._client.report_audits, None if wildcard else config.relay_host)
         self._heartbeat = HeartbeatLoop(
             self._client,
             self._heartbeat_request,
@@ -364,6 +369,9 @@ class Node:
             await self._relay.stop()
         if self._status is not None:
             await self._status.stop()
+        if self._auditor is not None:
+            await self._auditor.aclose()
+            self._auditor = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -417,6 +425,7 @@ class Node:
                 "viewers": sum(r.viewers for r in reports),
                 "capacity_kbit": self.config.capacity_kbit,
                 "version": node_version(),
+                "audits": True,
             }
         )
 
@@ -431,6 +440,8 @@ class Node:
         if answer.state == "banned":
             await self._on_rejected("the coordinator has banned this node")
             return
+        if answer.audits and self._auditor is not None:
+            self._auditor.take(answer.audits)
         wanted = {a.name: a.origin_url for a in answer.streams if a.name not in self._unsupported}
         if wanted != self._assigned:
             self._assigned = wanted

@@ -27,6 +27,7 @@ _ASSIGNMENTS = TypeAdapter(list[AuditAssignment])
 
 async def audit_field(ctx: AppContext, node_id: str, now: datetime) -> bytes:
     """Return `,"audits":[…]` for a heartbeat answer: the node's pending audit assignments."""
+    ctx.auditors[node_id] = now
     async with ctx.db.session() as session:
         pending = await pending_assignments(session, node_id, now)
     assignments = [AuditAssignment(id=i, url=u, expires_at=e) for i, u, e in pending]
