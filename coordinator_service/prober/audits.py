@@ -13,8 +13,9 @@ is `http_error`/`refused`/`timeout`. The reports of one round are then compared:
 disagree, the side in the minority contradicts the majority and its auditors lose reputation as
 for a failed probe (a tie decides nothing); an auditor claiming bytes the origin never published
 while another auditor got the origin's bytes contradicts the origin. The target's reputation is
-updated by the majority's verdict, like a probe; a failure reported by one auditor alone counts
-only as much as a timeout, so one lying auditor cannot flag an honest relay.
+updated by the majority's verdict once per agreeing auditor (each is an independent check, as a
+probe is); a failure reported by one auditor alone counts only as much as a timeout, so one lying
+auditor cannot flag an honest relay: that takes two, drawn at random, agreeing.
 """
 
 import asyncio
@@ -65,6 +66,7 @@ AUDIT_TTL: Final = timedelta(seconds=60)
 VIEWER_FLAG_PREFIX: Final = "viewers:"
 SLOW_FLAG_PREFIX: Final = "slow:"
 SLOW_LOOKBACK: Final = timedelta(minutes=10)
+SETTLE: Final = timedelta(seconds=3)  # > two origin polls: a fresh segment is indexed by then
 REPORTED: Final = "r:"  # `reason` of a reported, not yet judged audit: "r:" + the auditor's error
 
 
@@ -324,6 +326,8 @@ class AuditRunner:
                 waiting = [a for a in audits if a.reported_at is None]
                 if any(as_utc(a.expires_at) > now for a in waiting):
                     continue  # another auditor may still answer
+                if any(now - as_utc(a.reported_at) < SETTLE for a in audits if a.reported_at):
+                    continue  # let the origin index catch up with the newest segment
                 answered = [a for a in audits if a.reported_at is not None]
                 await self._judge_round(session, answered, names, now)
                 judged += 1
@@ -370,7 +374,8 @@ class AuditRunner:
         if outcome != "ok" and len(majority) < 2:
             outcome = "timeout"  # one auditor alone weighs like a timeout
         by = ", ".join(sorted({a.auditor_id for a in majority}))
-        await self._apply(session, target, outcome, f"peer audit by {by}", now)
+        for _ in majority:  # each agreeing auditor is one independent check, as a probe is
+            await self._apply(session, target, outcome, f"peer audit by {by}", now)
         if outcome == "slow":  # peers agree it cannot serve one viewer: no credit since last pass
             since = await session.scalar(
                 select(func.max(Probe.at)).where(

@@ -70,11 +70,6 @@ class ViewerVerdict:
         """Whether enough distinct addresses, more than vouch for it, say it failed them."""
         return len(self.complaining) >= MIN_ADDRESSES and len(self.complaining) > len(self.vouching)
 
-    @property
-    def kbit_per_s(self) -> float | None:
-        """The download rate viewers measured from it (loads that worked), if any."""
-        return self.bytes * 8 / self.ms if self.ms > 0 and self.bytes > 0 else None
-
 
 def judge_viewers(rows: Iterable[ReportRow]) -> dict[str, ViewerVerdict]:
     """Return each reported relay's verdict from the viewers' summed outcomes."""

@@ -40,6 +40,8 @@ PLAYER_HEADERS: Final = {
 MAX_PLAYLIST_BYTES: Final = 1 << 20
 MAX_SEGMENT_BYTES: Final = 32 << 20
 AUDIT_TIMEOUT_S: Final = 10.0
+BATCH_S: Final = 1.0  # reports finished within this go out in one request
+MAX_BATCH: Final = 32
 
 
 async def _get_text(http: httpx.AsyncClient, url: str) -> tuple[int, str]:
@@ -137,7 +139,7 @@ def player_client(source_address: str | None) -> httpx.AsyncClient:
 
 
 class Auditor:
-    """Runs the audits the coordinator assigns, each once, and posts the reports."""
+    """Runs the audits the coordinator assigns, each once, and posts the reports in batches."""
 
     def __init__(
         self,
@@ -148,6 +150,8 @@ class Auditor:
         self._http = player_client(source_address)
         self._seen: dict[str, datetime] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._done: list[AuditReport] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     def take(self, assignments: Sequence[AuditAssignment]) -> None:
         """Start the assignments not seen before (the answer repeats them until reported)."""
@@ -165,16 +169,26 @@ class Auditor:
         # spread like viewers arriving: not at the instant the heartbeat answer came
         await asyncio.sleep(random.uniform(0, 1.0))
         result = await audit_once(self._http, assignment.id, assignment.url)
+        self._done.append(result)  # after the await: the flusher may have swapped the list
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="audit-reports")
+
+    async def _flush(self) -> None:
+        """Post the reports done within `BATCH_S` in one request."""
+        await asyncio.sleep(BATCH_S)
+        reports, self._done = self._done, []
         try:
-            await self._report([result])
-        except Exception as exc:  # the coordinator is away: the assignment expires, no harm
-            logger.info("audit report not delivered: %s", exc)
+            for start in range(0, len(reports), MAX_BATCH):
+                await self._report(reports[start : start + MAX_BATCH])
+        except Exception as exc:  # the coordinator is away: the assignments expire, no harm
+            logger.info("audit reports not delivered: %s", exc)
 
     async def aclose(self) -> None:
         """Cancel running audits and close the client."""
-        for task in list(self._tasks):
+        tasks = [*self._tasks, *([self._flusher] if self._flusher else [])]
+        for task in tasks:
             task.cancel()
-        for task in list(self._tasks):
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._http.aclose()

@@ -113,7 +113,6 @@ async def join(
                 "relay_port": relay_port if relay_port > 0 else None,
                 "capacity_kbit": config.capacity_kbit,
                 "version": node_version(),
-                "audits": True,
             }
         )
         answer = await client.register(request)

@@ -125,3 +125,23 @@ async def test_the_auditor_runs_each_assignment_once_and_posts_its_report():
         await auditor.aclose()
     assert [r.id for r in posted] == ["x1"] and posted[0].status == 200
     assert {remote for remote, *_ in relay.requests} == {"127.0.0.2"}
+
+
+async def test_reports_finished_together_go_out_in_batches_and_none_is_lost():
+    batches = []
+
+    async def post(reports):
+        batches.append([r.id for r in reports])
+
+    async with Recorder() as relay:
+        auditor = Auditor(post)
+        url = f"http://127.0.0.1:{relay.port}/live/main.m3u8"
+        expires = datetime.now(UTC) + timedelta(seconds=30)
+        auditor.take([AuditAssignment(id=f"b{i}", url=url, expires_at=expires) for i in range(40)])
+        for _ in range(200):
+            if sum(len(b) for b in batches) == 40:
+                break
+            await asyncio.sleep(0.05)
+        await auditor.aclose()
+    assert sorted(i for b in batches for i in b) == sorted(f"b{i}" for i in range(40))
+    assert all(1 <= len(b) <= 32 for b in batches)

@@ -50,6 +50,8 @@ class PickyRelay(MirrorRelay):
             return response
         if self.behaviour in ("selective", "ondemand"):
             raise web.HTTPNotFound()
+        if self.behaviour != "trickle":
+            return await super().segment(request)
         body = self.segments.get(request.match_info["segment"])
         if body is None:
             raise web.HTTPNotFound()
@@ -57,8 +59,11 @@ class PickyRelay(MirrorRelay):
         response.content_length = len(body)
         await response.prepare(request)
         step = TRICKLE_BYTES_PER_S // 4
-        for start in range(0, len(body), step):
-            await response.write(body[start : start + step])
-            await asyncio.sleep(0.25)
-        await response.write_eof()
+        try:
+            for start in range(0, len(body), step):
+                await response.write(body[start : start + step])
+                await asyncio.sleep(0.25)
+            await response.write_eof()
+        except ConnectionError:  # the viewer gave up, as players do
+            pass
         return response

@@ -1,15 +1,19 @@
 """Peer audits over the node API: assignments in the heartbeat answer, reports posted back."""
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 from pydantic import TypeAdapter
 from sqlalchemy import select
 
-from coordinator_service.api.deps import NodeDep, WriteSessionDep
+from coordinator_service.api.deps import ClientIpDep, ContextDep, WriteSessionDep, bearer_token
 from coordinator_service.api.state import AppContext
+from coordinator_service.errors import AuthError
 from coordinator_service.prober.audits import AUDIT_TTL, REPORTED, pending_assignments
 from coordinator_service.services.clock import utcnow
+from coordinator_service.services.nodes import authenticate_node
+from coordinator_service.services.tokens import hash_secret
 from coordinator_service.storage.models import PeerAudit
 from streamr_protocol.models import (
     AuditAssignment,
@@ -41,9 +45,20 @@ async def audit_field(ctx: AppContext, node_id: str, now: datetime) -> bytes:
     openapi_extra={"security": [{"NodeToken": []}]},
 )
 async def post_audits(
-    body: AuditReportBatch, node: NodeDep, session: WriteSessionDep
+    body: AuditReportBatch,
+    session: WriteSessionDep,
+    ctx: ContextDep,
+    ip: ClientIpDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> AuditReportsAccepted:
     """Store what this node got auditing others; reports of audits it was not given are ignored."""
+    token = bearer_token(authorization, "node")
+    await ctx.limits.hit("audit", hash_secret(token)[:32])
+    try:
+        node = await authenticate_node(session, token)
+    except AuthError:
+        await ctx.limits.hit("ip", ip)
+        raise
     now = utcnow()
     ids = [r.id for r in body.reports]
     audits = {
