@@ -20,7 +20,6 @@ from desktop_app.core.events import (
     UpdateAvailable,
     ViewersChanged,
 )
-from desktop_app.core.node import Node
 from streamr_protocol import InviteLinkError, parse_invite_link
 
 __all__ = ["build_config", "main", "parse_args"]
@@ -54,6 +53,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=int,
         help=f"local status page port on 127.0.0.1 (default {DEFAULT_STATUS_PORT})",
     )
+    parser.add_argument(
+        "--tls-cert",
+        metavar="PEM",
+        help="serve HTTPS with your own certificate (chain) for your own name",
+    )
+    parser.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     return parser.parse_args(argv)
 
 
@@ -68,11 +73,15 @@ def build_config(args: argparse.Namespace) -> NodeConfig:
         "invite": args.invite,
         "name": args.name,
         "payout_handle": args.payout_handle,
+        "tls_cert": getattr(args, "tls_cert", None),
+        "tls_key": getattr(args, "tls_key", None),
     }
     try:
         return NodeConfig(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
         first = exc.errors()[0]
+        if not first["loc"]:  # a rule across flags
+            raise ValueError(str(first["msg"]).removeprefix("Value error, ")) from None
         flag = "--" + str(first["loc"][0]).replace("_mbit", "").replace("_", "-")
         raise ValueError(f"{flag}: {first['msg']}") from None
 
@@ -119,6 +128,8 @@ def _log_event(event: NodeEvent) -> None:
 
 
 async def _run_headless(config: NodeConfig) -> int:
+    from desktop_app.core.node import Node  # not at import: the tray's icon shows sooner
+
     node = Node(config)
     node.subscribe(_log_event)
     stop = asyncio.Event()

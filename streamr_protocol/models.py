@@ -17,6 +17,7 @@ from pydantic import (
 from streamr_protocol.text import printable_text
 
 __all__ = [
+    "MAX_CAPACITY_KBIT",
     "STREAM_NAME_PATTERN",
     "AdminNodeResponse",
     "AuditAssignment",
@@ -29,6 +30,7 @@ __all__ = [
     "HeartbeatResponse",
     "InviteCreateRequest",
     "InviteCreatedResponse",
+    "InviteCheckResponse",
     "InviteResponse",
     "LeaderboardEntry",
     "LeaderboardResponse",
@@ -45,6 +47,8 @@ __all__ = [
     "PayoutSummary",
     "ProbeRecord",
     "ReachabilityResponse",
+    "RelayCsrRequest",
+    "RelayCsrResponse",
     "StreamAssignment",
     "StreamCreateRequest",
     "StreamReport",
@@ -74,6 +78,7 @@ HttpUrl = Annotated[
     AnyHttpUrl, UrlConstraints(max_length=2048), Field(description="http or https URL")
 ]
 MAX_COUNTER = 2**62  # fits a signed 64-bit column with room to add
+MAX_CAPACITY_KBIT = 10_000_000  # 10 Gbit/s: the most upload capacity a node may claim
 
 NodeState = Literal["healthy", "flagged", "silent", "banned", "unreachable", "new"]
 
@@ -119,7 +124,7 @@ class NodeRegisterRequest(_Model):
         default=None, description="public relay base URL; default: the caller's address"
     )
     relay_port: int | None = Field(default=None, ge=1, le=65535)
-    capacity_kbit: int = Field(default=10_000, ge=0, le=10_000_000)
+    capacity_kbit: int = Field(default=10_000, ge=0, le=MAX_CAPACITY_KBIT)
     anonymous: bool = False
     version: Version = "0"
 
@@ -152,10 +157,21 @@ class HeartbeatRequest(_Model):
     streams: list[StreamReport] = Field(default_factory=list, max_length=64)
     bytes_served: int = Field(default=0, ge=0, le=MAX_COUNTER)
     viewers: int = Field(default=0, ge=0, le=1_000_000)
-    capacity_kbit: int = Field(default=10_000, ge=0, le=10_000_000)
+    capacity_kbit: int = Field(default=10_000, ge=0, le=MAX_CAPACITY_KBIT)
     version: Version = "0"
     audits: bool = False
     """This node performs peer audits: the answer may carry `audits` (older nodes never ask)."""
+    segment_proofs: bool = Field(
+        default=False, description="the relay signs every segment (older nodes: nonce probes)"
+    )
+    paused: bool = Field(
+        default=False, description="the friend paused: keep the node, relay and credit nothing"
+    )
+    tls_certificate_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the relay certificate chain the node holds (sent when it has one)",
+    )
 
 
 class StreamAssignment(_Model):
@@ -186,6 +202,14 @@ class HeartbeatResponse(_Model):
     state: NodeState
     server_time: datetime
     update: UpdateInfo | None = None
+    tls_name: str | None = Field(
+        default=None, description="the relay name the coordinator certifies for this node"
+    )
+    tls_certificate: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="PEM chain for tls_name, sent when the node does not hold it yet",
+    )
     audits: list[AuditAssignment] | None = None
 
 
@@ -209,6 +233,19 @@ class AuditReportBatch(_Model):
 
 class AuditReportsAccepted(_Model):
     accepted: int
+
+
+class RelayCsrRequest(_Model):
+    """A node asks for a certificate of its relay name (its private key stays on the node)."""
+
+    csr: str = Field(max_length=16384, description="PEM certificate signing request")
+
+
+class RelayCsrResponse(_Model):
+    """The coordinator took the CSR; the chain arrives in a later heartbeat answer."""
+
+    name: str
+    status: Literal["pending", "issued"]
 
 
 class ProbeRecord(_Model):
@@ -332,6 +369,12 @@ class InviteCreateRequest(_Model):
     uses: int = Field(default=1, ge=1, le=10_000)
     expires_in_s: int | None = Field(default=7 * 24 * 3600, ge=60, le=365 * 24 * 3600)
     note: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class InviteCheckResponse(_Model):
+    """Whether an invite code can still be used (the app checks before asking for names)."""
+
+    status: Literal["active", "invalid", "revoked", "expired", "used"]
 
 
 class InviteResponse(_Model):

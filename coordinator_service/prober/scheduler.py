@@ -20,7 +20,8 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy import delete, exists, insert, select, update
@@ -28,10 +29,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.ledger.credit import as_utc
+from coordinator_service.prober.addresses import coordinator_addresses
 from coordinator_service.prober.origin import OriginWatcher, StreamIndex, record_live
 from coordinator_service.prober.probe import ProbeConfig, ProbeOutcome, ProbeTarget, probe_node
 from coordinator_service.prober.reputation import Reputation
+from coordinator_service.relay_tls.trust import relay_trust
+from coordinator_service.services.clock import utcnow
 from coordinator_service.services.nodes import ACTIVE
+from coordinator_service.services.pause import is_paused
 from coordinator_service.storage.models import (
     FlagInterval,
     Node,
@@ -64,6 +69,10 @@ class ProberSettings:
     probe_timeout_s: float = 10.0
     stale_after_s: float | None = None
     holder: str = ""
+    relay_ca_file: Path | None = None  # an extra CA for HTTPS relays (private or test CA)
+    relay_domain: str | None = None  # the host's relay domain (see relay_tls/names.py)
+    public_url: str = ""  # with listen_host: the coordinator's own addresses are never probed
+    listen_host: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +85,6 @@ class _Claimed:
     stream: str
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class Prober:
     """Owns the origin watcher and the probe loop of one coordinator replica."""
 
@@ -88,7 +93,7 @@ class Prober:
         sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]],
         settings: ProberSettings,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
         read_sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]] | None = None,
     ) -> None:
         self.sessions = sessions
@@ -138,6 +143,7 @@ class Prober:
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
             follow_redirects=False,
             trust_env=False,
+            verify=relay_trust(self.settings.relay_ca_file),
         )
 
     def _tick(self) -> float:
@@ -229,6 +235,8 @@ class Prober:
             allow_private=self.settings.allow_private_relays,
             timeout_s=self.settings.probe_timeout_s,
             stale_after_s=self.settings.stale_after_s,
+            relay_domain=self.settings.relay_domain,
+            denied=await coordinator_addresses(self.settings.public_url, self.settings.listen_host),
         )
 
         async def one(position: int, item: _Claimed) -> ProbeOutcome:
@@ -371,15 +379,15 @@ class Prober:
         probes = []
         changes = []
         async with self.sessions() as session, session.begin():
-            beats = dict(
-                (
-                    await session.execute(
-                        select(Node.id, Node.last_heartbeat_at).where(
-                            Node.id.in_([c.node_id for c in claimed])
-                        )
+            rows = (
+                await session.execute(
+                    select(Node.id, Node.last_heartbeat_at, Node.streams_reported).where(
+                        Node.id.in_([c.node_id for c in claimed])
                     )
-                ).all()
-            )
+                )
+            ).all()
+            beats = {row[0]: row[1] for row in rows}
+            paused = {row[0] for row in rows if is_paused(row[2])}
             quiet_since = now - timedelta(seconds=self.settings.beating_window_s)
             for item, outcome in zip(claimed, outcomes, strict=True):
                 last_beat = beats.get(item.node_id)
@@ -388,6 +396,11 @@ class Prober:
                     outcome = replace(
                         outcome,
                         detail=f"{outcome.detail} (not counted: heartbeats stopped)"[-500:],
+                    )
+                    after = item.reputation
+                elif not outcome.ok and item.node_id in paused:
+                    outcome = replace(
+                        outcome, detail=f"{outcome.detail} (not counted: the friend paused)"[-500:]
                     )
                     after = item.reputation
                 else:

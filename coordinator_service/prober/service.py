@@ -1,40 +1,49 @@
-"""Plug the prober into the coordinator app: a background job for the app's lifetime."""
+"""The prober as a background job of the coordinator app (the app assembles it in `api/app.py`)."""
 
 import asyncio
+from collections.abc import Mapping
+from datetime import datetime
 
-from fastapi import FastAPI
-
-from coordinator_service.api.state import AppContext, context
+from coordinator_service.config import Settings
 from coordinator_service.prober.audits import AuditRunner
 from coordinator_service.prober.scheduler import Prober, ProberSettings
+from coordinator_service.storage.db import Database
 
-__all__ = ["install", "run_prober"]
+__all__ = ["run_prober"]
 
 
-async def run_prober(ctx: AppContext) -> None:
-    """Watch origins, probe nodes and run peer audits until cancelled."""
+async def run_prober(
+    db: Database, settings: Settings, auditors: Mapping[str, datetime] | None = None
+) -> None:
+    """Watch origins, probe nodes and run peer audits until cancelled.
+
+    `auditors`: the nodes that lately announced they audit (heartbeats fill it), and when.
+    """
     prober = Prober(
-        ctx.db.transaction,
+        db.transaction,
         ProberSettings(
-            probe_interval_s=ctx.settings.probe_interval,
-            allow_private_relays=ctx.settings.allow_private_relays,
-            relaying_window_s=ctx.settings.grace_seconds,
+            probe_interval_s=settings.probe_interval,
+            allow_private_relays=settings.allow_private_relays,
+            relay_ca_file=settings.relay_ca_file,
+            relay_domain=settings.relay_domain,
+            public_url=settings.public_url,
+            listen_host=settings.host,
+            relaying_window_s=settings.grace_seconds,
             beating_window_s=max(
-                1.5 * ctx.settings.heartbeat_interval, ctx.settings.heartbeat_interval + 1
+                1.5 * settings.heartbeat_interval, settings.heartbeat_interval + 1
             ),
         ),
-        read_sessions=ctx.db.session,
+        read_sessions=db.session,
     )
+    beating_window_s = max(1.5 * settings.heartbeat_interval, settings.heartbeat_interval + 1)
     audits = AuditRunner(
-        ctx.db.transaction,
+        db.transaction,
         lambda: prober.watcher.indexes,
         lambda: prober.origins,
-        lambda: ctx.auditors,
-        audit_interval_s=ctx.settings.probe_interval,
-        relaying_window_s=ctx.settings.grace_seconds,
-        beating_window_s=max(
-            1.5 * ctx.settings.heartbeat_interval, ctx.settings.heartbeat_interval + 1
-        ),
+        (lambda: auditors) if auditors is not None else None,
+        audit_interval_s=settings.probe_interval,
+        relaying_window_s=settings.grace_seconds,
+        beating_window_s=beating_window_s,
     )
     await prober.start()
     await audits.start()
@@ -43,8 +52,3 @@ async def run_prober(ctx: AppContext) -> None:
     finally:
         await audits.stop()
         await prober.stop()
-
-
-def install(app: FastAPI) -> None:
-    """Register the prober as a background job of `app`."""
-    context(app).background.append(run_prober)

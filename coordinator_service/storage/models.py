@@ -31,8 +31,10 @@ __all__ = [
     "PayoutLine",
     "Probe",
     "ProbeLease",
+    "RelayCertificate",
     "Stream",
     "StreamLiveInterval",
+    "StreamPoolChange",
     "UTCDateTime",
     "UptimeInterval",
     "ViewerReport",
@@ -81,6 +83,21 @@ class Stream(Base):
     live: Mapped[bool] = mapped_column(Boolean, default=False)
     live_changed_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
     created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    # the secret OBS appends as `NAME?key=…`; checked by the SRS on_publish hook
+    publish_key: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+
+class StreamPoolChange(Base):
+    """A stream's pool and currency from `effective_from` on (the ledger integrates over them)."""
+
+    __tablename__ = "stream_pool_history"
+    __table_args__ = (Index("ix_stream_pool_history_stream_from", "stream_id", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    effective_from: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    pool_per_hour_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
 
 
 class StreamLiveInterval(Base):
@@ -265,6 +282,25 @@ class AppSetting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class RelayCertificate(Base):
+    """A node's relay name under the relay domain: its CSR and the chain the ACME CA issued."""
+
+    __tablename__ = "relay_certificates"
+
+    node_id: Mapped[str] = mapped_column(
+        ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    csr_pem: Mapped[str] = mapped_column(Text)
+    chain_pem: Mapped[str | None] = mapped_column(Text)
+    chain_sha256: Mapped[str | None] = mapped_column(String(64))
+    not_after: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    requested_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    issued_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    last_error: Mapped[str] = mapped_column(Text, default="")
 
 
 class ViewerReport(Base):

@@ -15,12 +15,15 @@ from desktop_app.core.errors import (
 from streamr_protocol import (
     HeartbeatRequest,
     HeartbeatResponse,
+    InviteCheckResponse,
     NodeEarningsResponse,
     NodeProfileUpdateRequest,
     NodeRegisterRequest,
     NodeRegisterResponse,
     NodeStatusResponse,
     ReachabilityResponse,
+    RelayCsrRequest,
+    RelayCsrResponse,
     StreamResponse,
 )
 from streamr_protocol.models import AuditReport, AuditReportBatch, AuditReportsAccepted
@@ -68,6 +71,14 @@ class CoordinatorClient:
         )
         return self._parse(response, AuditReportsAccepted).accepted
 
+    async def check_invite(self, code: str) -> str | None:
+        """The invite's status (active, invalid, revoked, expired, used); None from a host too
+        old to say."""
+        response = await self._call("GET", f"/api/v1/join/{code}")
+        if response.status_code in (404, 405):
+            return None
+        return self._parse(response, InviteCheckResponse).status
+
     async def me(self) -> NodeStatusResponse:
         return self._parse(await self._call("GET", "/api/v1/nodes/me"), NodeStatusResponse)
 
@@ -100,6 +111,13 @@ class CoordinatorClient:
         """Ask the coordinator to fetch this node's relay URL now (reachable, reason)."""
         return self._parse(
             await self._call("POST", "/api/v1/nodes/me/reachability"), ReachabilityResponse
+        )
+
+    async def request_certificate(self, csr_pem: str) -> RelayCsrResponse:
+        """Send the relay's CSR; the chain arrives in a later heartbeat answer."""
+        return self._parse(
+            await self._call("POST", "/api/v1/nodes/me/tls", RelayCsrRequest(csr=csr_pem)),
+            RelayCsrResponse,
         )
 
     async def _call(

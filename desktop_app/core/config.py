@@ -10,10 +10,11 @@ import tempfile
 from pathlib import Path
 
 import platformdirs
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from desktop_app.core.errors import ConfigError
+from streamr_protocol.models import MAX_CAPACITY_KBIT
 
 __all__ = ["DEFAULT_RELAY_PORT", "DEFAULT_STATUS_PORT", "Identity", "NodeConfig"]
 
@@ -40,6 +41,9 @@ class NodeConfig(BaseSettings):
     invite: str | None = None
     name: str | None = Field(default=None, max_length=64)
     payout_handle: str | None = Field(default=None, max_length=128)
+    # the friend's own name and certificate for HTTPS (else the coordinator's relay domain)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     # timing knobs (environment only), so tests need not wait minutes
     heartbeat_backoff_max_s: float = Field(default=60.0, gt=0)
     earnings_interval_s: float = Field(default=60.0, gt=0)
@@ -50,16 +54,30 @@ class NodeConfig(BaseSettings):
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from urllib.parse import urlsplit
+        from streamr_protocol.relay_url import RelayUrlError, canonical_relay_url
 
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
-            raise ValueError("must be an http(s) URL like http://my.host:8090")
-        return value.rstrip("/")
+        try:
+            return canonical_relay_url(value)
+        except RelayUrlError as exc:
+            raise ValueError(f"{exc} (like http://my.host:8090)") from exc
+
+    @model_validator(mode="after")
+    def _own_certificate(self) -> "NodeConfig":
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("give both --tls-cert and --tls-key")
+        if (
+            self.tls_cert is not None
+            and self.public_url
+            and not self.public_url.startswith("https:")
+        ):
+            raise ValueError("with --tls-cert the public URL must be https://YOUR.NAME:PORT")
+        return self
 
     @property
     def capacity_kbit(self) -> int:
-        return int(self.upload_cap_mbit * 1000) if self.upload_cap_mbit else 10_000
+        """The upload capacity announced, clamped to what the protocol accepts."""
+        wanted = int(self.upload_cap_mbit * 1000) if self.upload_cap_mbit else 10_000
+        return min(wanted, MAX_CAPACITY_KBIT)
 
     @property
     def identity_path(self) -> Path:

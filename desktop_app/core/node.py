@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 from desktop_app.core.audit import Auditor
 from desktop_app.core.client import CoordinatorClient
 from desktop_app.core.config import Identity, NodeConfig
-from desktop_app.core.errors import ConfigError, CoordinatorError, Error
+from desktop_app.core.errors import ConfigError, CoordinatorError, Error, RelayPortError
 from desktop_app.core.events import (
     CatalogStream,
     CoordinatorReachabilityChanged,
@@ -48,6 +48,7 @@ from desktop_app.core.heartbeat import HeartbeatLoop
 from desktop_app.core.links import safe_download_url
 from desktop_app.core.relay.puller import PullSettings
 from desktop_app.core.relay.relay import Relay
+from desktop_app.core.relay.tls import RelayCertificate
 from desktop_app.core.status_page import StatusPage
 from streamr_protocol import (
     HeartbeatRequest,
@@ -169,7 +170,7 @@ class Node:
         self._unsupported: frozenset[str] = frozenset()
         self._viewers = -1
         self._probes_seen: set[tuple[datetime, str]] = set()
-        self._fail_task: asyncio.Task[None] | None = None
+        self._certificate: RelayCertificate | None = None
         self.stopped = asyncio.Event()
 
     # --- observing ---------------------------------------------------------------------------
@@ -216,15 +217,18 @@ class Node:
 
     @property
     def public_url(self) -> str | None:
-        """The relay base URL viewers and probes use."""
+        """The relay base URL viewers and probes use (https://NAME:PORT with a certificate)."""
         if self.config.public_url:
             return self.config.public_url
         if self.identity is None or self._relay is None:
             return None
         parts = urlsplit(self.identity.relay_url)
-        host = parts.hostname or "127.0.0.1"
+        scheme, host = parts.scheme, parts.hostname or "127.0.0.1"
+        certificate = self._certificate
+        if certificate is not None and certificate.name and self._relay.server.ssl_context:
+            scheme, host = "https", certificate.name
         host = f"[{host}]" if ":" in host else host
-        return urlunsplit((parts.scheme, f"{host}:{self._relay.port}", parts.path, "", ""))
+        return urlunsplit((scheme, f"{host}:{self._relay.port}", parts.path, "", ""))
 
     @property
     def unsupported(self) -> frozenset[str]:
@@ -294,11 +298,15 @@ class Node:
             port=config.relay_port,
             upload_cap_mbit=config.upload_cap_mbit,
             probe_key=lambda: self.identity.probe_key if self.identity else None,
+            relay_url=lambda: self.public_url,
             settings=PullSettings(grace_s=config.offline_grace_s),
             on_live_changed=self._on_live_changed,
         )
         self._status = StatusPage(self.snapshot, port=config.status_port)
         try:
+            self._certificate = RelayCertificate(config.data_dir, config.tls_cert, config.tls_key)
+            if self._certificate.context is not None:
+                await self._relay.server.use_tls(self._certificate.context)
             await self._relay.start()
             await self._status.start()
             if self.identity is None:
@@ -314,7 +322,8 @@ class Node:
             await self._teardown()
             self.state = "failed"
             self._last_error = str(exc)
-            self._publish(NodeFailed(str(exc), fatal=True))
+            kind = "port" if isinstance(exc, RelayPortError) else ""
+            self._publish(NodeFailed(str(exc), fatal=True, kind=kind))
             raise
         public = self.public_url or ""
         self._publish(RelayStarted(config.relay_host, self._relay.port, public))
@@ -334,6 +343,7 @@ class Node:
             self._on_rejected,
             interval_s=self.identity.heartbeat_interval_s,
             backoff_max_s=config.heartbeat_backoff_max_s,
+            on_error=self._on_heartbeat_error,
         )
         self.state = "idle"
         self.stopped.clear()
@@ -376,27 +386,26 @@ class Node:
             self._client = None
 
     async def pause(self) -> None:
-        """Stop supporting: no pulling, no heartbeats (the relay port stays bound)."""
+        """Stop supporting: no pulling, no serving; the beats go on and announce the pause, so
+        the coordinator neither counts the node silent nor credits it (the port stays bound)."""
         if self._relay is None or self.state in ("paused", "stopped", "failed"):
             return
-        if self._beat_task is not None:
-            self._beat_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._beat_task
-            self._beat_task = None
         self._relay.paused = True
         self._assigned = {}
         await self._relay.set_streams({})
         self.state = "paused"
+        if self._heartbeat is not None:
+            self._heartbeat.beat_now()
         logger.info("paused: not relaying until resumed")
 
     async def resume(self) -> None:
         """Support again: heartbeat now and relay what the coordinator assigns."""
-        if self._relay is None or self.state != "paused" or self._heartbeat is None:
+        if self._relay is None or self.state != "paused":
             return
         self._relay.paused = False
         self.state = "idle"
-        self._beat_task = asyncio.create_task(self._heartbeat.run(), name="heartbeat")
+        if self._heartbeat is not None:
+            self._heartbeat.beat_now()
         logger.info("resumed")
 
     # --- heartbeats ----------------------------------------------------------------------------
@@ -424,7 +433,12 @@ class Node:
                 "viewers": sum(r.viewers for r in reports),
                 "capacity_kbit": self.config.capacity_kbit,
                 "version": node_version(),
-                "audits": True,
+                "audits": self.state != "paused",
+                "segment_proofs": True,
+                "paused": self.state == "paused",
+                "tls_certificate_sha256": self._certificate.held_sha256
+                if self._certificate
+                else None,
             }
         )
 
@@ -442,10 +456,14 @@ class Node:
         if answer.audits and self._auditor is not None:
             self._auditor.take(answer.audits)
         wanted = {a.name: a.origin_url for a in answer.streams if a.name not in self._unsupported}
+        if self.state == "paused":
+            wanted = {}
         if wanted != self._assigned:
             self._assigned = wanted
             await self._relay.set_streams(wanted)
-        self.state = "relaying" if self._relay.pullers else "idle"
+        if self.state != "paused":
+            self.state = "relaying" if self._relay.pullers else "idle"
+        await self._on_tls(answer)
         if answer.update is not None:
             url = safe_download_url(answer.update.download_url)
             if url is None:
@@ -453,6 +471,27 @@ class Node:
             else:
                 self._publish(UpdateAvailable(answer.update.version[:32], url))
         self._publish(HeartbeatSent(self._last_heartbeat_at, answer.state, tuple(wanted)))
+
+    def _on_heartbeat_error(self, message: str) -> None:
+        """The beat could not even be built: the friend must see it (no silent dead task)."""
+        self._last_error = message
+        self._publish(NodeFailed(message, fatal=False))
+
+    async def _on_tls(self, answer: HeartbeatResponse) -> None:
+        """Ask for the relay's certificate, or serve HTTPS with the one the answer carries."""
+        certificate, relay, client = self._certificate, self._relay, self._client
+        if certificate is None or relay is None or client is None:
+            return
+        try:
+            loaded = await certificate.on_answer(
+                answer.tls_name, answer.tls_certificate, client.request_certificate
+            )
+        except ConfigError as exc:
+            logger.warning("relay certificate not used: %s", exc)
+            return
+        if loaded and certificate.context is not None:
+            await relay.server.use_tls(certificate.context)
+            logger.info("relay public URL %s", self.public_url)
 
     def _on_reachability(self, reachable: bool, detail: str) -> None:
         self._reachable = reachable
@@ -470,7 +509,6 @@ class Node:
     async def _fail_stop(self, message: str) -> None:
         await self.stop(message)
         self.state = "failed"
-        self._fail_task = None
 
     # --- periodic --------------------------------------------------------------------------
 

@@ -1,13 +1,15 @@
 """Debian's chromium, headless, driven by Playwright's async API (never a downloaded browser)."""
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-__all__ = ["CHROMIUM", "chromium", "screenshot"]
+__all__ = ["CHROMIUM", "chromium", "player_state", "screenshot", "wait_player"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -24,7 +26,7 @@ CHROMIUM_ARGS = [
 
 
 @asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
+async def chromium(extra_args: Sequence[str] = ()) -> AsyncIterator[Browser]:
     """Start Debian's chromium headless; skip the test (loudly) where it is not installed."""
     if not CHROMIUM.exists():
         pytest.skip(
@@ -32,7 +34,7 @@ async def chromium() -> AsyncIterator[Browser]:
         )
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args], headless=True
         )
         try:
             yield browser
@@ -46,3 +48,26 @@ async def screenshot(page: Page, folder: Path, name: str) -> Path:
     path = folder / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
     return path
+
+
+async def player_state(page: Page) -> dict[str, Any]:
+    """The watch page's `window.streamrPlayer` plus the video's current time."""
+    state: dict[str, Any] = await page.evaluate(
+        "() => ({...(window.streamrPlayer || {}),"
+        " time: document.getElementById('player').currentTime})"
+    )
+    return state
+
+
+async def wait_player(
+    page: Page, check: Callable[[dict[str, Any]], bool], what: str, timeout_s: float = 40
+) -> dict[str, Any]:
+    """Poll the player state until `check` holds; fail saying what the player never did."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    state: dict[str, Any] = {}
+    while asyncio.get_running_loop().time() < deadline:
+        state = await player_state(page)
+        if check(state):
+            return state
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"the player never {what}: {state}")

@@ -5,10 +5,8 @@ import contextlib
 import csv
 import io
 import subprocess
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.async_api import Page, expect
@@ -16,6 +14,7 @@ from playwright.async_api import Page, expect
 from coordinator_service.dashboard.routes.public import hls_vendored
 from streamr_protocol.invite import parse_invite_link
 from tests.dashboard.browser import chromium, screenshot
+from tests.dashboard.browser import wait_player as _wait_player
 from tests.fixtures.coordinator import RunningCoordinator, run_coordinator
 from tests.fixtures.node import run_node
 from tests.fixtures.origin import live_origin
@@ -132,25 +131,6 @@ async def _payout_lines(page: Page) -> list[tuple[str, str, str]]:
             " r.querySelector('[data-amount]').dataset.amount])",
         )
     ]
-
-
-async def _player(page: Page) -> dict[str, Any]:
-    return await page.evaluate(
-        "() => ({...window.streamrPlayer, time: document.getElementById('player').currentTime})"
-    )
-
-
-async def _wait_player(
-    page: Page, check: Callable[[dict[str, Any]], bool], what: str, timeout_s: float = 40
-) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    state: dict[str, Any] = {}
-    while asyncio.get_running_loop().time() < deadline:
-        state = await _player(page)
-        if check(state):
-            return state
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"the player never {what}: {state}")
 
 
 async def test_host_sees_nodes_join_catches_a_cheat_pays_out_and_viewers_watch(

@@ -8,6 +8,7 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from coordinator_service.prober.scheduler import Prober, ProberSettings
+from coordinator_service.services.pause import PAUSED_REPORT
 from coordinator_service.storage.models import (
     FlagInterval,
     Node,
@@ -18,7 +19,7 @@ from coordinator_service.storage.models import (
 )
 from tests.fixtures.net import free_port
 from tests.fixtures.origin import live_origin
-from tests.trust.conftest import DATABASES, open_database
+from tests.trust.conftest import DATABASES, database_for, open_database
 from tests.trust.relays import MirrorRelay
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -32,7 +33,7 @@ async def origin():
 
 @pytest_asyncio.fixture(params=DATABASES, loop_scope="module")
 async def sessions(request, tmp_path):
-    async with open_database(request.param, tmp_path) as factory:
+    async with open_database(database_for(request, tmp_path)) as factory:
         yield factory
 
 
@@ -173,4 +174,25 @@ async def test_silent_nodes_are_not_probed_and_failures_after_the_last_beat_do_n
     assert probes[0].reputation_after == 1.0
     async with sessions() as session:
         node = await session.get(Node, "quitting")
+        assert node is not None and (node.reputation_beta, node.flagged) == (0.0, False)
+
+
+async def test_a_failure_of_a_node_that_announced_a_pause_is_not_counted(sessions, origin):
+    async with MirrorRelay(origin.base_url, "k", mode="corrupt") as relay:
+        await seed(sessions, origin, {"pausing": relay.url}, {"pausing": "k"})
+        async with sessions() as session:
+            node = await session.get(Node, "pausing")
+            assert node is not None
+            node.streams_reported = PAUSED_REPORT  # its latest beat said "paused"
+            await session.commit()
+        prober = Prober(sessions, settings())
+        try:
+            await prober.poll_origins()
+            assert await prober.probe_due() == 1
+        finally:
+            await prober.stop()
+    probes = await probes_of(sessions, "pausing")
+    assert probes[0].detail.endswith("(not counted: the friend paused)")
+    async with sessions() as session:
+        node = await session.get(Node, "pausing")
         assert node is not None and (node.reputation_beta, node.flagged) == (0.0, False)

@@ -5,13 +5,16 @@ Paths (nothing else answers but a bare 404):
     GET/HEAD /live/{stream}/{variant}.m3u8            a variant's media playlist
     GET/HEAD /live/{stream}/{segment}                 a segment of a single-variant stream
     GET/HEAD /live/{stream}/{variant}/{segment}       a segment of a variant
-A segment request carrying `?streamr_nonce=N` is answered with the probe proof header.
+Every segment response carries the same `X-Streamr-Segment-Proof` (HMAC of the relay's URL and
+the segment's SHA-256, keyed by the probe key; made once per segment): probes and viewers get the
+same answer. A `?streamr_nonce=N` query (older coordinators) also gets the older nonce proof.
 """
 
 import asyncio
 import logging
 import re
 import socket
+import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -22,11 +25,27 @@ from aiohttp.web_protocol import RequestHandler
 
 from desktop_app.core.errors import RelayPortError
 from desktop_app.core.relay.guard import ConnectionGuard, Gate, Refuse
+from desktop_app.core.relay.preview_agent import PREVIEW_AGENT, is_local_preview
 from desktop_app.core.relay.puller import StreamPuller
 from desktop_app.core.relay.ratelimit import TokenBucket
-from streamr_protocol import NONCE_PARAM, PROOF_HEADER, make_proof
+from desktop_app.core.relay.window import CachedSegment
+from streamr_protocol import (
+    NONCE_PARAM,
+    PROOF_HEADER,
+    SEGMENT_PROOF_HEADER,
+    RelayUrlError,
+    make_proof,
+    segment_proof,
+)
 
-__all__ = ["RelayServer", "ServerLimits", "StreamCounters", "ViewerTracker"]
+__all__ = [
+    "PREVIEW_AGENT",
+    "RelayServer",
+    "ServerLimits",
+    "StreamCounters",
+    "ViewerTracker",
+    "is_local_preview",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +114,15 @@ class StreamCounters:
 class _CappedSite(web.BaseSite):
     """A TCP site that refuses connections beyond a cap."""
 
-    def __init__(self, runner: web.AppRunner, host: str, port: int, limits: ServerLimits) -> None:
-        super().__init__(runner)
+    def __init__(
+        self,
+        runner: web.AppRunner,
+        host: str,
+        port: int,
+        limits: ServerLimits,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(runner, ssl_context=ssl_context)
         self._host, self._port, self._cap = host, port, limits.max_connections
         self._send_buffer = limits.send_buffer_bytes
         self._runner_ref = runner
@@ -104,7 +130,7 @@ class _CappedSite(web.BaseSite):
 
     @property
     def name(self) -> str:
-        return f"http://{self._host}:{self._port}"
+        return f"{'https' if self._ssl_context else 'http'}://{self._host}:{self._port}"
 
     async def start(self) -> None:
         await super().start()
@@ -121,7 +147,9 @@ class _CappedSite(web.BaseSite):
             return Gate(guard, handler)
 
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(factory, self._host, self._port, backlog=256)
+        self._server = await loop.create_server(
+            factory, self._host, self._port, backlog=256, ssl=self._ssl_context
+        )
         if self._send_buffer:  # accepted sockets inherit it from the listening socket
             for sock in self._server.sockets:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self._send_buffer)
@@ -138,6 +166,7 @@ class RelayServer:
         port: int = 0,
         upload_cap_mbit: float | None = None,
         probe_key: Callable[[], str | None] = lambda: None,
+        relay_url: Callable[[], str | None] = lambda: None,
         limits: ServerLimits | None = None,
     ) -> None:
         self.streams = streams
@@ -147,8 +176,11 @@ class RelayServer:
         self.bucket = TokenBucket(upload_cap_mbit * 125_000) if upload_cap_mbit else None
         self.counters: dict[str, StreamCounters] = {}
         self._probe_key = probe_key
+        self._relay_url = relay_url
         self._runner: web.AppRunner | None = None
+        self._site: _CappedSite | None = None
         self._turns = _TurnTaker(SLICES_PER_TURN)
+        self.ssl_context: ssl.SSLContext | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -173,22 +205,42 @@ class RelayServer:
             max_headers=limits.max_headers,
         )
         await self._runner.setup()
-        site = _CappedSite(self._runner, self.host, self.port, limits)
+        try:
+            await self._listen()
+        except RelayPortError:
+            await self._runner.cleanup()
+            self._runner = None
+            raise
+        self.port = int(self._runner.addresses[0][1])
+        logger.info("relay listening on %s:%d", self.host, self.port)
+
+    async def _listen(self) -> None:
+        assert self._runner is not None
+        site = _CappedSite(self._runner, self.host, self.port, self.limits, self.ssl_context)
         try:
             await site.start()
         except OSError as exc:
-            await self._runner.cleanup()
-            self._runner = None
             raise RelayPortError(
                 f"relay port {self.port} on {self.host} is not usable: {exc.strerror or exc}"
             ) from exc
-        self.port = int(self._runner.addresses[0][1])
-        logger.info("relay listening on %s:%d", self.host, self.port)
+        self._site = site
+
+    async def use_tls(self, context: ssl.SSLContext) -> None:
+        """Serve HTTPS from now on (same port); a context already in use reloads in place."""
+        if context is self.ssl_context:
+            return
+        self.ssl_context = context
+        if self._runner is None or self._site is None:
+            return
+        await self._site.stop()  # open connections finish; new ones get TLS
+        await self._listen()
+        logger.info("relay serving HTTPS on %s:%d", self.host, self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+            self._site = None
         self._turns.stop()
 
     # --- statistics ----------------------------------------------------------------------------
@@ -233,9 +285,10 @@ class RelayServer:
         return puller
 
     def _count_viewer(self, request: web.Request, stream: str) -> None:
-        if NONCE_PARAM not in request.query:
-            agent = request.headers.get("User-Agent", "")[:200]
-            self.counters_for(stream).viewers.seen(f"{request.remote}|{agent}")
+        agent = request.headers.get("User-Agent", "")[:200]
+        if NONCE_PARAM in request.query or is_local_preview(request.remote, agent):
+            return
+        self.counters_for(stream).viewers.seen(f"{request.remote}|{agent}")
 
     async def _stream_playlist(self, request: web.Request) -> web.StreamResponse:
         puller = self._puller(request)
@@ -269,13 +322,30 @@ class RelayServer:
             raise web.HTTPNotFound()
         self._count_viewer(request, puller.name)
         headers = {"Cache-Control": SEGMENT_CACHE, "ETag": f'"{segment.sha256[:32]}"'}
-        nonce = request.query.get(NONCE_PARAM)
         key = self._probe_key()
-        if nonce and key and NONCE.match(nonce):
+        proof = self._segment_proof(key, segment)
+        if proof is not None:
+            headers[SEGMENT_PROOF_HEADER] = proof
+        nonce = request.query.get(NONCE_PARAM)
+        if nonce and key and NONCE.match(nonce):  # an older coordinator's probe
             headers[PROOF_HEADER] = make_proof(key, nonce, segment.data)
         extension = segment.name[segment.name.rindex(".") :]
         content_type = SEGMENT_TYPES.get(extension, "application/octet-stream")
         return await self._send(request, puller.name, segment.data, content_type, headers)
+
+    def _segment_proof(self, key: str | None, segment: CachedSegment) -> str | None:
+        """Return this relay's proof of the segment, made once per segment and cached with it."""
+        url = self._relay_url()
+        if not key or not url:
+            return None
+        cached = segment.proofs.get((key, url))
+        if cached is None:
+            try:
+                cached = segment_proof(key, url, segment.sha256)
+            except RelayUrlError:
+                return None
+            segment.proofs[(key, url)] = cached
+        return cached
 
     async def _send(
         self,
