@@ -258,6 +258,20 @@ class AuditRunner:
             recent = now - timedelta(seconds=self.beating_window_s)
             targets = [t for t in targets if (at := seen.get(t.node_id)) and at >= recent]
         async with self.sessions() as session:
+            busy = set(  # one open round per target: a new one once the last is judged
+                (
+                    await session.scalars(
+                        select(PeerAudit.node_id)
+                        .where(
+                            PeerAudit.node_id.in_([t.node_id for t in due]),
+                            ((PeerAudit.reason == "") & (PeerAudit.expires_at > now))
+                            | PeerAudit.reason.startswith(REPORTED),
+                        )
+                        .distinct()
+                    )
+                ).all()
+            )
+            due = [t for t in due if t.node_id not in busy]
             healthy = set(
                 (
                     await session.scalars(

@@ -237,15 +237,17 @@ async def test_relays_cheating_viewers_are_caught_and_honest_ones_are_not(tmp_pa
             node_id = cheats[name].node_id
             flag_at = db_rows(
                 coord,
-                "SELECT min(started_at) FROM flag_intervals WHERE node_id = ? AND ended_at IS NULL",
+                "SELECT min(started_at) FROM flag_intervals WHERE node_id = ?"
+                " AND reason NOT LIKE 'viewers:%' AND reason NOT LIKE 'slow:%'",
                 node_id,
             )[0][0]
-            failed_rounds = db_rows(
+            failed_rounds = db_rows(  # rounds judged, each one Probe row per agreeing auditor
                 coord,
-                "SELECT count(DISTINCT assigned_at) FROM peer_audits WHERE node_id = ? AND counted"
-                " AND reason NOT IN ('ok', 'timeout') AND reported_at <= ?",
-                node_id, flag_at,
-            )[0][0]  # fmt: skip
+                "SELECT count(DISTINCT at) FROM probes WHERE node_id = ? AND NOT ok"
+                " AND detail LIKE 'peer audit%' AND reason != 'timeout' AND at <= ?",
+                node_id,
+                flag_at,
+            )[0][0]
             rounds[name] = failed_rounds
             assert 1 <= failed_rounds <= 3, (name, failed_rounds)
         honest_ids = [ids[n] for n in HONEST] + [cheats["greedy"].node_id]
