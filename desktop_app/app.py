@@ -20,6 +20,7 @@ from desktop_app.core.events import (
     UpdateAvailable,
     ViewersChanged,
 )
+from desktop_app.core.version import node_version
 from streamr_protocol import InviteLinkError, parse_invite_link
 
 __all__ = ["build_config", "main", "parse_args"]
@@ -32,6 +33,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog=PROG, description="Relay a streamer's live stream for your friends (StreamrP2P)."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {node_version()}")
     parser.add_argument("--headless", action="store_true", help="no tray icon: logs only")
     parser.add_argument("--invite", metavar="LINK", help="join with this invite link (once)")
     parser.add_argument("--name", metavar="NAME", help="display name shown to the host")

@@ -16,6 +16,7 @@ from coordinator_service.storage.models import Node, NodeProfileChange
 __all__ = [
     "ACTIVE",
     "BANNED",
+    "LEFT",
     "NewNode",
     "Registration",
     "authenticate_node",
@@ -30,6 +31,7 @@ __all__ = [
 
 ACTIVE = "active"
 BANNED = "banned"
+LEFT = "left"  # the friend left from the app: never probed or routed again, token void
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,16 @@ async def set_banned(session: AsyncSession, node_id: str, banned: bool) -> Node:
     return await get_node(session, node_id)
 
 
+async def leave(session: AsyncSession, node_id: str) -> None:
+    """The friend left: mark the node, void its token (its earned credit stays); commit."""
+    await session.execute(
+        update(Node)
+        .where(Node.id == node_id)
+        .values(status=LEFT, token_hash=hash_secret(new_token()))
+    )
+    await session.commit()
+
+
 async def update_profile(
     session: AsyncSession,
     node_id: str,
@@ -152,6 +164,8 @@ def node_state(node: Node, now: datetime, grace: timedelta) -> str:
     """Derive what the host sees: banned, flagged, new, silent or healthy."""
     if node.status == BANNED:
         return "banned"
+    if node.status == LEFT:
+        return "left"
     if node.flagged:
         return "flagged"
     if node.last_heartbeat_at is None:

@@ -4,6 +4,8 @@ the friend's own certificate), and one ssl.SSLContext reloaded in place on renew
 The private key is made here and never leaves the node; the coordinator only sees the CSR.
 """
 
+from __future__ import annotations
+
 import hashlib
 import logging
 import os
@@ -11,13 +13,13 @@ import ssl
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from typing import TYPE_CHECKING
 
 from desktop_app.core.errors import ConfigError, CoordinatorError
+
+if TYPE_CHECKING:  # cryptography costs ~10 MB: loaded only when a certificate is handled
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 __all__ = ["RelayCertificate", "certificate_names", "make_csr"]
 
@@ -28,6 +30,10 @@ TLS_DIR = "relay-tls"
 
 def make_csr(key: ec.EllipticCurvePrivateKey, name: str) -> str:
     """A PEM CSR for exactly `name`, signed by `key`."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
     csr = (
         x509.CertificateSigningRequestBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
@@ -39,6 +45,8 @@ def make_csr(key: ec.EllipticCurvePrivateKey, name: str) -> str:
 
 def certificate_names(cert: x509.Certificate) -> list[str]:
     """The host names a certificate is for (DNS subject alt names, then IP addresses)."""
+    from cryptography import x509
+
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -87,6 +95,8 @@ class RelayCertificate:
     # --- loading -----------------------------------------------------------------------------
 
     def _load_own(self, cert_path: Path, key_path: Path) -> None:
+        from cryptography import x509
+
         try:
             pem = cert_path.read_bytes()
             cert = x509.load_pem_x509_certificate(pem)
@@ -103,8 +113,13 @@ class RelayCertificate:
         """Use the chain the coordinator issued earlier, if it still fits the key."""
         try:
             pem = self.chain_path.read_bytes()
+        except OSError:
+            return
+        from cryptography import x509
+
+        try:
             names = certificate_names(x509.load_pem_x509_certificate(pem))
-        except (OSError, ValueError):
+        except ValueError:
             return
         if names and self._fits_key(pem):
             try:
@@ -127,6 +142,9 @@ class RelayCertificate:
     # --- the node's own key --------------------------------------------------------------------
 
     def _key(self) -> ec.EllipticCurvePrivateKey:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         try:
             key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
             if isinstance(key, ec.EllipticCurvePrivateKey):
@@ -143,6 +161,9 @@ class RelayCertificate:
         return key
 
     def _fits_key(self, chain_pem: bytes) -> bool:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+
         try:
             leaf = x509.load_pem_x509_certificate(chain_pem)
             key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
@@ -152,6 +173,8 @@ class RelayCertificate:
 
     def _take(self, name: str, pem: bytes) -> bool:
         """Load a chain the coordinator sent, when it is for `name` and this node's key."""
+        from cryptography import x509
+
         try:
             leaf = x509.load_pem_x509_certificate(pem)
         except ValueError:
