@@ -346,6 +346,7 @@ def _cmd_nodes_list(args: argparse.Namespace) -> int:
         async with open_database(args) as (settings, db), db.session() as session:
             rows = await nodes.list_nodes(session)
             stored = await get_settings(session, HEARTBEAT_INTERVAL)
+            probes = await nodes.last_probe_reasons(session, [n.id for n in rows])
         interval = int(stored.get(HEARTBEAT_INTERVAL) or settings.heartbeat_interval)
         grace = timedelta(seconds=interval * settings.grace_factor)
         now = utcnow()
@@ -362,7 +363,7 @@ def _cmd_nodes_list(args: argparse.Namespace) -> int:
             return
         print(
             format_table(
-                ["ID", "NAME", "STATE", "REPUTATION", "RELAY URL", "LAST HEARTBEAT"],
+                ["ID", "NAME", "STATE", "REPUTATION", "RELAY URL", "LAST HEARTBEAT", "LAST PROBE"],
                 [
                     [
                         v.node_id,
@@ -371,11 +372,20 @@ def _cmd_nodes_list(args: argparse.Namespace) -> int:
                         f"{v.reputation:.2f}",
                         v.relay_url,
                         format_when(v.last_heartbeat_at),
+                        probes.get(v.node_id, "-"),
                     ]
                     for v in views
                 ],
             )
         )
+        private = [v.display_name for v in views if probes.get(v.node_id) == "private_address"]
+        if private:
+            print(
+                f"note: probes of {', '.join(private)} fail with private_address: their relay "
+                "address is a LAN or loopback one. For relays on your own network, run serve "
+                "with --allow-private-relays; otherwise the friend gives --public-url (or "
+                "forwards the relay port) so viewers can reach them."
+            )
 
     return run_async(run)
 
