@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.errors import AuthError, NotFoundError
@@ -11,7 +11,7 @@ from coordinator_service.prober.reputation import INITIAL_ALPHA
 from coordinator_service.services.clock import utcnow
 from coordinator_service.services.invites import redeem_invite
 from coordinator_service.services.tokens import hash_secret, new_id, new_token
-from coordinator_service.storage.models import Node, NodeProfileChange
+from coordinator_service.storage.models import Node, NodeProfileChange, Probe
 
 __all__ = [
     "ACTIVE",
@@ -179,3 +179,19 @@ def reputation(node: Node) -> float:
     """Return the node's Beta reputation alpha/(alpha+beta), in [0, 1]."""
     total = node.reputation_alpha + node.reputation_beta
     return node.reputation_alpha / total if total > 0 else 1.0
+
+
+async def last_probe_reasons(session: AsyncSession, node_ids: list[str]) -> dict[str, str]:
+    """Each node's latest probe reason ("ok", "private_address", …); nodes never probed left out."""
+    latest = (
+        select(Probe.node_id, func.max(Probe.at).label("at"))
+        .where(Probe.node_id.in_(node_ids))
+        .group_by(Probe.node_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Probe.node_id, Probe.reason).join(
+            latest, and_(Probe.node_id == latest.c.node_id, Probe.at == latest.c.at)
+        )
+    )
+    return {node_id: reason for node_id, reason in rows}

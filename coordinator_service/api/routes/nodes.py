@@ -39,9 +39,10 @@ from streamr_protocol.models import (
 )
 from streamr_protocol.relay_url import RelayUrlError, canonical_relay_url
 
-__all__ = ["router"]
+__all__ = ["HEARTBEAT_PATH", "router"]
 
 router = APIRouter(prefix="/api/v1/nodes", tags=["nodes"])
+HEARTBEAT_PATH = "/api/v1/nodes/heartbeat"  # served by api/fast_path.py: no dependencies here
 
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "missing or wrong node token"},
