@@ -113,7 +113,8 @@ def judge_report(
     segment = index.lookup(sha256)
     if segment is None:
         return "hash_mismatch"
-    if at - segment.seen_at > max(6 * index.target_duration, 30.0):
+    limit = max(6 * index.target_duration, 30.0)  # one of the newest three, as a player joins
+    if index.staleness(segment, 0.0, limit, at) is not None:
         return "stale"
     return "ok"
 

@@ -17,8 +17,9 @@ BAD_SHA = hashlib.sha256(b"made up").hexdigest()
 
 
 def index_with_good_segment() -> StreamIndex:
-    index = StreamIndex("demo", changed_at=time.time())
-    index.add("seg1.ts", OriginSegment(GOOD_SHA, time.time(), 1.0))
+    index = StreamIndex("demo")
+    session = index.open_session(time.time())
+    index.add(("seg1.ts", session.number, 1), OriginSegment(GOOD_SHA, time.time(), 1.0, 1, 1))
     return index
 
 
