@@ -28,6 +28,7 @@ class BeatingNode:
         self.real_relay: Relay | None = None
         self.mirror: MirrorRelay | None = None
         self._task: asyncio.Task[None] | None = None
+        self.capacity_kbit: int | None = None
         self.client = httpx.AsyncClient(timeout=5)
 
     async def join(self, invite_link: str, relay_url: str, **fields: Any) -> None:
@@ -72,7 +73,8 @@ class BeatingNode:
                         "streams": [{"name": "main", "live": True}],
                         "viewers": 0,
                         "segment_proofs": True,
-                    },
+                    }
+                    | ({"capacity_kbit": self.capacity_kbit} if self.capacity_kbit else {}),
                     headers=headers,
                 )
                 if response.status_code == 200 and self.real_relay is not None:
