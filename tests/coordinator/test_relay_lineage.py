@@ -44,7 +44,8 @@ async def test_a_moved_relay_gets_no_viewers_until_a_probe_at_the_new_url_passes
     assert (await api.beat(token, streams=[{"name": "main", "live": True}])).status_code == 200
     now = utcnow()
     async with api.ctx.db.transaction() as session:
-        await session.execute(update(Stream).values(live=True))  # the origin is live
+        # the origin is live (as a hook says; the app's origin poller holds that a while)
+        await session.execute(update(Stream).values(live=True, live_changed_at=utcnow()))
         session.add(
             Probe(
                 node_id=node_id, at=now, ok=True, reason="ok", relay_url="http://203.0.113.50:8430"
@@ -58,6 +59,9 @@ async def test_a_moved_relay_gets_no_viewers_until_a_probe_at_the_new_url_passes
         token, relay_url="http://203.0.113.51:8430", streams=[{"name": "main", "live": True}]
     )
     assert beat.status_code == 200
+    async with api.ctx.db.transaction() as session:  # still live: only the move matters
+        await session.execute(update(Stream).values(live=True, live_changed_at=utcnow()))
+        await session.commit()
     origin = (await api.client.get("/watch/main/relay.m3u8")).headers["location"]
     assert origin == "http://origin.test/live/main.m3u8"
     async with api.ctx.db.transaction() as session:
@@ -68,6 +72,7 @@ async def test_a_moved_relay_gets_no_viewers_until_a_probe_at_the_new_url_passes
                 .order_by(RelayEndpoint.id)
             )
         )
+        await session.execute(update(Stream).values(live=True, live_changed_at=utcnow()))
         session.add(
             Probe(
                 node_id=node_id,
