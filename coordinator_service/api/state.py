@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from coordinator_service.api.metrics import Metrics
 from coordinator_service.api.ratelimit import RateLimits
 from coordinator_service.config import Settings
+from coordinator_service.prober.origin import StreamIndex
 from coordinator_service.services.heartbeats import CatalogCache, HeartbeatRecorder
 from coordinator_service.storage.db import Database
 
@@ -30,6 +31,7 @@ class AppContext:
     catalog: CatalogCache
     recorder: HeartbeatRecorder
     admin_token: str = ""
+    origins: dict[str, StreamIndex] = field(default_factory=dict)  # the prober's origin indexes
     background: list[BackgroundJob] = field(default_factory=list)
 
     @property

@@ -22,7 +22,7 @@ from coordinator_service.ledger.credit import as_utc
 from coordinator_service.prober.fetch import FetchError, fetch
 from coordinator_service.storage.models import Stream, StreamLiveInterval
 from desktop_app.core.errors import PlaylistError
-from desktop_app.core.relay.playlist import MasterPlaylist, MediaPlaylist, parse_playlist
+from desktop_app.core.relay.playlist import MasterPlaylist, MediaPlaylist, Variant, parse_playlist
 
 __all__ = [
     "KNOWN",
@@ -63,6 +63,8 @@ class StreamIndex:
     target_duration: float = 2.0
     changed_at: float | None = None
     ended: bool = False
+    # the origin's master playlist variants as last read (empty: the origin is a media playlist)
+    variants: tuple[Variant, ...] = ()
     recent: "OrderedDict[str, OriginSegment]" = field(default_factory=OrderedDict)
     by_hash: "OrderedDict[str, OriginSegment]" = field(default_factory=OrderedDict)
 
@@ -102,7 +104,7 @@ class OriginWatcher:
         """Read the origin once: new segments are fetched and hashed; errors mean not live."""
         index = self.indexes.setdefault(name, StreamIndex(name))
         try:
-            for playlist in await self._media_playlists(origin_url):
+            for playlist in await self._media_playlists(origin_url, index):
                 index.target_duration = playlist.target_duration or index.target_duration
                 index.ended = playlist.ended
                 durations = [segment.duration for segment in playlist.segments]
@@ -127,10 +129,12 @@ class OriginWatcher:
         body = (await fetch(self.client, url, max_bytes=MAX_PLAYLIST_BYTES)).body
         return parse_playlist(body.decode("utf-8", "replace"), url)
 
-    async def _media_playlists(self, url: str) -> list[MediaPlaylist]:
+    async def _media_playlists(self, url: str, index: StreamIndex) -> list[MediaPlaylist]:
         playlist = await self._playlist(url)
         if isinstance(playlist, MediaPlaylist):
+            index.variants = ()
             return [playlist]
+        index.variants = playlist.variants[:4]
         result = []
         for variant in playlist.variants[:4]:
             media = await self._playlist(variant.uri)

@@ -24,6 +24,7 @@ async def run_prober(ctx: AppContext) -> None:
         ),
         read_sessions=ctx.db.session,
     )
+    prober.watcher.indexes = ctx.origins  # the watch playlist reads the origin's variants
     await prober.start()
     try:
         await asyncio.Event().wait()
