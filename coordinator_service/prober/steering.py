@@ -8,14 +8,14 @@ players with neither play the first variant, which is the first relay's.
 
 The steering manifest (JSON: VERSION, TTL, RELOAD-URI, PATHWAY-PRIORITY, PATHWAY-CLONES) keeps
 the viewer's relays that are still eligible in the viewer's order, adds newly eligible relays
-as clones of one of them (same URL layout, another host) when fewer than wanted remain, and
+as clones (each variant's URI replaced by STABLE-VARIANT-ID) when fewer than wanted remain, and
 ends with the origin. The viewer's pathway list rides in the RELOAD-URI, so the server keeps no
 state per viewer.
 """
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import m3u8
 from m3u8.model import ContentSteering, SessionData
@@ -31,6 +31,7 @@ __all__ = [
     "WatchVariant",
     "pathway_list",
     "render_watch_playlist",
+    "stable_id",
     "steering_manifest",
     "watch_variants",
 ]
@@ -39,7 +40,6 @@ ORIGIN = "origin"
 REPORT_TOKEN_DATA_ID = "org.streamrp2p.report-token"
 STEERING_TTL_S = 10
 DEFAULT_BANDWIDTH = 2_000_000  # bit/s assumed when the origin states none (or SRS's token 1)
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +111,12 @@ def render_watch_playlist(
     if report_token:
         playlist.session_data.append(SessionData(REPORT_TOKEN_DATA_ID, value=report_token))
     for pathway in pathways:
-        for variant in variants:
-            info: dict[str, object] = {"bandwidth": variant.bandwidth, "pathway_id": pathway.id}
+        for position, variant in enumerate(variants):
+            info: dict[str, object] = {
+                "bandwidth": variant.bandwidth,
+                "pathway_id": pathway.id,
+                "stable_variant_id": stable_id(position),
+            }
             if variant.average_bandwidth:
                 info["average_bandwidth"] = variant.average_bandwidth
             if variant.resolution:
@@ -127,58 +131,55 @@ def render_watch_playlist(
     return str(playlist.dumps())
 
 
-def _scheme_host(base: str) -> tuple[str, str]:
-    """Return (scheme, host:port) of a relay base, the port always written out."""
-    parts = urlsplit(base)
-    port = parts.port or _DEFAULT_PORTS.get(parts.scheme, 80)
-    host = parts.netloc.rsplit(":", 1)[0] if parts.port else parts.netloc
-    return parts.scheme, f"{host}:{port}"
-
-
 def steering_manifest(
-    listed: Sequence[Pathway],
+    listed: Sequence[str],
     eligible: Collection[str],
     extra: Sequence[RelayCandidate],
+    variants: Sequence[WatchVariant],
     wanted: int,
     reload_uri: str,
     ttl_s: int = STEERING_TTL_S,
-) -> tuple[dict[str, object], list[Pathway]]:
-    """Return the manifest for a viewer holding `listed` pathways, and its new pathway list.
+) -> dict[str, object]:
+    """Return the steering manifest for a viewer holding the pathways `listed` (ids, in order).
 
-    `eligible` are the node ids a viewer may use now; `extra` are other eligible relays (in
-    preference order) cloned in while fewer than `wanted` listed relays are eligible, each from
-    a listed relay of the same scheme. The RELOAD-URI is `reload_uri` plus `p=` the new list.
+    `eligible` are the node ids a viewer may use now. While fewer than `wanted` listed relays
+    are eligible, relays from `extra` (other eligible ones, in preference order) are cloned in
+    from the first listed pathway, each variant's URI replaced by the relay's (by
+    STABLE-VARIANT-ID). The RELOAD-URI is `reload_uri` plus `p=` the viewer's new pathway list.
     """
-    relays = [p for p in listed if p.base is not None]
-    keep = [p for p in relays if p.id in eligible]
-    known = {p.id for p in listed}
+    held = [i for i in dict.fromkeys(listed) if i != ORIGIN]
+    keep = [i for i in held if i in eligible]
     clones: list[dict[str, object]] = []
-    added: list[Pathway] = []
     for candidate in extra:
-        if len(keep) >= wanted:
+        if len(keep) >= wanted or not listed:
             break
-        if candidate.node_id in known:
+        if candidate.node_id in held or candidate.node_id == ORIGIN:
             continue
-        scheme, host = _scheme_host(candidate.relay_url)
-        base = next((p for p in relays if _scheme_host(p.base or "")[0] == scheme), None)
-        if base is None:
-            continue
-        replacement = {"HOST": host}
-        clones.append({"BASE-ID": base.id, "ID": candidate.node_id, "URI-REPLACEMENT": replacement})
-        added.append(Pathway(candidate.node_id, candidate.relay_url))
-        keep.append(added[-1])
-        known.add(candidate.node_id)
-    held = [*relays, *added, Pathway(ORIGIN)]
+        uris = {stable_id(i): candidate.relay_url + v.relay_path for i, v in enumerate(variants)}
+        clones.append(
+            {
+                "BASE-ID": listed[0],
+                "ID": candidate.node_id,
+                "URI-REPLACEMENT": {"PER-VARIANT-URIS": uris},
+            }
+        )
+        held.append(candidate.node_id)
+        keep.append(candidate.node_id)
     separator = "&" if "?" in reload_uri else "?"
     manifest: dict[str, object] = {
         "VERSION": 1,
         "TTL": ttl_s,
-        "RELOAD-URI": reload_uri + separator + urlencode({"p": pathway_list(held)}),
-        "PATHWAY-PRIORITY": [p.id for p in keep] + [ORIGIN],
+        "RELOAD-URI": reload_uri + separator + urlencode({"p": ",".join([*held, ORIGIN])}),
+        "PATHWAY-PRIORITY": [*keep, ORIGIN],
     }
     if clones:
         manifest["PATHWAY-CLONES"] = clones
-    return manifest, held
+    return manifest
+
+
+def stable_id(position: int) -> str:
+    """Return the STABLE-VARIANT-ID of the variant at `position` (the same on every pathway)."""
+    return f"v{position}"
 
 
 def pathway_list(pathways: Sequence[Pathway]) -> str:

@@ -1,13 +1,20 @@
 """Debian's chromium, headless, driven by Playwright's async API (never a downloaded browser)."""
 
-from collections.abc import AsyncIterator
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-__all__ = ["CHROMIUM", "chromium", "screenshot"]
+from coordinator_service.dashboard.routes.public import hls_vendored
+
+__all__ = ["CHROMIUM", "chromium", "ensure_hls_js", "player", "screenshot", "wait_player"]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -46,3 +53,31 @@ async def screenshot(page: Page, folder: Path, name: str) -> Path:
     path = folder / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def ensure_hls_js() -> None:
+    """Run the build step that vendors hls.js when it has not run yet (scripts/test runs it)."""
+    if not hls_vendored():
+        subprocess.run([str(REPO_ROOT / "scripts" / "build-frontend")], check=True, timeout=300)
+
+
+async def player(page: Page) -> dict[str, Any]:
+    """Return the watch page's player state (`window.streamrPlayer`), its time and marker."""
+    return await page.evaluate(  # type: ignore[no-any-return]
+        "() => ({...window.streamrPlayer, time: document.getElementById('player').currentTime,"
+        " marker: window.__marker || 0})"
+    )
+
+
+async def wait_player(
+    page: Page, check: Callable[[dict[str, Any]], bool], what: str, timeout_s: float = 40
+) -> dict[str, Any]:
+    """Poll the player state until `check` holds; fail saying what never happened."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    state: dict[str, Any] = {}
+    while asyncio.get_running_loop().time() < deadline:
+        state = await player(page)
+        if check(state):
+            return state
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"the player never {what}: {state}")

@@ -164,7 +164,11 @@ async def test_steering_reranks_as_relays_go_and_clones_in_new_ones(api: Api):
     manifest = (await api.client.get(manifest["RELOAD-URI"] + "&_HLS_pathway=origin")).json()
     assert manifest["PATHWAY-PRIORITY"] == [*order[1:3], fresh["d"], "origin"]
     assert manifest["PATHWAY-CLONES"] == [
-        {"BASE-ID": order[0], "ID": fresh["d"], "URI-REPLACEMENT": {"HOST": "198.51.100.4:8004"}}
+        {
+            "BASE-ID": order[0],
+            "ID": fresh["d"],
+            "URI-REPLACEMENT": {"PER-VARIANT-URIS": {"v0": f"{relay_url(4)}/live/main.m3u8"}},
+        }
     ]
     reload = parse_qs(urlsplit(manifest["RELOAD-URI"]).query)
     assert reload["p"] == [",".join([*order[:3], fresh["d"], "origin"])]
@@ -176,3 +180,23 @@ async def test_steering_reranks_as_relays_go_and_clones_in_new_ones(api: Api):
     metrics = (await api.client.get("/metrics")).text
     assert 'streamr_watch_viewers{pathway="origin",stream="main"} 1.0' in metrics
     assert 'streamr_watch_fell_back_to_origin_total{stream="main"} 1.0' in metrics
+
+
+async def test_a_viewer_that_started_on_the_origin_gets_relays_cloned_in(api: Api):
+    await api.create_stream("main", origin_url=ORIGIN_URL)
+    parsed = await playlist(api)
+    assert pathways(parsed) == ["origin"]
+    ids = await relaying(api, a="ok")
+    manifest = (await api.client.get(parsed.content_steering.uri + "&_HLS_pathway=origin")).json()
+    assert manifest["PATHWAY-PRIORITY"] == [ids["a"], "origin"]
+    assert manifest["PATHWAY-CLONES"] == [
+        {
+            "BASE-ID": "origin",
+            "ID": ids["a"],
+            "URI-REPLACEMENT": {"PER-VARIANT-URIS": {"v0": f"{relay_url(1)}/live/main.m3u8"}},
+        }
+    ]
+    # the next reload knows the clone: nothing more to clone, the relay stays first
+    again = (await api.client.get(manifest["RELOAD-URI"] + f"&_HLS_pathway={ids['a']}")).json()
+    assert again["PATHWAY-PRIORITY"] == [ids["a"], "origin"] and "PATHWAY-CLONES" not in again
+    assert api.ctx.metrics.audience.streams()["main"].on_relays == 1

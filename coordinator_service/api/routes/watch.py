@@ -18,13 +18,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from coordinator_service.api.deps import ContextDep, SessionDep, ip_limited
+from coordinator_service.api.state import AppContext
 from coordinator_service.errors import ConflictError
 from coordinator_service.prober.routing import (
     RelayCandidate,
-    canonical_relay_base,
     eligible_relays,
     pick_pathways,
     watch_target,
@@ -32,13 +31,14 @@ from coordinator_service.prober.routing import (
 from coordinator_service.prober.steering import (
     ORIGIN,
     Pathway,
+    WatchVariant,
     pathway_list,
     render_watch_playlist,
     steering_manifest,
     watch_variants,
 )
 from coordinator_service.services.clock import utcnow
-from coordinator_service.storage.models import Node, Stream
+from coordinator_service.storage.models import Stream
 from streamr_protocol.models import ErrorResponse
 
 __all__ = ["WANTED_RELAYS", "router"]
@@ -62,6 +62,11 @@ def _https_only(candidates: list[RelayCandidate]) -> list[RelayCandidate]:
 
 def _origin_usable(stream: Stream, secure: bool) -> bool:
     return not secure or stream.origin_url.lower().startswith("https://")
+
+
+def _variants(ctx: AppContext, stream: Stream) -> list[WatchVariant]:
+    index = ctx.origins.get(stream.name)
+    return watch_variants(stream.name, stream.origin_url, index.variants if index else ())
 
 
 @router.get(
@@ -93,8 +98,7 @@ async def watch(
             "this stream has no https:// relay or origin yet; open the watch page over http://",
             code="no_https_pathway",
         )
-    index = ctx.origins.get(found.name)
-    variants = watch_variants(found.name, found.origin_url, index.variants if index else ())
+    variants = _variants(ctx, found)
     viewer = secrets.token_urlsafe(12)
     query = {"v": viewer, "p": pathway_list(pathways)}
     if secure:
@@ -125,20 +129,15 @@ async def steering(
     found, candidates = await eligible_relays(session, stream, utcnow(), ctx.grace)
     if secure:
         candidates = _https_only(candidates)
-    ids = list(dict.fromkeys(i for i in p.split(",") if _PATHWAY_ID.match(i) and i != ORIGIN))
-    bases = dict(
-        (await session.execute(select(Node.id, Node.relay_url).where(Node.id.in_(ids[:16])))).all()
-    )
-    listed = [
-        Pathway(i, base) for i in ids if i in bases and (base := canonical_relay_base(bases[i]))
-    ]
-    extra = pick_pathways([c for c in candidates if c.node_id not in bases], WANTED_RELAYS)
+    listed = [i for i in p.split(",")[:32] if _PATHWAY_ID.match(i)]
+    extra = pick_pathways([c for c in candidates if c.node_id not in listed], WANTED_RELAYS)
     query = {"v": v, **({"secure": "1"} if secure else {})}
     reload_uri = request.url_for("steering", stream=found.name).include_query_params(**query)
-    manifest, _ = steering_manifest(
+    manifest = steering_manifest(
         listed,
         {c.node_id for c in candidates},
         extra,
+        _variants(ctx, found),
         WANTED_RELAYS,
         f"{reload_uri.path}?{reload_uri.query}",
     )

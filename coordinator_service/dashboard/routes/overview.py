@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Request, Response
 
+from coordinator_service.api.state import context
 from coordinator_service.dashboard import charts, queries, stats
 from coordinator_service.dashboard.web import AdminDep, DbDep, EnvDep, SecureRoute, render
 
@@ -25,8 +26,15 @@ async def overview_page(request: Request, _admin: AdminDep, env: EnvDep, db: DbD
         data.hour_starts,
         [("passed", "s-ok", data.probes_ok), ("failed", "s-bad", data.probes_failed)],
     )
+    audience = context(request.app).metrics.audience.streams()
     return render(
         request,
         "overview.html",
-        {"o": data, "streams": streams, "nodes_chart": nodes_chart, "probes_chart": probes_chart},
+        {
+            "o": data,
+            "streams": streams,
+            "audience": audience,
+            "nodes_chart": nodes_chart,
+            "probes_chart": probes_chart,
+        },
     )
