@@ -67,6 +67,13 @@ _SERVE_KEYS = (
     "allow_private_relays",
     "redis_url",
     "public_url",
+    "relay_domain",
+    "relay_dns_listen",
+    "relay_dns_nameserver",
+    "acme_directory",
+    "acme_email",
+    "acme_ca_bundle",
+    "relay_ca_file",
 )
 _DURATION = re.compile(r"(\d+)\s*([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -448,6 +455,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--public-url", help="the address friends and viewers reach (default http://HOST:PORT)"
+    )
+    tls = serve.add_argument_group("HTTPS relays (see the host guide: relay domain)")
+    tls.add_argument(
+        "--relay-domain",
+        metavar="ZONE",
+        help="a DNS zone delegated to this coordinator (NS record), e.g. relays.example.org: "
+        "relays get names under it and certificates through ACME DNS-01",
+    )
+    tls.add_argument(
+        "--relay-dns-listen", metavar="HOST:PORT", help="where the zone's DNS answers (0.0.0.0:53)"
+    )
+    tls.add_argument(
+        "--relay-dns-nameserver",
+        metavar="HOST",
+        help="the host name the NS record names (default: the public URL's host)",
+    )
+    tls.add_argument("--acme-directory", metavar="URL", help="ACME CA (default Let's Encrypt)")
+    tls.add_argument("--acme-email", help="contact address for the ACME account")
+    tls.add_argument(
+        "--acme-ca-bundle", metavar="PEM", help="CA file trusted for the ACME server (tests)"
+    )
+    tls.add_argument(
+        "--relay-ca-file",
+        metavar="PEM",
+        help="extra CA file the prober trusts for HTTPS relays (a private or test CA)",
     )
     serve.set_defaults(handler=_cmd_serve)
 

@@ -4,12 +4,14 @@ from pathlib import Path
 from typing import Annotated
 
 from platformdirs import user_data_dir
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["APP_DIR_NAME", "Settings", "default_data_dir"]
 
 APP_DIR_NAME = "streamrp2p-coordinator"
+
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 
 RateLimit = Annotated[str, Field(pattern=r"^\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?$")]
 
@@ -38,13 +40,41 @@ class Settings(BaseSettings):
     rate_limit_ip: RateLimit = "600/minute"
     rate_limit_register: RateLimit = "30/minute"
     rate_limit_node: RateLimit = "120/minute"
+    rate_limit_report: RateLimit = "60/minute"
     log_level: str = "info"
+    # HTTPS relays: a zone delegated to this coordinator, its DNS server, the ACME CA
+    relay_domain: str | None = None
+    relay_dns_listen: str = "0.0.0.0:53"
+    relay_dns_nameserver: str = ""
+    acme_directory: str = LETS_ENCRYPT
+    acme_email: str | None = None
+    acme_ca_bundle: Path | None = None
+    relay_ca_file: Path | None = None
+    relay_cert_renew_days: float = Field(default=30.0, gt=0)
+    relay_cert_check_interval: float = Field(default=30.0, gt=0, le=86400)
+
+    @field_validator("relay_domain")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        from coordinator_service.relay_tls.names import normalize_zone
+
+        return normalize_zone(value) if value else None
+
+    @field_validator("relay_dns_listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        from coordinator_service.relay_tls.dns import parse_listen
+
+        parse_listen(value)
+        return value
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> "Settings":
         self.data_dir = self.data_dir.expanduser()
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'coordinator.db'}"
+        if self.public_url and "://" not in self.public_url:
+            self.public_url = f"https://{self.public_url}"  # a bare public name means HTTPS
         if not self.public_url:
             host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
             if ":" in host:

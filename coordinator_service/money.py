@@ -1,46 +1,28 @@
-"""Money at the edges: decimal text in major units <-> integer minor units, exactly."""
+"""Money at the coordinator's edges: amounts typed by the host become minor units (ValidationError).
 
-from decimal import Decimal, InvalidOperation
+Formatting and the currency table live in `streamr_protocol.money`, shared with the tray.
+"""
 
 from coordinator_service.errors import ValidationError
+from streamr_protocol.money import AmountError, is_currency, minor_exponent, parse_amount
+from streamr_protocol.money import format_amount as format_minor
 
-__all__ = ["format_minor", "minor_exponent", "to_minor"]
+__all__ = ["MAX_MINOR", "check_currency", "format_minor", "minor_exponent", "to_minor"]
 
-# ISO 4217 currencies without minor units; every other currency here uses two decimals.
-_ZERO_DECIMAL = frozenset(
-    "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split()
-)
-_THREE_DECIMAL = frozenset("BHD IQD JOD KWD LYD OMR TND".split())
 MAX_MINOR = 10**12
 
 
-def minor_exponent(currency: str) -> int:
-    """Return how many decimals the currency's minor unit has (2 for most)."""
-    if currency in _ZERO_DECIMAL:
-        return 0
-    if currency in _THREE_DECIMAL:
-        return 3
-    return 2
+def check_currency(currency: str) -> None:
+    """Refuse a code that is not an ISO 4217 currency."""
+    if not is_currency(currency):
+        raise ValidationError(
+            f"currency {currency!r} is not an ISO 4217 code (like USD, EUR, JPY, KWD)"
+        )
 
 
 def to_minor(amount: str, currency: str) -> int:
     """Convert `36` or `1.50` (major units) to integer minor units, refusing any rounding."""
     try:
-        value = Decimal(amount.strip())
-    except InvalidOperation as exc:
-        raise ValidationError(f"{amount!r} is not an amount (write it like 36 or 1.50)") from exc
-    if not value.is_finite() or value < 0:
-        raise ValidationError(f"{amount!r} must be a positive amount or 0")
-    scaled = value.scaleb(minor_exponent(currency))
-    if scaled != scaled.to_integral_value():
-        raise ValidationError(f"{amount!r} has more decimals than {currency} allows")
-    minor = int(scaled)
-    if minor > MAX_MINOR:
-        raise ValidationError(f"{amount!r} is too large")
-    return minor
-
-
-def format_minor(minor: int, currency: str) -> str:
-    """Format integer minor units as a decimal string in major units (`150` -> `1.50`)."""
-    exponent = minor_exponent(currency)
-    return str(Decimal(minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent)))
+        return parse_amount(amount, currency, maximum=MAX_MINOR)
+    except AmountError as exc:
+        raise ValidationError(str(exc)) from exc

@@ -54,6 +54,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=int,
         help=f"local status page port on 127.0.0.1 (default {DEFAULT_STATUS_PORT})",
     )
+    parser.add_argument(
+        "--tls-cert",
+        metavar="PEM",
+        help="serve HTTPS with your own certificate (chain) for your own name",
+    )
+    parser.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     return parser.parse_args(argv)
 
 
@@ -68,11 +74,15 @@ def build_config(args: argparse.Namespace) -> NodeConfig:
         "invite": args.invite,
         "name": args.name,
         "payout_handle": args.payout_handle,
+        "tls_cert": getattr(args, "tls_cert", None),
+        "tls_key": getattr(args, "tls_key", None),
     }
     try:
         return NodeConfig(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
         first = exc.errors()[0]
+        if not first["loc"]:  # a rule across flags
+            raise ValueError(str(first["msg"]).removeprefix("Value error, ")) from None
         flag = "--" + str(first["loc"][0]).replace("_mbit", "").replace("_", "-")
         raise ValueError(f"{flag}: {first['msg']}") from None
 

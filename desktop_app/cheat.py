@@ -14,9 +14,9 @@ import dataclasses
 import sys
 from collections.abc import Sequence
 
-from desktop_app.core.relay.playlist import MediaPlaylist
 from desktop_app.core.relay.puller import Rendition, StreamPuller
 from desktop_app.core.relay.window import CachedSegment
+from streamr_protocol.hls import MediaPlaylist
 
 __all__ = ["MODES", "STALE_AFTER_SEGMENTS", "corrupt_bytes", "install", "main"]
 

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
@@ -12,6 +13,8 @@ from pydantic import (
     UrlConstraints,
     field_validator,
 )
+
+from streamr_protocol.text import printable_text
 
 __all__ = [
     "STREAM_NAME_PATTERN",
@@ -26,6 +29,7 @@ __all__ = [
     "LeaderboardEntry",
     "LeaderboardResponse",
     "NodeEarningsResponse",
+    "NodeProfileUpdateRequest",
     "NodeRegisterRequest",
     "NodeRegisterResponse",
     "NodeState",
@@ -37,6 +41,8 @@ __all__ = [
     "PayoutSummary",
     "ProbeRecord",
     "ReachabilityResponse",
+    "RelayCsrRequest",
+    "RelayCsrResponse",
     "StreamAssignment",
     "StreamCreateRequest",
     "StreamReport",
@@ -49,9 +55,15 @@ __all__ = [
 STREAM_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 StreamName = Annotated[str, StringConstraints(pattern=STREAM_NAME_PATTERN)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+DisplayName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(printable_text),
+]
 PayoutHandle = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
+    AfterValidator(printable_text),
 ]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Version = Annotated[str, StringConstraints(max_length=32)]
@@ -140,6 +152,11 @@ class HeartbeatRequest(_Model):
     viewers: int = Field(default=0, ge=0, le=1_000_000)
     capacity_kbit: int = Field(default=10_000, ge=0, le=10_000_000)
     version: Version = "0"
+    tls_certificate_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the relay certificate chain the node holds (sent when it has one)",
+    )
 
 
 class StreamAssignment(_Model):
@@ -162,6 +179,27 @@ class HeartbeatResponse(_Model):
     state: NodeState
     server_time: datetime
     update: UpdateInfo | None = None
+    tls_name: str | None = Field(
+        default=None, description="the relay name the coordinator certifies for this node"
+    )
+    tls_certificate: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="PEM chain for tls_name, sent when the node does not hold it yet",
+    )
+
+
+class RelayCsrRequest(_Model):
+    """A node asks for a certificate of its relay name (its private key stays on the node)."""
+
+    csr: str = Field(max_length=16384, description="PEM certificate signing request")
+
+
+class RelayCsrResponse(_Model):
+    """The coordinator took the CSR; the chain arrives in a later heartbeat answer."""
+
+    name: str
+    status: Literal["pending", "issued"]
 
 
 class ProbeRecord(_Model):
@@ -187,6 +225,14 @@ class NodeStatusResponse(_Model):
     relay_url: str
     last_heartbeat_at: datetime | None
     created_at: datetime
+    profile_changed_at: datetime | None = None
+
+
+class NodeProfileUpdateRequest(_Model):
+    """A friend changes their display name or payout handle (the host sees when)."""
+
+    display_name: DisplayName | None = None
+    payout_handle: PayoutHandle | None = None
 
 
 class ReachabilityResponse(_Model):
@@ -310,6 +356,7 @@ class AdminNodeResponse(_Model):
     version: str
     invite_id: str | None
     created_at: datetime
+    profile_changed_at: datetime | None = None
 
 
 class PayoutComputeRequest(_Model):

@@ -49,10 +49,12 @@ logger = logging.getLogger(__name__)
 EXTENSIONS = [
     "coordinator_service.api.routes.payouts",
     "coordinator_service.api.routes.watch",
+    "coordinator_service.api.routes.watch_reports",
     "coordinator_service.api.routes.leaderboard",
     "coordinator_service.api.routes.hooks",
     "coordinator_service.prober.service",
     "coordinator_service.dashboard.routes",
+    "coordinator_service.relay_tls.service",
 ]
 
 

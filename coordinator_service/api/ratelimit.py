@@ -52,7 +52,8 @@ def _storage(redis_url: str | None) -> Storage:
 
 
 class RateLimits:
-    """Limits: `ip` (any caller), `register` (joins per IP), `node` (per node token)."""
+    """Limits: `ip` (any caller), `register` (joins per IP), `node` (per node token),
+    `report` (viewer report batches per IP)."""
 
     def __init__(self, settings: Settings) -> None:
         self._storage = _storage(settings.redis_url)
@@ -61,6 +62,7 @@ class RateLimits:
             "ip": parse(settings.rate_limit_ip),
             "register": parse(settings.rate_limit_register),
             "node": parse(settings.rate_limit_node),
+            "report": parse(settings.rate_limit_report),
         }
         self._warned_at = 0.0
 

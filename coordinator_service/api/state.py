@@ -31,6 +31,7 @@ class AppContext:
     catalog: CatalogCache
     recorder: HeartbeatRecorder
     admin_token: str = ""
+    report_secret: bytes = b""
     origins: dict[str, StreamIndex] = field(default_factory=dict)  # the prober's origin indexes
     background: list[BackgroundJob] = field(default_factory=list)
 

@@ -1,6 +1,6 @@
 """Read-only queries behind the dashboard pages, each a few indexed SQL statements."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +16,7 @@ from coordinator_service.storage.models import (
     FlagInterval,
     Invite,
     Node,
+    NodeProfileChange,
     Probe,
     Stream,
     UptimeInterval,
@@ -165,6 +166,7 @@ class NodeDetail:
     flags: list[FlagInterval]
     uptime_24h_s: int
     invite_note: str
+    profile_changes: list[NodeProfileChange] = field(default_factory=list)
 
 
 async def node_detail(
@@ -219,7 +221,17 @@ async def node_detail(
         last_probe_reason=latest.reason if latest else "",
         last_probe_at=latest.at if latest else None,
     )
-    return NodeDetail(row, probes, history, flags, int(up), note)
+    changes = list(
+        (
+            await db.scalars(
+                select(NodeProfileChange)
+                .where(NodeProfileChange.node_id == node_id)
+                .order_by(NodeProfileChange.changed_at.desc())
+                .limit(20)
+            )
+        ).all()
+    )
+    return NodeDetail(row, probes, history, flags, int(up), note, changes)
 
 
 async def list_invites(db: AsyncSession, limit: int = 200) -> list[tuple[Invite, int]]:

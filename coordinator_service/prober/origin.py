@@ -1,7 +1,7 @@
 """Watch each stream's origin playlist: live or not (coordinator clock), hashes of its segments.
 
 The watcher reads the origin itself (following an SRS master playlist to its variants, parsed by
-the node's own `desktop_app.core.relay.playlist`, so both sides read HLS alike), fetches
+`streamr_protocol.hls` as the node parses it, so both sides read HLS alike), fetches
 every new segment once and keeps its SHA-256 in a bounded index per stream: the newest
 `RECENT` segments by arrival, and up to `KNOWN` hashes in all, so a probe can tell a fresh
 segment from an old one (stale relay) and from bytes the origin never published (wrong bytes).
@@ -21,8 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coordinator_service.ledger.credit import as_utc
 from coordinator_service.prober.fetch import FetchError, fetch
 from coordinator_service.storage.models import Stream, StreamLiveInterval
-from desktop_app.core.errors import PlaylistError
-from desktop_app.core.relay.playlist import MasterPlaylist, MediaPlaylist, Variant, parse_playlist
+from streamr_protocol.hls import HlsError, MasterPlaylist, MediaPlaylist, Variant, parse_playlist
 
 __all__ = [
     "KNOWN",
@@ -121,7 +120,7 @@ class OriginWatcher:
                     index.changed_at = now
         except FetchError as exc:
             logger.info("origin of %s unreadable: %s", name, exc.detail)
-        except PlaylistError as exc:
+        except HlsError as exc:
             logger.info("origin of %s sent a bad playlist: %s", name, exc)
         return index
 
@@ -139,7 +138,7 @@ class OriginWatcher:
         for variant in playlist.variants[:4]:
             media = await self._playlist(variant.uri)
             if isinstance(media, MasterPlaylist):
-                raise PlaylistError("a variant of the master playlist is a master playlist")
+                raise HlsError("a variant of the master playlist is a master playlist")
             result.append(media)
         return result
 

@@ -29,9 +29,8 @@ import httpx
 from coordinator_service.prober.fetch import FetchError, fetch
 from coordinator_service.prober.origin import StreamIndex
 from coordinator_service.prober.reputation import Reason
-from desktop_app.core.errors import PlaylistError
-from desktop_app.core.relay.playlist import MasterPlaylist, MediaPlaylist, parse_playlist
 from streamr_protocol import NONCE_PARAM, PROOF_HEADER, verify_proof
+from streamr_protocol.hls import HlsError, MasterPlaylist, MediaPlaylist, parse_playlist
 
 __all__ = [
     "ProbeConfig",
@@ -174,7 +173,7 @@ async def _get_with_proof(
 def _parse(body: bytes, url: str) -> MasterPlaylist | MediaPlaylist:
     try:
         return parse_playlist(body.decode("utf-8", "replace"), url)
-    except PlaylistError as exc:
+    except HlsError as exc:
         raise _Failed("http_error", f"the relay's playlist: {exc}") from exc
 
 

@@ -21,7 +21,7 @@ import m3u8
 from m3u8.model import ContentSteering, SessionData
 
 from coordinator_service.prober.routing import RelayCandidate
-from desktop_app.core.relay.playlist import Variant
+from streamr_protocol.hls import Variant
 
 __all__ = [
     "ORIGIN",

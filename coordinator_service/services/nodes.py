@@ -11,7 +11,7 @@ from coordinator_service.prober.reputation import INITIAL_ALPHA
 from coordinator_service.services.clock import utcnow
 from coordinator_service.services.invites import redeem_invite
 from coordinator_service.services.tokens import hash_secret, new_id, new_token
-from coordinator_service.storage.models import Node
+from coordinator_service.storage.models import Node, NodeProfileChange
 
 __all__ = [
     "ACTIVE",
@@ -25,6 +25,7 @@ __all__ = [
     "register_node",
     "reputation",
     "set_banned",
+    "update_profile",
 ]
 
 ACTIVE = "active"
@@ -118,6 +119,33 @@ async def set_banned(session: AsyncSession, node_id: str, banned: bool) -> Node:
         raise NotFoundError(f"no node with id {node_id!r}", code="unknown_node")
     await session.commit()
     return await get_node(session, node_id)
+
+
+async def update_profile(
+    session: AsyncSession,
+    node_id: str,
+    display_name: str | None,
+    payout_handle: str | None,
+    now: datetime,
+) -> Node:
+    """Change a node's name and/or payout handle, keep the change in its history; commit."""
+    node = await get_node(session, node_id)
+    new_name = display_name if display_name is not None else node.display_name
+    new_handle = payout_handle if payout_handle is not None else node.payout_handle
+    if (new_name, new_handle) != (node.display_name, node.payout_handle):
+        session.add(
+            NodeProfileChange(
+                node_id=node.id,
+                changed_at=now,
+                old_display_name=node.display_name,
+                new_display_name=new_name,
+                old_payout_handle=node.payout_handle,
+                new_payout_handle=new_handle,
+            )
+        )
+        node.display_name, node.payout_handle, node.profile_changed_at = new_name, new_handle, now
+        await session.commit()
+    return node
 
 
 def node_state(node: Node, now: datetime, grace: timedelta) -> str:

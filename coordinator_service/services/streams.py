@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.errors import ConflictError, NotFoundError, ValidationError
+from coordinator_service.money import check_currency
 from coordinator_service.services.clock import utcnow
 from coordinator_service.storage.models import Payout, Stream
 from streamr_protocol.models import STREAM_NAME_PATTERN
@@ -22,7 +23,6 @@ __all__ = [
 ]
 
 _NAME = re.compile(STREAM_NAME_PATTERN)
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,8 @@ def _check(
         raise ValidationError(f"origin {origin_url!r} must be an http(s) URL")
     if pool is not None and not 0 <= pool <= 10**12:
         raise ValidationError("the pool per hour must be between 0 and 10^12 minor units")
-    if currency is not None and not _CURRENCY.match(currency):
-        raise ValidationError(f"currency {currency!r} must be three capital letters, like USD")
+    if currency is not None:
+        check_currency(currency)
 
 
 async def create_stream(

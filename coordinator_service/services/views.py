@@ -61,6 +61,7 @@ def admin_node_view(node: Node, now: datetime, grace: timedelta) -> AdminNodeRes
         version=node.version,
         invite_id=node.invite_id,
         created_at=node.created_at,
+        profile_changed_at=node.profile_changed_at,
     )
 
 
@@ -75,4 +76,5 @@ def node_status_view(node: Node, now: datetime, grace: timedelta) -> NodeStatusR
         relay_url=node.relay_url,
         last_heartbeat_at=node.last_heartbeat_at,
         created_at=node.created_at,
+        profile_changed_at=node.profile_changed_at,
     )

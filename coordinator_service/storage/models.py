@@ -25,14 +25,18 @@ __all__ = [
     "FlagInterval",
     "Invite",
     "Node",
+    "NodeProfileChange",
     "Payout",
+    "PeerAudit",
     "PayoutLine",
     "Probe",
     "ProbeLease",
+    "RelayCertificate",
     "Stream",
     "StreamLiveInterval",
     "UTCDateTime",
     "UptimeInterval",
+    "ViewerReport",
 ]
 
 
@@ -136,8 +140,24 @@ class Node(Base):
     created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, index=True)
     next_probe_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, index=True)
+    profile_changed_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
 
     invite: Mapped["Invite | None"] = relationship(lazy="raise")
+
+
+class NodeProfileChange(Base):
+    """A friend changed their display name or payout handle: the values before and after."""
+
+    __tablename__ = "node_profile_changes"
+    __table_args__ = (Index("ix_node_profile_changes_node_at", "node_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    changed_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    old_display_name: Mapped[str] = mapped_column(String(64))
+    new_display_name: Mapped[str] = mapped_column(String(64))
+    old_payout_handle: Mapped[str] = mapped_column(String(128))
+    new_payout_handle: Mapped[str] = mapped_column(String(128))
 
 
 class UptimeInterval(Base):
@@ -246,3 +266,79 @@ class AppSetting(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class RelayCertificate(Base):
+    """A node's relay name under the relay domain: its CSR and the chain the ACME CA issued."""
+
+    __tablename__ = "relay_certificates"
+
+    node_id: Mapped[str] = mapped_column(
+        ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    csr_pem: Mapped[str] = mapped_column(Text)
+    chain_pem: Mapped[str | None] = mapped_column(Text)
+    chain_sha256: Mapped[str | None] = mapped_column(String(64))
+    not_after: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    requested_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    issued_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class ViewerReport(Base):
+    """One beacon batch's outcome for one pathway (a node, or NULL for the origin).
+
+    `address` is the viewer's address (IPv4, or the IPv6 /64) and `viewer` the random id of the
+    report token, so evidence can count distinct viewers; counts and sums, not rows per segment.
+    """
+
+    __tablename__ = "viewer_reports"
+    __table_args__ = (
+        Index("ix_viewer_reports_node_at", "node_id", "at"),
+        Index("ix_viewer_reports_viewer_at", "viewer", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTC_DATETIME, index=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    node_id: Mapped[str | None] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(64))
+    viewer: Mapped[str] = mapped_column(String(32))
+    ok_count: Mapped[int] = mapped_column(Integer)
+    fail_count: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class PeerAudit(Base):
+    """A node (`auditor_id`) asked to fetch a stream from another node's relay (`node_id`).
+
+    Assigned by the coordinator, carried in the auditor's heartbeat answer, answered through
+    `POST /api/v1/nodes/audits`; `reason` is the coordinator's verdict on the report ("" while
+    pending), `counted` whether it fed the target's reputation.
+    """
+
+    __tablename__ = "peer_audits"
+    __table_args__ = (
+        Index("ix_peer_audits_auditor_assigned", "auditor_id", "assigned_at"),
+        Index("ix_peer_audits_node_reported", "node_id", "reported_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    auditor_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2048))
+    assigned_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    expires_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    reported_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    status: Mapped[int | None] = mapped_column(Integer)
+    bytes: Mapped[int | None] = mapped_column(BigInteger)
+    ttfb_ms: Mapped[int | None] = mapped_column(Integer)
+    total_ms: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    reason: Mapped[str] = mapped_column(String(32), default="")
+    counted: Mapped[bool] = mapped_column(Boolean, default=False)

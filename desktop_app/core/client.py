@@ -15,10 +15,13 @@ from streamr_protocol import (
     HeartbeatRequest,
     HeartbeatResponse,
     NodeEarningsResponse,
+    NodeProfileUpdateRequest,
     NodeRegisterRequest,
     NodeRegisterResponse,
     NodeStatusResponse,
     ReachabilityResponse,
+    RelayCsrRequest,
+    RelayCsrResponse,
     StreamResponse,
 )
 
@@ -61,6 +64,19 @@ class CoordinatorClient:
     async def me(self) -> NodeStatusResponse:
         return self._parse(await self._call("GET", "/api/v1/nodes/me"), NodeStatusResponse)
 
+    async def update_profile(
+        self, display_name: str | None = None, payout_handle: str | None = None
+    ) -> NodeStatusResponse:
+        """Change this node's display name and/or payout handle at the coordinator.
+
+        Raises ValueError (pydantic) for a name or handle the protocol refuses, before any call.
+        """
+        request = NodeProfileUpdateRequest(display_name=display_name, payout_handle=payout_handle)
+        response = await self._call(
+            "PATCH", "/api/v1/nodes/me", request.model_dump(mode="json", exclude_none=True)
+        )
+        return self._parse(response, NodeStatusResponse)
+
     async def earnings(self) -> NodeEarningsResponse | None:
         """This node's earnings; None while the coordinator has no such endpoint."""
         response = await self._call("GET", "/api/v1/nodes/me/earnings")
@@ -79,11 +95,19 @@ class CoordinatorClient:
             await self._call("POST", "/api/v1/nodes/me/reachability"), ReachabilityResponse
         )
 
-    async def _call(self, method: str, path: str, body: BaseModel | None = None) -> httpx.Response:
+    async def request_certificate(self, csr_pem: str) -> RelayCsrResponse:
+        """Send the relay's CSR; the chain arrives in a later heartbeat answer."""
+        return self._parse(
+            await self._call("POST", "/api/v1/nodes/me/tls", RelayCsrRequest(csr=csr_pem)),
+            RelayCsrResponse,
+        )
+
+    async def _call(
+        self, method: str, path: str, body: BaseModel | dict[str, object] | None = None
+    ) -> httpx.Response:
+        payload = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
         try:
-            return await self._http.request(
-                method, path, json=None if body is None else body.model_dump(mode="json")
-            )
+            return await self._http.request(method, path, json=payload)
         except httpx.HTTPError as exc:
             raise CoordinatorUnreachable(
                 f"cannot reach the coordinator at {self.base_url}: {type(exc).__name__}"

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import platformdirs
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from desktop_app.core.errors import ConfigError
@@ -40,6 +40,9 @@ class NodeConfig(BaseSettings):
     invite: str | None = None
     name: str | None = Field(default=None, max_length=64)
     payout_handle: str | None = Field(default=None, max_length=128)
+    # the friend's own name and certificate for HTTPS (else the coordinator's relay domain)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     # timing knobs (environment only), so tests need not wait minutes
     heartbeat_backoff_max_s: float = Field(default=60.0, gt=0)
     earnings_interval_s: float = Field(default=60.0, gt=0)
@@ -56,6 +59,18 @@ class NodeConfig(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
             raise ValueError("must be an http(s) URL like http://my.host:8090")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _own_certificate(self) -> "NodeConfig":
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("give both --tls-cert and --tls-key")
+        if (
+            self.tls_cert is not None
+            and self.public_url
+            and not self.public_url.startswith("https:")
+        ):
+            raise ValueError("with --tls-cert the public URL must be https://YOUR.NAME:PORT")
+        return self
 
     @property
     def capacity_kbit(self) -> int:

@@ -3,14 +3,15 @@
 Error
 ├── ConfigError              bad flags, unusable data dir, no identity and no invite
 ├── RelayPortError           the relay or status port cannot be bound (taken, no permission)
-├── PlaylistError            the origin sent something that is not a usable HLS playlist
-│   └── UnsupportedPlaylist  valid HLS the relay does not handle (byte ranges, encryption, …)
+├── PlaylistError            the origin sent something that is not a playlist (type, encoding)
 ├── OriginError              fetching from the origin failed (HTTP status, size, type, network)
 └── CoordinatorError         talking to the coordinator failed
     ├── CoordinatorUnreachable   network error, timeout or 5xx: retry later
     ├── InviteRefused            bad, used or expired invite
     ├── TokenRejected            token revoked or node banned: stop
     └── CoordinatorProtocolError the answer did not match the wire format
+
+HLS that does not parse raises streamr_protocol.hls.HlsError (shared with the coordinator).
 """
 
 __all__ = [
@@ -24,7 +25,6 @@ __all__ = [
     "PlaylistError",
     "RelayPortError",
     "TokenRejected",
-    "UnsupportedPlaylist",
 ]
 
 
@@ -41,10 +41,6 @@ class RelayPortError(Error):
 
 
 class PlaylistError(Error):
-    pass
-
-
-class UnsupportedPlaylist(PlaylistError):
     pass
 
 

@@ -8,6 +8,7 @@ await node.pause(); await node.resume(); await node.stop()
 node.set_unsupported({"alex"})          # never relay these, whatever the coordinator assigns
 await node.earnings_details()           # payouts and probes, on demand
 await node.check_reachability()         # the coordinator fetches the relay from outside now
+await node.update_profile(name, handle) # tell the coordinator; keep it in the identity
 """
 
 import asyncio
@@ -43,8 +44,10 @@ from desktop_app.core.events import (
     ViewersChanged,
 )
 from desktop_app.core.heartbeat import HeartbeatLoop
+from desktop_app.core.links import safe_download_url
 from desktop_app.core.relay.puller import PullSettings
 from desktop_app.core.relay.relay import Relay
+from desktop_app.core.relay.tls import RelayCertificate
 from desktop_app.core.status_page import StatusPage
 from streamr_protocol import (
     HeartbeatRequest,
@@ -132,6 +135,15 @@ async def join(
     return identity
 
 
+def _first_error(exc: ValueError) -> str:
+    """The first message of a pydantic ValidationError (or any ValueError), on one line."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        return f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg', '')}"
+    return str(exc).splitlines()[0]
+
+
 class Node:
     """The friend's node: relay + heartbeats + status page, observable through events."""
 
@@ -157,6 +169,7 @@ class Node:
         self._viewers = -1
         self._probes_seen: set[tuple[datetime, str]] = set()
         self._fail_task: asyncio.Task[None] | None = None
+        self._certificate: RelayCertificate | None = None
         self.stopped = asyncio.Event()
 
     # --- observing ---------------------------------------------------------------------------
@@ -203,15 +216,18 @@ class Node:
 
     @property
     def public_url(self) -> str | None:
-        """The relay base URL viewers and probes use."""
+        """The relay base URL viewers and probes use (https://NAME:PORT with a certificate)."""
         if self.config.public_url:
             return self.config.public_url
         if self.identity is None or self._relay is None:
             return None
         parts = urlsplit(self.identity.relay_url)
-        host = parts.hostname or "127.0.0.1"
+        scheme, host = parts.scheme, parts.hostname or "127.0.0.1"
+        certificate = self._certificate
+        if certificate is not None and certificate.name and self._relay.server.ssl_context:
+            scheme, host = "https", certificate.name
         host = f"[{host}]" if ":" in host else host
-        return urlunsplit((parts.scheme, f"{host}:{self._relay.port}", parts.path, "", ""))
+        return urlunsplit((scheme, f"{host}:{self._relay.port}", parts.path, "", ""))
 
     @property
     def unsupported(self) -> frozenset[str]:
@@ -243,6 +259,25 @@ class Node:
         self._publish(RelayReachabilityChecked(answer.reachable, answer.reason, answer.detail))
         return answer
 
+    async def update_profile(
+        self, display_name: str | None = None, payout_handle: str | None = None
+    ) -> None:
+        """Change the name and/or payout handle at the coordinator, then in the stored identity.
+
+        Raises ConfigError (not started, or text the protocol refuses) or CoordinatorError.
+        """
+        if self._client is None or self.identity is None:
+            raise ConfigError("the node is not running: start it first")
+        try:
+            answer = await self._client.update_profile(display_name, payout_handle)
+        except ValueError as exc:
+            raise ConfigError(f"cannot change the profile: {_first_error(exc)}") from exc
+        self.identity = self.identity.model_copy(
+            update={"display_name": answer.display_name, "payout_handle": answer.payout_handle}
+        )
+        self.config.save_identity(self.identity)
+        logger.info("profile changed at the coordinator")
+
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -267,6 +302,9 @@ class Node:
         )
         self._status = StatusPage(self.snapshot, port=config.status_port)
         try:
+            self._certificate = RelayCertificate(config.data_dir, config.tls_cert, config.tls_key)
+            if self._certificate.context is not None:
+                await self._relay.server.use_tls(self._certificate.context)
             await self._relay.start()
             await self._status.start()
             if self.identity is None:
@@ -387,6 +425,9 @@ class Node:
                 "viewers": sum(r.viewers for r in reports),
                 "capacity_kbit": self.config.capacity_kbit,
                 "version": node_version(),
+                "tls_certificate_sha256": self._certificate.held_sha256
+                if self._certificate
+                else None,
             }
         )
 
@@ -406,9 +447,30 @@ class Node:
             self._assigned = wanted
             await self._relay.set_streams(wanted)
         self.state = "relaying" if self._relay.pullers else "idle"
+        await self._on_tls(answer)
         if answer.update is not None:
-            self._publish(UpdateAvailable(answer.update.version, answer.update.download_url))
+            url = safe_download_url(answer.update.download_url)
+            if url is None:
+                logger.warning("ignoring an update link that is not http(s)")
+            else:
+                self._publish(UpdateAvailable(answer.update.version[:32], url))
         self._publish(HeartbeatSent(self._last_heartbeat_at, answer.state, tuple(wanted)))
+
+    async def _on_tls(self, answer: HeartbeatResponse) -> None:
+        """Ask for the relay's certificate, or serve HTTPS with the one the answer carries."""
+        certificate, relay, client = self._certificate, self._relay, self._client
+        if certificate is None or relay is None or client is None:
+            return
+        try:
+            loaded = await certificate.on_answer(
+                answer.tls_name, answer.tls_certificate, client.request_certificate
+            )
+        except ConfigError as exc:
+            logger.warning("relay certificate not used: %s", exc)
+            return
+        if loaded and certificate.context is not None:
+            await relay.server.use_tls(certificate.context)
+            logger.info("relay public URL %s", self.public_url)
 
     def _on_reachability(self, reachable: bool, detail: str) -> None:
         self._reachable = reachable

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from desktop_app.core.errors import RelayPortError
+from streamr_protocol.money import format_amount
 
 __all__ = ["StatusPage"]
 
@@ -76,7 +77,8 @@ class StatusPage:
         )
         earnings = data.get("earnings")
         earned = (
-            f"{earnings['today_minor'] / 100:.2f} {e(earnings['currency'])} today"
+            f"{format_amount(earnings['today_minor'], earnings['currency'])}"
+            f" {e(earnings['currency'])} today"
             if earnings
             else "not known yet"
         )

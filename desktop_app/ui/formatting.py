@@ -2,20 +2,17 @@
 
 from datetime import UTC, datetime
 
+from streamr_protocol.money import format_amount
+
 __all__ = ["format_age", "format_bytes", "format_mbit", "format_money"]
 
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
-_ZERO_DECIMALS = {"JPY", "KRW"}
 
 
 def format_money(amount_minor: int, currency: str) -> str:
-    """Format integer minor units: 1234, "USD" -> "$12.34"."""
+    """Format integer minor units: 1234, "USD" -> "$12.34"; decimals as ISO 4217 says."""
     sign = "-" if amount_minor < 0 else ""
-    value = abs(amount_minor)
-    if currency in _ZERO_DECIMALS:
-        number = f"{value:,}"
-    else:
-        number = f"{value // 100:,}.{value % 100:02d}"
+    number = format_amount(abs(amount_minor), currency, grouping=True)
     symbol = _SYMBOLS.get(currency)
     return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {currency}"
 

@@ -1,5 +1,6 @@
 """The tray app put together: model, tray, window, wizard, notifications, single instance."""
 
+import html
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -221,7 +222,7 @@ class TrayApp(QObject):
     @Slot(str)
     def on_controller_error(self, message: str) -> None:
         if self._window is not None:
-            self._window.banner.setText(f"<b>{message}</b>")
+            self._window.banner.setText(f"<b>{html.escape(message)}</b>")
         if self.tray is not None:
             self.tray.show_message("StreamrP2P", message, critical=True)
 

@@ -4,6 +4,7 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
+from desktop_app.core.links import is_plain_http_remote
 from desktop_app.ui.errors import JoinError
 from desktop_app.ui.icons import app_icon
 from desktop_app.ui.portmap import PortMapping
@@ -15,6 +16,7 @@ from desktop_app.ui.qt import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    Qt,
     QVBoxLayout,
     QWidget,
     QWizard,
@@ -28,6 +30,12 @@ from streamr_protocol.invite import InviteLink, InviteLinkError, parse_invite_li
 __all__ = ["JoinBackend", "JoinWizard", "Joined"]
 
 logger = logging.getLogger(__name__)
+
+PLAIN_HTTP_WARNING = (
+    "Warning: this coordinator uses plain http:// over the internet. Anyone on the way can "
+    "read your node's token and change what your computer relays. Ask your host for an "
+    "https:// invite link."
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,7 @@ class JoinBackend(Protocol):
 def _status(label: QLabel, text: str, ok: bool | None) -> None:
     colour = {True: "#1e7e34", False: "#b02a37", None: "#555"}[ok]
     label.setStyleSheet(f"color: {colour};")
+    label.setTextFormat(Qt.TextFormat.PlainText)  # coordinator words, never markup
     label.setText(text)
 
 
@@ -262,7 +271,10 @@ class JoinWizard(QWizard):
         if page.link.text() != text:  # edited while checking: that text is checked anew
             return
         page.invite = invite
-        _status(page.status, note, True)
+        if is_plain_http_remote(invite.coordinator_url):
+            _status(page.status, f"{note}\n{PLAIN_HTTP_WARNING}", None)
+        else:
+            _status(page.status, note, True)
         page.completeChanged.emit()
 
     @asyncSlot()

@@ -47,7 +47,7 @@ def postgres_url() -> Iterator[str]:
 
 _PG_TABLES = (
     "uptime_intervals, flag_intervals, probes, probe_leases, payout_lines, payouts, "
-    "stream_live_intervals, nodes, invites, streams, app_settings"
+    "stream_live_intervals, viewer_reports, peer_audits, nodes, invites, streams, app_settings"
 )
 
 

@@ -138,6 +138,7 @@ async def test_killing_the_serving_relay_costs_a_short_stall_and_no_reload(
         )
         assert first["engine"] == "hls.js"
         assert first["restarts"] == 0 and len(first["pathways"]) == 4
+        assert first["token"], "the playlist carried no report token"
         serving = first["pathway"]
 
         # kill the relay serving the first viewer mid-play
@@ -177,6 +178,11 @@ async def test_killing_the_serving_relay_costs_a_short_stall_and_no_reload(
             )
             assert last["marker"] == 1, "the page was reloaded"
             origin_stalls_ms.append(round(await _stall_ms(page)))
+        # the page's beacons reached the coordinator and none was refused
+        beacons = await wait_player(
+            viewers[0], lambda s: s["reportsAccepted"] >= 2, "had its beacons accepted"
+        )
+        assert beacons["reportsRefused"] == 0
         await _until(
             lambda: _metric(coord, "streamr_watch_fell_back_to_origin_total") >= 2,
             "the fallbacks counted",

@@ -7,9 +7,11 @@ from urllib.parse import parse_qs, urlsplit
 import m3u8
 
 from coordinator_service.prober.origin import StreamIndex
+from coordinator_service.prober.steering import REPORT_TOKEN_DATA_ID
+from coordinator_service.prober.viewer_reports import verify_report_token
 from coordinator_service.services.clock import utcnow
 from coordinator_service.storage.models import Node, Probe, Stream, UptimeInterval
-from desktop_app.core.relay.playlist import Variant
+from streamr_protocol.hls import Variant
 from tests.trust.conftest import Api
 
 ORIGIN_URL = "http://origin.test/live/main.m3u8"
@@ -97,6 +99,10 @@ async def test_playlist_offers_only_eligible_relays_then_the_origin(api: Api):
         ]
         firsts[order[0]] += 1
     assert set(firsts) == healthy  # every healthy relay comes first for someone
+    token = next(d.value for d in parsed.session_data if d.data_id == REPORT_TOKEN_DATA_ID)
+    grant = verify_report_token(api.ctx.report_secret, token, utcnow())
+    assert grant is not None and grant.stream == "main"
+    assert set(grant.node_ids) == set(pathways(parsed)[:3])
     seen = api.ctx.metrics.audience.streams()["main"]
     assert (seen.playlists, seen.origin_only) == (41, 1)
 
@@ -200,3 +206,15 @@ async def test_a_viewer_that_started_on_the_origin_gets_relays_cloned_in(api: Ap
     again = (await api.client.get(manifest["RELOAD-URI"] + f"&_HLS_pathway={ids['a']}")).json()
     assert again["PATHWAY-PRIORITY"] == [ids["a"], "origin"] and "PATHWAY-CLONES" not in again
     assert api.ctx.metrics.audience.streams()["main"].on_relays == 1
+
+
+async def test_players_without_steering_get_the_first_pathway_only(api: Api):
+    await api.create_stream("main", origin_url=ORIGIN_URL)
+    await relaying(api, a="ok", b="ok")
+    for agent in ("Lavf/60.16.100", "VLC/3.0.21 LibVLC/3.0.21", "libmpv"):
+        response = await api.client.get("/watch/main.m3u8", headers={"User-Agent": agent})
+        parsed = m3u8.loads(response.text)
+        assert len(pathways(parsed)) == 1 and pathways(parsed) != ["origin"], agent
+    browser = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0"}
+    parsed = m3u8.loads((await api.client.get("/watch/main.m3u8", headers=browser)).text)
+    assert len(pathways(parsed)) == 3

@@ -18,15 +18,17 @@ from coordinator_service.api.deps import (
 )
 from coordinator_service.api.state import AppContext
 from coordinator_service.errors import AuthError, ValidationError
+from coordinator_service.relay_tls.service import tls_answer_fields
 from coordinator_service.services.clock import utcnow
 from coordinator_service.services.heartbeats import Beat, Catalog
-from coordinator_service.services.nodes import NewNode, register_node
+from coordinator_service.services.nodes import NewNode, register_node, update_profile
 from coordinator_service.services.tokens import hash_secret
 from coordinator_service.services.views import node_status_view
 from streamr_protocol.models import (
     ErrorResponse,
     HeartbeatRequest,
     HeartbeatResponse,
+    NodeProfileUpdateRequest,
     NodeRegisterRequest,
     NodeRegisterResponse,
     NodeStatusResponse,
@@ -136,12 +138,16 @@ async def heartbeat(body: HeartbeatRequest, request: Request) -> Response:
         raise
     ctx.metrics.heartbeats.labels(result.state).inc()
     streams, update = _rendered(await ctx.catalog.get())
-    answer = b'{"interval_s":%d,"streams":%s,"state":"%s","server_time":"%s","update":%s}' % (
+    tls = await tls_answer_fields(
+        request.app, result.node_id, beat.relay_url, body.tls_certificate_sha256
+    )
+    answer = b'{"interval_s":%d,"streams":%s,"state":"%s","server_time":"%s","update":%s%s}' % (
         ctx.settings.heartbeat_interval,
         b"[]" if result.state == "banned" else streams,
         result.state.encode(),
         result.at.isoformat().replace("+00:00", "Z").encode(),
         update,
+        tls,
     )
     return Response(answer, media_type="application/json")
 
@@ -172,3 +178,13 @@ _ASSIGNMENTS = TypeAdapter(list[StreamAssignment])
 async def me(node: NodeDep, ctx: ContextDep) -> NodeStatusResponse:
     """The calling node's own status as the coordinator sees it."""
     return node_status_view(node, utcnow(), ctx.grace)
+
+
+@router.patch("/me", response_model=NodeStatusResponse, responses=_AUTH_ERRORS)
+async def patch_me(
+    body: NodeProfileUpdateRequest, node: NodeDep, ctx: ContextDep, session: WriteSessionDep
+) -> NodeStatusResponse:
+    """Change this node's display name and/or payout handle; the host sees when it changed."""
+    now = utcnow()
+    updated = await update_profile(session, node.id, body.display_name, body.payout_handle, now)
+    return node_status_view(updated, now, ctx.grace)

@@ -3,6 +3,8 @@
 - `GET /watch/{stream}.m3u8`: a multivariant playlist of the stream's variants through up to
   `WANTED_RELAYS` relays picked for this viewer (weighted by spare capacity) and the origin
   last, as HLS Content Steering pathways (see `prober/steering.py`).
+  It carries the viewer's report token (`#EXT-X-SESSION-DATA`, DATA-ID
+  `org.streamrp2p.report-token`) naming the relays offered, for the watch page's beacons.
 - `GET /watch/{stream}/steering.json`: the steering manifest that playlist names; it re-ranks
   the viewer's pathways as relays come and go.
 - `GET /watch/{stream}/relay.m3u8`: the old single-relay redirect, for clients that want one
@@ -10,6 +12,10 @@
 
 `?secure=1` (the watch page sends it when opened over https://), or a request that arrived over
 HTTPS, offers only https pathways: a browser blocks http:// media on an https:// page.
+
+Players known to do neither steering nor failover (ffmpeg's HLS demuxer in ffplay and mpv:
+`Lavf/…`, `libmpv`; VLC) get the first pathway only: ffmpeg opens the first segments of every
+variant it is offered, so a full list would cost every relay and the origin a download at start.
 """
 
 import re
@@ -20,6 +26,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from coordinator_service.api.deps import ContextDep, SessionDep, ip_limited
+from coordinator_service.api.routes.watch_reports import app_report_secret
 from coordinator_service.api.state import AppContext
 from coordinator_service.errors import ConflictError
 from coordinator_service.prober.routing import (
@@ -37,6 +44,7 @@ from coordinator_service.prober.steering import (
     steering_manifest,
     watch_variants,
 )
+from coordinator_service.prober.viewer_reports import issue_report_token
 from coordinator_service.services.clock import utcnow
 from coordinator_service.storage.models import Stream
 from streamr_protocol.models import ErrorResponse
@@ -49,6 +57,7 @@ WANTED_RELAYS = 3
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 NO_STORE = {"Cache-Control": "no-store"}
 _PATHWAY_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_NO_STEERING = re.compile(r"^(Lavf/|libmpv|mpv |VLC/|LibVLC/)", re.IGNORECASE)
 StreamName = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
@@ -93,6 +102,8 @@ async def watch(
     pathways = [Pathway(c.node_id, c.relay_url) for c in pick_pathways(candidates, WANTED_RELAYS)]
     if _origin_usable(found, secure):
         pathways.append(Pathway(ORIGIN))
+    if _NO_STEERING.match(request.headers.get("user-agent", "")):
+        pathways = pathways[:1]
     if not pathways:
         raise ConflictError(
             "this stream has no https:// relay or origin yet; open the watch page over http://",
@@ -104,7 +115,10 @@ async def watch(
     if secure:
         query["secure"] = "1"
     steering = request.url_for("steering", stream=found.name).include_query_params(**query)
-    text = render_watch_playlist(variants, pathways, f"{steering.path}?{steering.query}")
+    relays = [p.id for p in pathways if p.base is not None]
+    secret = await app_report_secret(ctx)
+    token = issue_report_token(secret, found.name, relays, utcnow(), viewer=viewer)
+    text = render_watch_playlist(variants, pathways, f"{steering.path}?{steering.query}", token)
     ctx.metrics.audience.served(found.name, viewer, pathways[0].id)
     return Response(text, media_type=PLAYLIST_TYPE, headers=NO_STORE)
 

@@ -22,7 +22,7 @@
   const REPORT_MAX = 50;
   const state = {
     segments: 0, restarts: 0, url: "", relayedBy: "", engine: "", pathway: "",
-    pathways: [], switches: 0, reportsSent: 0, token: "",
+    pathways: [], switches: 0, reportsSent: 0, reportsAccepted: 0, reportsRefused: 0, token: "",
   };
   window.streamrPlayer = state;
   let hls = null;
@@ -60,7 +60,8 @@
   // --- viewer evidence: which pathway served each segment ----------------------------------
 
   function report(entry) {
-    if (!state.token || !entry.pathway) { return; }
+    // the token covers the pathways of the playlist; clones added later are not reported
+    if (!state.token || state.pathways.indexOf(entry.pathway) === -1) { return; }
     pending.push(entry);
     if (pending.length >= REPORT_MAX) { flush(false); }
   }
@@ -76,6 +77,12 @@
     fetch("/api/v1/watch/reports", {
       method: "POST", body: body, keepalive: true, credentials: "omit",
       headers: { "Content-Type": "application/json" },
+    }).then(function (response) {
+      if (!response.ok) { state.reportsRefused += 1; return null; }
+      state.reportsAccepted += 1;
+      return response.json();
+    }).then(function (answer) {
+      if (answer && answer.token) { state.token = answer.token; }  // renewed before it expires
     }).catch(function () {});
   }
 

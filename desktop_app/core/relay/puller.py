@@ -20,14 +20,15 @@ import httpx
 
 from desktop_app.core.backoff import Backoff
 from desktop_app.core.errors import OriginError, PlaylistError
-from desktop_app.core.relay.playlist import (
+from desktop_app.core.relay.window import CachedSegment, SegmentWindow
+from streamr_protocol.hls import (
+    HlsError,
     MasterPlaylist,
     MediaPlaylist,
     Variant,
     parse_playlist,
     render_master,
 )
-from desktop_app.core.relay.window import CachedSegment, SegmentWindow
 
 __all__ = ["PullSettings", "Rendition", "StreamPuller"]
 
@@ -166,7 +167,7 @@ class StreamPuller:
             except _Offline as exc:
                 self._report(str(exc))
                 self._went_offline()
-            except (OriginError, PlaylistError) as exc:
+            except (OriginError, PlaylistError, HlsError) as exc:
                 self._report(str(exc))
             self._tick()
             await asyncio.sleep(backoff.next())
@@ -228,7 +229,7 @@ class StreamPuller:
                 added = await self._ingest(rendition, parsed)
             except _Offline:
                 raise
-            except (OriginError, PlaylistError) as exc:
+            except (OriginError, PlaylistError, HlsError) as exc:
                 self._report(str(exc))
                 self._tick()
                 await asyncio.sleep(backoff.next())

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import re
 import socket
+import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -95,8 +96,15 @@ class StreamCounters:
 class _CappedSite(web.BaseSite):
     """A TCP site that refuses connections beyond a cap."""
 
-    def __init__(self, runner: web.AppRunner, host: str, port: int, limits: ServerLimits) -> None:
-        super().__init__(runner)
+    def __init__(
+        self,
+        runner: web.AppRunner,
+        host: str,
+        port: int,
+        limits: ServerLimits,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(runner, ssl_context=ssl_context)
         self._host, self._port, self._cap = host, port, limits.max_connections
         self._send_buffer = limits.send_buffer_bytes
         self._runner_ref = runner
@@ -104,7 +112,7 @@ class _CappedSite(web.BaseSite):
 
     @property
     def name(self) -> str:
-        return f"http://{self._host}:{self._port}"
+        return f"{'https' if self._ssl_context else 'http'}://{self._host}:{self._port}"
 
     async def start(self) -> None:
         await super().start()
@@ -121,7 +129,9 @@ class _CappedSite(web.BaseSite):
             return Gate(guard, handler)
 
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(factory, self._host, self._port, backlog=256)
+        self._server = await loop.create_server(
+            factory, self._host, self._port, backlog=256, ssl=self._ssl_context
+        )
         if self._send_buffer:  # accepted sockets inherit it from the listening socket
             for sock in self._server.sockets:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self._send_buffer)
@@ -148,7 +158,9 @@ class RelayServer:
         self.counters: dict[str, StreamCounters] = {}
         self._probe_key = probe_key
         self._runner: web.AppRunner | None = None
+        self._site: _CappedSite | None = None
         self._turns = _TurnTaker(SLICES_PER_TURN)
+        self.ssl_context: ssl.SSLContext | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -173,22 +185,42 @@ class RelayServer:
             max_headers=limits.max_headers,
         )
         await self._runner.setup()
-        site = _CappedSite(self._runner, self.host, self.port, limits)
+        try:
+            await self._listen()
+        except RelayPortError:
+            await self._runner.cleanup()
+            self._runner = None
+            raise
+        self.port = int(self._runner.addresses[0][1])
+        logger.info("relay listening on %s:%d", self.host, self.port)
+
+    async def _listen(self) -> None:
+        assert self._runner is not None
+        site = _CappedSite(self._runner, self.host, self.port, self.limits, self.ssl_context)
         try:
             await site.start()
         except OSError as exc:
-            await self._runner.cleanup()
-            self._runner = None
             raise RelayPortError(
                 f"relay port {self.port} on {self.host} is not usable: {exc.strerror or exc}"
             ) from exc
-        self.port = int(self._runner.addresses[0][1])
-        logger.info("relay listening on %s:%d", self.host, self.port)
+        self._site = site
+
+    async def use_tls(self, context: ssl.SSLContext) -> None:
+        """Serve HTTPS from now on (same port); a context already in use reloads in place."""
+        if context is self.ssl_context:
+            return
+        self.ssl_context = context
+        if self._runner is None or self._site is None:
+            return
+        await self._site.stop()  # open connections finish; new ones get TLS
+        await self._listen()
+        logger.info("relay serving HTTPS on %s:%d", self.host, self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+            self._site = None
         self._turns.stop()
 
     # --- statistics ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
-from desktop_app.core.relay.playlist import RenderedSegment, render_media
+from streamr_protocol.hls import RenderedSegment, render_media
 
 __all__ = ["CachedSegment", "SegmentWindow"]
 

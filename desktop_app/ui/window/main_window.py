@@ -2,6 +2,7 @@
 
 import html
 
+from desktop_app.core.links import safe_download_url
 from desktop_app.ui.icons import app_icon
 from desktop_app.ui.model import NodeModel
 from desktop_app.ui.qt import (
@@ -9,6 +10,7 @@ from desktop_app.ui.qt import (
     QLabel,
     QMainWindow,
     QShowEvent,
+    Qt,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -55,6 +57,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.banner = QLabel()
         self.banner.setWordWrap(True)
+        self.banner.setTextFormat(Qt.TextFormat.RichText)  # every part escaped or app-built
         self.banner.setOpenExternalLinks(True)
         self.no_tray = QLabel(NO_TRAY_NOTE)
         self.no_tray.setWordWrap(True)
@@ -116,8 +119,12 @@ class MainWindow(QMainWindow):
             return
         banner = f"<b>{html.escape(self.model.status_line())}</b>"
         if self.model.update is not None:
-            version, url = (html.escape(part) for part in self.model.update)
-            banner += f'<br>Version {version} is available: <a href="{url}">{url}</a>'
+            version, offered = self.model.update
+            banner += f"<br>Version {html.escape(version)} is available"
+            url = safe_download_url(offered)  # only http(s), rebuilt here
+            if url is not None:
+                link = html.escape(url, quote=True)
+                banner += f': <a href="{link}">{link}</a>'
         self.banner.setText(banner)
         self.status_tab.refresh()
         self.earnings_tab.refresh()

@@ -12,6 +12,7 @@ from desktop_app.ui.qt import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    Qt,
     QVBoxLayout,
     QWidget,
     Signal,
@@ -52,6 +53,7 @@ class SettingsTab(QWidget):
         self.save_button = QPushButton("Save")
         self.message = QLabel()
         self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.leave_button = QPushButton("Leave this coordinator…")
         port_row = QHBoxLayout()
         port_row.addWidget(self.relay_port)

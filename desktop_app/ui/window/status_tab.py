@@ -8,6 +8,7 @@ from desktop_app.ui.qt import (
     QListWidget,
     QProgressBar,
     QPushButton,
+    Qt,
     QVBoxLayout,
     QWidget,
     Signal,
@@ -47,6 +48,8 @@ class StatusTab(QWidget):
         labels = (self.health, self.reachability, self.reach_detail, self.coordinator)
         for label in (*labels, self.relay_url):
             label.setWordWrap(True)
+        for label in (*labels, self.relay_url, self.upload_text, self.probes, self.heartbeat):
+            label.setTextFormat(Qt.TextFormat.PlainText)  # coordinator words, never markup
         form = QFormLayout()
         form.addRow("Relay:", self.health)
         form.addRow("Reachable from outside:", self.reachability)

@@ -1,4 +1,4 @@
-"""Parse origin HLS playlists and render the node's own ones (pure, with the m3u8 library)."""
+"""HLS playlists, read and written alike by node and coordinator (pure, with the m3u8 library)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -7,9 +7,9 @@ from urllib.parse import urljoin
 
 import m3u8
 
-from desktop_app.core.errors import PlaylistError, UnsupportedPlaylist
-
 __all__ = [
+    "HlsError",
+    "UnsupportedHls",
     "MasterPlaylist",
     "MediaPlaylist",
     "MediaSegment",
@@ -19,6 +19,14 @@ __all__ = [
     "render_master",
     "render_media",
 ]
+
+
+class HlsError(ValueError):
+    """Text that is not a usable HLS playlist; str() is one line."""
+
+
+class UnsupportedHls(HlsError):
+    """Valid HLS using a feature the relay does not handle (byte ranges, encryption, …)."""
 
 
 @dataclass(frozen=True)
@@ -73,31 +81,36 @@ class RenderedSegment:
 def parse_playlist(text: str, url: str) -> MasterPlaylist | MediaPlaylist:
     """Parse a master or media playlist fetched from `url`, resolving URIs against it.
 
-    Raises PlaylistError for text that is not HLS, UnsupportedPlaylist for HLS features the
+    Raises HlsError for text that is not HLS, UnsupportedHls for HLS features the
     relay does not handle (byte ranges, encryption, fMP4 init sections, separate renditions).
     """
     if not text.lstrip("\ufeff").startswith("#EXTM3U"):
-        raise PlaylistError("not an HLS playlist (no #EXTM3U header)")
+        raise HlsError("not an HLS playlist (no #EXTM3U header)")
     try:
         parsed = m3u8.loads(text)
     except Exception as exc:  # the library raises assorted errors on malformed tags
-        raise PlaylistError(f"malformed HLS playlist: {exc}") from exc
+        raise HlsError(f"malformed HLS playlist: {exc}") from exc
     if parsed.is_variant:
         return _master(parsed, url)
     return _media(parsed, url)
 
 
+def _resolve(base: str, uri: str) -> str:
+    try:
+        return urljoin(base, uri)
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL" for a stray '['
+        raise HlsError(f"unusable URI {uri[:80]!r} in the playlist: {exc}") from exc
+
+
 def _master(parsed: m3u8.M3U8, url: str) -> MasterPlaylist:
     if any(media.uri for media in parsed.media):
-        raise UnsupportedPlaylist(
-            "separate audio/subtitle renditions (EXT-X-MEDIA) are not supported"
-        )
+        raise UnsupportedHls("separate audio/subtitle renditions (EXT-X-MEDIA) are not supported")
     variants = []
     for playlist in parsed.playlists:
         info = playlist.stream_info
         variants.append(
             Variant(
-                uri=urljoin(url, playlist.uri),
+                uri=_resolve(url, playlist.uri),
                 bandwidth=int(info.bandwidth or 0),
                 average_bandwidth=info.average_bandwidth,
                 resolution=tuple(info.resolution) if info.resolution else None,
@@ -106,27 +119,27 @@ def _master(parsed: m3u8.M3U8, url: str) -> MasterPlaylist:
             )
         )
     if not variants:
-        raise PlaylistError("master playlist lists no variants")
+        raise HlsError("master playlist lists no variants")
     return MasterPlaylist(tuple(variants))
 
 
 def _media(parsed: m3u8.M3U8, url: str) -> MediaPlaylist:
     if parsed.target_duration is None:
-        raise PlaylistError("media playlist without #EXT-X-TARGETDURATION")
+        raise HlsError("media playlist without #EXT-X-TARGETDURATION")
     start = int(parsed.media_sequence or 0)
     segments = []
     for index, segment in enumerate(parsed.segments):
         if segment.byterange:
-            raise UnsupportedPlaylist("byte-range segments (EXT-X-BYTERANGE) are not supported")
+            raise UnsupportedHls("byte-range segments (EXT-X-BYTERANGE) are not supported")
         if segment.key is not None and segment.key.method not in (None, "NONE"):
-            raise UnsupportedPlaylist("encrypted segments (EXT-X-KEY) are not supported")
+            raise UnsupportedHls("encrypted segments (EXT-X-KEY) are not supported")
         if segment.init_section is not None:
-            raise UnsupportedPlaylist("fMP4 init sections (EXT-X-MAP) are not supported")
+            raise UnsupportedHls("fMP4 init sections (EXT-X-MAP) are not supported")
         if not segment.uri or segment.duration is None:
-            raise PlaylistError("segment without URI or #EXTINF duration")
+            raise HlsError("segment without URI or #EXTINF duration")
         segments.append(
             MediaSegment(
-                uri=urljoin(url, segment.uri),
+                uri=_resolve(url, segment.uri),
                 sequence=start + index,
                 duration=float(segment.duration),
                 title=segment.title or None,

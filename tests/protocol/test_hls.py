@@ -7,11 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desktop_app.core.errors import PlaylistError, UnsupportedPlaylist
-from desktop_app.core.relay.playlist import (
+from streamr_protocol.hls import (
+    HlsError,
     MasterPlaylist,
     MediaPlaylist,
     RenderedSegment,
+    UnsupportedHls,
     Variant,
     parse_playlist,
     render_master,
@@ -61,10 +62,11 @@ def test_media_playlist_keeps_queries_sequence_and_tags() -> None:
         ("<html>502 Bad Gateway</html>", "no #EXTM3U"),
         ("#EXTM3U\n#EXTINF:1,\nx.ts\n", "TARGETDURATION"),
         ("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n", "no variants"),
+        ("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nhttp://[x/a.ts\n", "unusable URI"),
     ],
 )
 def test_garbage_is_a_playlist_error(text: str, message: str) -> None:
-    with pytest.raises(PlaylistError, match=message):
+    with pytest.raises(HlsError, match=message):
         parse_playlist(text, "http://o/live/a.m3u8")
 
 
@@ -78,7 +80,7 @@ def test_garbage_is_a_playlist_error(text: str, message: str) -> None:
 )
 def test_unsupported_features_get_a_clear_error(tag: str, message: str) -> None:
     text = f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n{tag}\n#EXTINF:1,\na.ts\n"
-    with pytest.raises(UnsupportedPlaylist, match=message):
+    with pytest.raises(UnsupportedHls, match=message):
         parse_playlist(text, "http://o/live/a.m3u8")
 
 

@@ -1,0 +1,1 @@
+"""HTTPS relays: the relay domain's DNS, the relay names, and certificates from an ACME CA."""
