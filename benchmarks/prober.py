@@ -10,7 +10,6 @@ Target: < 20 s per cycle. Usage: python benchmarks/prober.py [--nodes N] [--conc
 import argparse
 import asyncio
 import hashlib
-import hmac
 import os
 import re
 import resource
@@ -32,7 +31,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine  # no
 
 from coordinator_service.prober.scheduler import Prober, ProberSettings  # noqa: E402
 from coordinator_service.storage.models import Base, Node, Probe, Stream, UptimeInterval  # noqa: E402
-from streamr_protocol import NONCE_PARAM, PROOF_HEADER  # noqa: E402
+from streamr_protocol import SEGMENT_PROOF_HEADER, segment_proof  # noqa: E402
 from tests.fixtures.net import free_port, wait_http  # noqa: E402
 
 TARGET_S = 20.0
@@ -75,11 +74,10 @@ async def serve_relays(origin: str, port: int) -> None:
         if cached is None:
             raise web.HTTPNotFound()
         body, digest = cached
-        key = key_of(int(request.match_info["node"])).encode()
-        nonce = request.query.get(NONCE_PARAM, "")
-        # the HMAC of streamr_protocol.make_proof, with the body's digest computed once
-        proof = hmac.new(key, f"{nonce}:{digest}".encode(), hashlib.sha256).hexdigest()
-        return web.Response(body=body, headers={PROOF_HEADER: proof})
+        key = key_of(int(request.match_info["node"]))
+        # the nodes differ by path here (relay URLs are checked when nodes register, not here)
+        proof = segment_proof(key, f"http://127.0.0.1:{request.url.port}", digest)
+        return web.Response(body=body, headers={SEGMENT_PROOF_HEADER: proof})
 
     app = web.Application()
     app.router.add_get(r"/n{node:\d+}/live/main.m3u8", playlist)

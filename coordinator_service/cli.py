@@ -1,32 +1,39 @@
-"""`streamr-coordinator`: serve the API, and admin commands that work on the database directly.
+"""`streamr-coordinator`: serve the API, the admin commands, and the one place the CLI is assembled.
 
-Other parts add subcommands without editing this file much: a module named in `CLI_EXTENSIONS`
-that exists must define `register(subparsers) -> None`, adding parsers whose defaults set
-`handler=callable(args) -> int`. For database work use `add_db_options(parser)` and
-`async with open_database(args) as (settings, db): ...` (it migrates first).
-Raise `coordinator_service.errors.Error` for a one-line error (exit 1).
+`SUBCOMMANDS` lists the parts' modules that add subcommands (`register(subparsers)`); to add one,
+import its module here and list it. Their shared helpers are in `cli_common` (a part never
+imports this module).
 """
 
 import argparse
 import asyncio
-import importlib
-import importlib.util
 import json
 import logging
-import re
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
 
-import pydantic
-
-from coordinator_service import __version__
+from coordinator_service import __version__, host_cli
+from coordinator_service.cli_common import (
+    DB_KEYS,
+    Parser,
+    add_db_options,
+    format_table,
+    format_when,
+    open_database,
+    parse_duration,
+    run_async,
+    settings_from_args,
+)
 from coordinator_service.config import Settings
+from coordinator_service.dashboard import cli as dashboard_cli
+from coordinator_service.demo import cli as demo_cli
 from coordinator_service.errors import Error, ValidationError
+from coordinator_service.ledger import cli as ledger_cli
 from coordinator_service.money import format_minor, to_minor
+from coordinator_service.prober import cli as prober_cli
 from coordinator_service.services import invites, nodes, streams
 from coordinator_service.services.admin_token import ensure_admin_token, ensure_data_dir
 from coordinator_service.services.app_settings import HEARTBEAT_INTERVAL, PUBLIC_URL, get_settings
@@ -35,30 +42,13 @@ from coordinator_service.services.views import admin_node_view
 from coordinator_service.storage.db import Database
 from streamr_protocol.invite import format_invite_link
 
-__all__ = [
-    "CLI_EXTENSIONS",
-    "add_db_options",
-    "build_parser",
-    "format_table",
-    "format_when",
-    "main",
-    "open_database",
-    "parse_duration",
-    "settings_from_args",
-]
+__all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 logger = logging.getLogger(__name__)
 
-# Subcommands of other parts, registered when their module exists (see the module docstring).
-CLI_EXTENSIONS = [
-    "coordinator_service.ledger.cli",
-    "coordinator_service.demo.cli",
-    "coordinator_service.dashboard.cli",
-    "coordinator_service.prober.cli",
-    "coordinator_service.host_cli",
-]
+# The parts' subcommands, after serve/stream/invite/nodes (each module has `register(sub)`).
+SUBCOMMANDS = (ledger_cli, demo_cli, dashboard_cli, prober_cli, host_cli)
 
-_DB_KEYS = ("data_dir", "database_url")
 _SERVE_KEYS = (
     "host",
     "port",
@@ -75,87 +65,6 @@ _SERVE_KEYS = (
     "acme_ca_bundle",
     "relay_ca_file",
 )
-_DURATION = re.compile(r"(\d+)\s*([smhdw])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-class _Parser(argparse.ArgumentParser):
-    """Usage errors as one line plus a hint, exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n(see {self.prog} --help)\n")
-
-
-def parse_duration(text: str) -> timedelta:
-    """Parse `7d`, `12h`, `30m`, `90s`, `2w` or combinations like `1d12h`."""
-    compact = text.strip().lower().replace(" ", "")
-    if not compact or _DURATION.sub("", compact):
-        raise ValidationError(f"{text!r} is not a duration: write it like 7d, 12h or 30m")
-    seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(compact))
-    return timedelta(seconds=seconds)
-
-
-def add_db_options(parser: argparse.ArgumentParser) -> None:
-    """Add `--data-dir` and `--database-url` (the same as `serve` takes)."""
-    group = parser.add_argument_group("storage")
-    group.add_argument(
-        "--data-dir", help="folder of the database and admin token (default: per-user data dir)"
-    )
-    group.add_argument(
-        "--database-url",
-        help="sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB "
-        "(default: SQLite in the data dir)",
-    )
-
-
-def settings_from_args(
-    args: argparse.Namespace, keys: Sequence[str] = _DB_KEYS, **overrides: Any
-) -> Settings:
-    """Build settings from the given flags (flags > STREAMR_* env > defaults)."""
-    given = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
-    given.update(overrides)
-    try:
-        return Settings(**given)
-    except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        where = "--" + "-".join(str(p) for p in first["loc"]).replace("_", "-")
-        raise ValidationError(f"{where}: {first['msg']}") from exc
-
-
-@asynccontextmanager
-async def open_database(args: argparse.Namespace) -> AsyncIterator[tuple[Settings, Database]]:
-    """Open (and migrate) the database named by the flags; closed on exit."""
-    settings = settings_from_args(args)
-    ensure_data_dir(settings.data_dir)
-    db = Database(settings.database_url)
-    try:
-        await db.migrate()
-        yield settings, db
-    finally:
-        await db.dispose()
-
-
-def _run(coro: Callable[[], Any]) -> int:
-    result = asyncio.run(coro())
-    return int(result or 0)
-
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Lay out rows as aligned plain-text columns under their headers."""
-    widths = [len(h) for h in headers]
-    for row in rows:
-        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    for row in rows:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    return "\n".join(lines)
-
-
-def format_when(value: datetime | None) -> str:
-    """Format a UTC time for the CLI's tables, or '-' when unset."""
-    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
-
-
 # --- serve ----------------------------------------------------------------------------------
 
 
@@ -167,7 +76,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     from coordinator_service.api.app import create_app
 
-    settings = settings_from_args(args, _DB_KEYS + _SERVE_KEYS)
+    settings = settings_from_args(args, DB_KEYS + _SERVE_KEYS)
     level = logging.getLevelName(settings.log_level.upper())
     if isinstance(level, int):  # STREAMR_LOG_LEVEL applies to our loggers too, not only uvicorn's
         logging.getLogger().setLevel(level)
@@ -182,7 +91,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         sock.close()
         raise Error(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from exc
     if settings.port == 0:  # port 0: the system picked one; invite links need the real one
-        settings = settings_from_args(args, _DB_KEYS + _SERVE_KEYS, port=sock.getsockname()[1])
+        settings = settings_from_args(args, DB_KEYS + _SERVE_KEYS, port=sock.getsockname()[1])
     ensure_data_dir(settings.data_dir)
     ensure_admin_token(settings.admin_token_path)
     asyncio.run(_migrate(settings))
@@ -241,7 +150,7 @@ def _cmd_stream_add(args: argparse.Namespace) -> int:
             f"pool {format_minor(stream.pool_per_hour_minor, currency)} {currency} per hour"
         )
 
-    return _run(run)
+    return run_async(run)
 
 
 def _cmd_stream_list(args: argparse.Namespace) -> int:
@@ -269,7 +178,7 @@ def _cmd_stream_list(args: argparse.Namespace) -> int:
             )
         )
 
-    return _run(run)
+    return run_async(run)
 
 
 def _stream_json(stream: Any) -> dict[str, Any]:
@@ -305,7 +214,7 @@ def _cmd_invite_create(args: argparse.Namespace) -> int:
         print("send this link to a friend (it is shown only now):")
         print(format_invite_link(public_url.rstrip("/"), created.code))
 
-    return _run(run)
+    return run_async(run)
 
 
 def _cmd_invite_list(args: argparse.Namespace) -> int:
@@ -352,7 +261,7 @@ def _cmd_invite_list(args: argparse.Namespace) -> int:
             )
         )
 
-    return _run(run)
+    return run_async(run)
 
 
 def _cmd_invite_revoke(args: argparse.Namespace) -> int:
@@ -361,7 +270,7 @@ def _cmd_invite_revoke(args: argparse.Namespace) -> int:
             invite = await invites.revoke_invite(session, args.id)
         print(f"invite {invite.id} revoked")
 
-    return _run(run)
+    return run_async(run)
 
 
 # --- nodes ----------------------------------------------------------------------------------
@@ -403,7 +312,7 @@ def _cmd_nodes_list(args: argparse.Namespace) -> int:
             )
         )
 
-    return _run(run)
+    return run_async(run)
 
 
 def _cmd_nodes_ban(args: argparse.Namespace) -> int:
@@ -414,21 +323,21 @@ def _cmd_nodes_ban(args: argparse.Namespace) -> int:
             node = await nodes.set_banned(session, args.id, banned)
         print(f"node {node.id} ({node.display_name}) {'banned' if banned else 'unbanned'}")
 
-    return _run(run)
+    return run_async(run)
 
 
 # --- parser ---------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the full parser, with the subcommands of the parts that are installed."""
-    parser = _Parser(
+    """Build the full parser: the core commands, then every part's `SUBCOMMANDS`."""
+    parser = Parser(
         prog="streamr-coordinator",
         description="StreamrP2P coordinator: the host's service (API, prober, dashboard) and "
         "admin commands. Admin commands work directly on the database, also while `serve` runs.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
 
     serve = sub.add_parser("serve", help="run the coordinator (API, prober, dashboard)")
@@ -484,9 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_cmd_serve)
 
     stream = sub.add_parser("stream", help="add and list streams")
-    stream_sub = stream.add_subparsers(
-        dest="stream_command", metavar="ACTION", parser_class=_Parser
-    )
+    stream_sub = stream.add_subparsers(dest="stream_command", metavar="ACTION", parser_class=Parser)
     stream_sub.required = True
     add = stream_sub.add_parser("add", help="add a stream")
     add.add_argument("name", metavar="NAME", help="the stream's id (letters, digits, - and _)")
@@ -506,9 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls.set_defaults(handler=_cmd_stream_list)
 
     invite = sub.add_parser("invite", help="create, list and revoke invites")
-    invite_sub = invite.add_subparsers(
-        dest="invite_command", metavar="ACTION", parser_class=_Parser
-    )
+    invite_sub = invite.add_subparsers(dest="invite_command", metavar="ACTION", parser_class=Parser)
     invite_sub.required = True
     create = invite_sub.add_parser("create", help="create an invite; prints its link last")
     create.add_argument(
@@ -533,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.set_defaults(handler=_cmd_invite_revoke)
 
     node = sub.add_parser("nodes", help="list, ban and unban nodes")
-    node_sub = node.add_subparsers(dest="nodes_command", metavar="ACTION", parser_class=_Parser)
+    node_sub = node.add_subparsers(dest="nodes_command", metavar="ACTION", parser_class=Parser)
     node_sub.required = True
     nls = node_sub.add_parser("list", help="list nodes with state and reputation")
     nls.add_argument("--json", action="store_true", help="print JSON")
@@ -545,13 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
         add_db_options(p)
         p.set_defaults(handler=_cmd_nodes_ban)
 
-    for name in CLI_EXTENSIONS:
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except ModuleNotFoundError:
-            found = False
-        if found:
-            importlib.import_module(name).register(sub)
+    for module in SUBCOMMANDS:
+        module.register(sub)
     return parser
 
 

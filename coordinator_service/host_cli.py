@@ -5,7 +5,7 @@ import asyncio
 
 import pydantic
 
-from coordinator_service.cli import add_db_options, open_database
+from coordinator_service.cli_common import add_db_options, open_database
 from coordinator_service.errors import ValidationError
 from coordinator_service.services.app_settings import (
     DOWNLOAD_URL,

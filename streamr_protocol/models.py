@@ -17,6 +17,7 @@ from pydantic import (
 from streamr_protocol.text import printable_text
 
 __all__ = [
+    "MAX_CAPACITY_KBIT",
     "STREAM_NAME_PATTERN",
     "AdminNodeResponse",
     "ErrorBody",
@@ -72,6 +73,7 @@ HttpUrl = Annotated[
     AnyHttpUrl, UrlConstraints(max_length=2048), Field(description="http or https URL")
 ]
 MAX_COUNTER = 2**62  # fits a signed 64-bit column with room to add
+MAX_CAPACITY_KBIT = 10_000_000  # 10 Gbit/s: the most upload capacity a node may claim
 
 NodeState = Literal["healthy", "flagged", "silent", "banned", "unreachable", "new"]
 
@@ -117,7 +119,7 @@ class NodeRegisterRequest(_Model):
         default=None, description="public relay base URL; default: the caller's address"
     )
     relay_port: int | None = Field(default=None, ge=1, le=65535)
-    capacity_kbit: int = Field(default=10_000, ge=0, le=10_000_000)
+    capacity_kbit: int = Field(default=10_000, ge=0, le=MAX_CAPACITY_KBIT)
     anonymous: bool = False
     version: Version = "0"
 
@@ -150,8 +152,14 @@ class HeartbeatRequest(_Model):
     streams: list[StreamReport] = Field(default_factory=list, max_length=64)
     bytes_served: int = Field(default=0, ge=0, le=MAX_COUNTER)
     viewers: int = Field(default=0, ge=0, le=1_000_000)
-    capacity_kbit: int = Field(default=10_000, ge=0, le=10_000_000)
+    capacity_kbit: int = Field(default=10_000, ge=0, le=MAX_CAPACITY_KBIT)
     version: Version = "0"
+    segment_proofs: bool = Field(
+        default=False, description="the relay signs every segment (older nodes: nonce probes)"
+    )
+    paused: bool = Field(
+        default=False, description="the friend paused: keep the node, relay and credit nothing"
+    )
     tls_certificate_sha256: str | None = Field(
         default=None,
         pattern=r"^[0-9a-f]{64}$",

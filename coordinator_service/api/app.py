@@ -1,24 +1,23 @@
-"""`create_app(settings)`: the coordinator's FastAPI app, its lifespan and its extension points.
+"""`create_app(settings)`: the one place the coordinator's web app is assembled.
 
-Extension points (other parts of the coordinator plug in without editing this file much):
-- `EXTENSIONS` names modules that are loaded when they exist. A module may define `router`
-  (an APIRouter, included as is) and/or `install(app: FastAPI) -> None` (called once; it may add
-  routers and append background jobs to `context(app).background`).
-- A background job is `async def job(ctx: AppContext) -> None`, running for the app's lifetime:
-  started after migrations, cancelled at shutdown. Example (one line in an `install`):
-  `context(app).background.append(run_prober)`.
+Everything the app runs is listed here by plain imports, so a typo fails at import, not silently:
+- `ROUTERS`: every API router, in order (the dashboard's pages are added after them).
+- `background_jobs(dashboard)`: coroutine functions of the context, run for the app's lifetime
+  (started after migrations, cancelled at shutdown); a part's job takes what it needs, never
+  the context.
+- Typed state: the `AppContext` (api/state.py) and the `DashboardEnv` are attached with
+  `app_state.attach`; nothing else is kept on `app.state`.
+To add a router: import its module and list its router in `ROUTERS`. To add a job: one line in
+`background_jobs`. Feature packages never import `api/` (tests/test_architecture.py checks).
 """
 
 import asyncio
-import importlib
-import importlib.util
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from types import ModuleType
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from coordinator_service import __version__
 from coordinator_service.api.errors import install_error_handlers
@@ -28,43 +27,66 @@ from coordinator_service.api.ratelimit import RateLimits
 from coordinator_service.api.routes import (
     admin,
     health,
+    hooks,
     invites,
     join,
+    leaderboard,
     nodes,
+    payouts,
     reachability,
+    relay_tls,
     streams,
+    watch,
+    watch_reports,
 )
-from coordinator_service.api.state import AppContext, context
+from coordinator_service.api.state import AppContext, BackgroundJob, context
+from coordinator_service.app_state import attach
 from coordinator_service.config import Settings
+from coordinator_service.dashboard import DashboardEnv, install_dashboard, warm_overview
+from coordinator_service.prober.service import run_prober
+from coordinator_service.relay_tls.service import RelayTls, relay_tls_for, run_relay_tls
 from coordinator_service.services.admin_token import ensure_admin_token, ensure_data_dir
 from coordinator_service.services.app_settings import PUBLIC_URL, put_settings
 from coordinator_service.services.heartbeats import CatalogCache, HeartbeatRecorder
 from coordinator_service.storage.db import Database
 
-__all__ = ["EXTENSIONS", "create_app"]
+__all__ = ["ROUTERS", "background_jobs", "create_app"]
 
 logger = logging.getLogger(__name__)
 
-# Optional modules of other parts; each is loaded only when it exists (see the module docstring).
-EXTENSIONS = [
-    "coordinator_service.api.routes.payouts",
-    "coordinator_service.api.routes.watch",
-    "coordinator_service.api.routes.watch_reports",
-    "coordinator_service.api.routes.leaderboard",
-    "coordinator_service.api.routes.hooks",
-    "coordinator_service.prober.service",
-    "coordinator_service.dashboard.routes",
-    "coordinator_service.relay_tls.service",
-]
+ROUTERS: tuple[APIRouter, ...] = (
+    nodes.router,
+    reachability.router,
+    streams.router,
+    streams.admin_router,
+    invites.router,
+    admin.router,
+    join.router,
+    health.router,
+    payouts.router,
+    payouts.node_router,
+    watch.router,
+    watch_reports.router,
+    leaderboard.router,
+    hooks.router,
+    relay_tls.router,
+)
 
 
-def _optional(name: str) -> ModuleType | None:
-    try:
-        if importlib.util.find_spec(name) is None:
-            return None
-    except ModuleNotFoundError:  # a parent package is missing
-        return None
-    return importlib.import_module(name)
+def background_jobs(dashboard: DashboardEnv, tls: RelayTls | None) -> list[BackgroundJob]:
+    """Every job the app runs for its lifetime (each a coroutine function of the context)."""
+
+    async def prober(ctx: AppContext) -> None:
+        await run_prober(ctx.db, ctx.settings, ctx.origins)
+
+    async def overview_cache(ctx: AppContext) -> None:
+        await warm_overview(dashboard)
+
+    async def relay_certificates(ctx: AppContext) -> None:
+        if tls is not None:  # only with a relay domain (--relay-domain)
+            await run_relay_tls(ctx.db, ctx.settings, tls)
+
+    return [prober, overview_cache, relay_certificates]
 
 
 @asynccontextmanager
@@ -114,22 +136,25 @@ def create_app(settings: Settings) -> FastAPI:
         description="Registers friends' relay nodes, hears their heartbeats, checks and pays them.",
         lifespan=_lifespan,
     )
-    app.state.ctx = ctx
+    attach(app, ctx)
     install_error_handlers(app)
-    for module in (nodes, reachability, streams, invites, admin, join, health):
-        for name in ("router", "admin_router"):
-            router = getattr(module, name, None)
-            if router is not None:
-                app.include_router(router)
-    for name in EXTENSIONS:
-        extension = _optional(name)
-        if extension is None:
-            continue
-        if getattr(extension, "router", None) is not None:
-            app.include_router(extension.router)
-        install = getattr(extension, "install", None)
-        if install is not None:
-            install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    dashboard = DashboardEnv(
+        data_dir=settings.data_dir,
+        session=db.session,
+        transaction=db.transaction,
+        admin_token=lambda: ctx.admin_token,
+        sign_in_limit=lambda ip: ctx.limits.hit("register", ip),
+        silent_after_s=ctx.grace.total_seconds(),
+        public_url=settings.public_url,
+        audience=ctx.metrics.audience,
+    )
+    install_dashboard(app, dashboard)
+    tls = relay_tls_for(settings, db)
+    if tls is not None:
+        attach(app, tls)
+    ctx.background.extend(background_jobs(dashboard, tls))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
     return app

@@ -1,4 +1,4 @@
-"""What one running app shares between requests and background jobs (`app.state.ctx`)."""
+"""What one running app shares between requests and background jobs (typed, see `app_state`)."""
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -9,7 +9,9 @@ from fastapi import FastAPI
 
 from coordinator_service.api.metrics import Metrics
 from coordinator_service.api.ratelimit import RateLimits
+from coordinator_service.app_state import lookup
 from coordinator_service.config import Settings
+from coordinator_service.ledger.earnings import EstimateCache
 from coordinator_service.prober.origin import StreamIndex
 from coordinator_service.services.heartbeats import CatalogCache, HeartbeatRecorder
 from coordinator_service.storage.db import Database
@@ -32,6 +34,7 @@ class AppContext:
     recorder: HeartbeatRecorder
     admin_token: str = ""
     report_secret: bytes = b""
+    estimates: EstimateCache = field(default_factory=lambda: EstimateCache(ttl_s=5.0))
     origins: dict[str, StreamIndex] = field(default_factory=dict)  # the prober's origin indexes
     background: list[BackgroundJob] = field(default_factory=list)
 
@@ -43,5 +46,4 @@ class AppContext:
 
 def context(app: FastAPI) -> AppContext:
     """Return the app's context."""
-    ctx: AppContext = app.state.ctx
-    return ctx
+    return lookup(app, AppContext)

@@ -3,15 +3,15 @@
 import argparse
 import asyncio
 
+from coordinator_service.cli_common import add_db_options, open_database
 from coordinator_service.dashboard.auth import LOGIN_LINK_TTL, create_login_code
+from coordinator_service.services.app_settings import PUBLIC_URL, get_settings
 
 __all__ = ["register"]
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add the `dashboard-link` subcommand."""
-    from coordinator_service.cli import add_db_options
-
     parser = subparsers.add_parser(
         "dashboard-link",
         help="print a one-time link that signs a browser in to the dashboard",
@@ -24,9 +24,6 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 
 def _cmd_dashboard_link(args: argparse.Namespace) -> int:
-    from coordinator_service.cli import open_database
-    from coordinator_service.services.app_settings import PUBLIC_URL, get_settings
-
     async def run() -> None:
         async with open_database(args) as (settings, db), db.transaction() as session:
             public_url = args.public_url or (

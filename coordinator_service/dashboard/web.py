@@ -15,7 +15,6 @@ from coordinator_service.dashboard.auth import (
     SESSION_TTL_S,
     Session,
     SessionSigner,
-    load_secret,
     token_fingerprint,
 )
 from coordinator_service.dashboard.env import DashboardEnv, get_env
@@ -65,11 +64,7 @@ class CsrfRefusedError(Exception):
 
 def signer_of(request: Request) -> SessionSigner:
     """Return the app's session signer, made once from the data dir's secret."""
-    signer: SessionSigner | None = getattr(request.app.state, "dashboard_signer", None)
-    if signer is None:
-        signer = SessionSigner(load_secret(get_env(request).data_dir))
-        request.app.state.dashboard_signer = signer
-    return signer
+    return get_env(request).signer
 
 
 def current_session(request: Request) -> Session:

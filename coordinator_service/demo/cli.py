@@ -1,4 +1,4 @@
-"""`streamr-coordinator demo`: registered into the coordinator's CLI (see `cli.CLI_EXTENSIONS`)."""
+"""`streamr-coordinator demo`: a subcommand of the coordinator's CLI (see `cli.SUBCOMMANDS`)."""
 
 import argparse
 from collections.abc import Callable

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from coordinator_service.cli import add_db_options, format_table, format_when, open_database
+from coordinator_service.cli_common import add_db_options, format_table, format_when, open_database
 from coordinator_service.errors import ValidationError
 from coordinator_service.ledger import payouts as ledger
 from coordinator_service.money import format_minor

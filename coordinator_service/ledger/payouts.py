@@ -41,6 +41,7 @@ __all__ = [
     "PayoutLineView",
     "PayoutView",
     "compute_payout",
+    "csv_cell",
     "get_payout",
     "list_payouts",
     "mark_paid",
@@ -236,6 +237,7 @@ async def _load(session: AsyncSession, payout_id: str) -> tuple[Payout, str | No
             select(Payout, Stream.name)
             .outerjoin(Stream, Stream.id == Payout.stream_id)
             .where(Payout.id == payout_id)
+            .execution_options(populate_existing=True)
         )
     ).first()
     if row is None:
@@ -279,49 +281,68 @@ async def list_payouts(session: AsyncSession) -> list[PayoutView]:
     return [_view(payout, stream, n or 0) for payout, stream, n in rows]
 
 
-async def mark_paid(session: AsyncSession, payout_id: str, *, now: datetime) -> PayoutView:
-    """Record that a payout was settled; a second call changes nothing."""
-    payout, _ = await _load(session, payout_id)
-    if payout.voided_at is not None:
-        raise PayoutConflictError(
-            f"payout {payout_id} was voided: it cannot be marked paid", code="payout_voided"
-        )
-    if payout.paid_at is None:
-        await session.execute(
-            update(Payout)
-            .where(Payout.id == payout_id, Payout.paid_at.is_(None))
-            .values(paid_at=as_utc(now))
-        )
+async def _settle(session: AsyncSession, payout_id: str, column: str, now: datetime) -> PayoutView:
+    """Set `paid_at` or `voided_at` only while both are empty; the loser of a race gets 409.
+
+    One conditional UPDATE decides: on PostgreSQL a concurrent transaction waits for the row
+    lock and then re-checks the condition on the committed row, so exactly one of mark-paid and
+    void wins. A repeat of the winning verb changes nothing (idempotent).
+    """
+    settled = await session.execute(
+        update(Payout)
+        .where(Payout.id == payout_id, Payout.paid_at.is_(None), Payout.voided_at.is_(None))
+        .values({column: as_utc(now)})
+        .execution_options(synchronize_session=False)
+    )
+    if settled.rowcount == 0:  # type: ignore[attr-defined]
+        payout, _ = await _load(session, payout_id)
+        if column == "paid_at" and payout.voided_at is not None:
+            raise PayoutConflictError(
+                f"payout {payout_id} was voided: it cannot be marked paid", code="payout_voided"
+            )
+        if column == "voided_at" and payout.paid_at is not None:
+            raise PayoutConflictError(
+                f"payout {payout_id} was already paid: it cannot be voided", code="payout_paid"
+            )
     return await get_payout(session, payout_id)
+
+
+async def mark_paid(session: AsyncSession, payout_id: str, *, now: datetime) -> PayoutView:
+    """Record that a payout was settled; a second call changes nothing; 409 once voided."""
+    return await _settle(session, payout_id, "paid_at", now)
 
 
 async def void_payout(session: AsyncSession, payout_id: str, *, now: datetime) -> PayoutView:
-    """Void an unpaid payout so its period can be computed again; idempotent."""
-    payout, _ = await _load(session, payout_id)
-    if payout.paid_at is not None:
-        raise PayoutConflictError(
-            f"payout {payout_id} was already paid: it cannot be voided", code="payout_paid"
-        )
-    if payout.voided_at is None:
-        await session.execute(
-            update(Payout)
-            .where(Payout.id == payout_id, Payout.voided_at.is_(None))
-            .values(voided_at=as_utc(now))
-        )
-    return await get_payout(session, payout_id)
+    """Void an unpaid payout so its period can be computed again; idempotent; 409 once paid."""
+    return await _settle(session, payout_id, "voided_at", now)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: str) -> str:
+    """Neutralise a text cell: a leading apostrophe before a formula start; line breaks as spaces.
+
+    (The line terminator is "\n": a bare CR would go unquoted and split the row.)
+    """
+    cell = f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    return cell.replace("\r", " ").replace("\n", " ")
 
 
 def payout_csv(view: PayoutView) -> str:
-    """Return the payout's lines as CSV with the contract's header; amounts as decimals."""
+    """Return the payout's lines as CSV with the contract's header; amounts as decimals.
+
+    Names and handles come from friends: a cell starting like a formula gets a leading `'`.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     for line in view.lines:
         writer.writerow(
             (
-                line.node_id,
-                line.display_name,
-                line.payout_handle,
+                csv_cell(line.node_id),
+                csv_cell(line.display_name),
+                csv_cell(line.payout_handle),
                 line.credited_seconds,
                 format_minor(line.amount_minor, view.currency),
                 view.currency,

@@ -4,7 +4,7 @@ import argparse
 import asyncio
 import json
 
-from coordinator_service.cli import add_db_options, format_table, format_when, open_database
+from coordinator_service.cli_common import add_db_options, format_table, format_when, open_database
 from coordinator_service.ledger.earnings import node_probes
 from streamr_protocol.models import ProbeRecord
 

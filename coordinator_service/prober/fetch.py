@@ -1,5 +1,7 @@
 """Bounded HTTP GETs for the prober: size caps, no redirects, errors mapped to probe reasons."""
 
+import contextlib
+
 import httpx
 
 __all__ = ["FetchError", "Fetched", "fetch"]
@@ -30,11 +32,26 @@ class Fetched:
 
 
 async def fetch(
-    client: httpx.AsyncClient, url: str, *, max_bytes: int, headers: dict[str, str] | None = None
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    max_bytes: int,
+    headers: dict[str, str] | None = None,
+    extensions: dict[str, str] | None = None,
 ) -> Fetched:
-    """GET `url` without following redirects; raise FetchError on anything but a 2xx body."""
+    """GET `url` without following redirects; raise FetchError on anything but a 2xx body.
+
+    A header given with an empty value is left out (instead of the client's default); the body
+    is decoded (gzip, deflate) and the cap applies to the decoded bytes. `extensions` go to
+    httpx as they are (`sni_hostname`: the name a pinned HTTPS address's certificate carries).
+    """
     try:
-        async with client.stream("GET", url, headers=headers, follow_redirects=False) as response:
+        request = client.build_request("GET", url, headers=headers, extensions=extensions)
+        for name, value in (headers or {}).items():
+            if not value:
+                del request.headers[name]
+        response = await client.send(request, stream=True, follow_redirects=False)
+        async with contextlib.aclosing(response):
             if response.is_redirect:
                 raise FetchError(
                     "http_error",
@@ -48,7 +65,7 @@ async def fetch(
                 raise FetchError("http_error", f"response larger than {max_bytes} bytes")
             chunks: list[bytes] = []
             size = 0
-            async for chunk in response.aiter_raw():
+            async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > max_bytes:
                     raise FetchError("http_error", f"response larger than {max_bytes} bytes")

@@ -1,23 +1,27 @@
-"""One probe of one node's relay for one stream, ending with a reason.
+"""One probe of one node's relay for one stream, fetched as a real player would, with a reason.
 
 1. Refuse relays on private, loopback or link-local addresses unless allowed (`private_address`);
-   plain-HTTP relays are then fetched at the address that was checked (no DNS rebinding).
-2. Fetch `RELAY/live/STREAM.m3u8` (a master: one of its variants at random).
-3. Pick one of the newest segments at random and fetch it with `?streamr_nonce=NONCE`.
-4. The `X-Streamr-Proof` header must be the HMAC of the nonce and the body's SHA-256 keyed by
-   this node's probe key (`not_owned` otherwise: whoever answered is not this node).
-5. The body's SHA-256 must be a segment the origin published (`hash_mismatch`), recently enough:
+   plain-HTTP relays are then fetched at the address that was checked (no DNS rebinding). That
+   address (IP and port) is the relay's identity for this probe (`ProbeOutcome.address`).
+2. Play like one of `players.PLAYERS`, chosen at random: `RELAY/live/STREAM.m3u8` (a master: one
+   of its variants at random), then two or three consecutive segments from where that player
+   starts near the live edge, with its headers and think time. No nonce, nothing probe-only.
+3. Each segment's `X-Streamr-Segment-Proof` must be the HMAC of the node's relay URL and the
+   body's SHA-256 keyed by this node's probe key (`not_owned` otherwise; `outdated` when the
+   relay signs nothing at all: an app older than signed segments, see `MUST_UPDATE`).
+4. Each body's SHA-256 must be a segment the origin published (`hash_mismatch`), recently enough:
    its age minus the segments listed after it must stay under the stale limit (`stale`).
 
-Timeouts, size caps and no redirects bound every request; `timeout`, `refused`, `http_error`
-and `no_relay` name the other ways a probe fails.
+Playlists are read up to `MAX_PLAYLIST_BYTES` (a player needs the live tail; our relays list a
+handful of segments) and parsed on a worker thread, so a node serving a huge playlist costs the
+API's event loop nothing. Timeouts, size caps and no redirects bound every request; `timeout`,
+`refused`, `http_error` and `no_relay` name the other ways a probe fails.
 """
 
 import asyncio
 import hashlib
 import ipaddress
 import random
-import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -28,8 +32,10 @@ import httpx
 
 from coordinator_service.prober.fetch import FetchError, fetch
 from coordinator_service.prober.origin import StreamIndex
+from coordinator_service.prober.players import Player, pick_player
 from coordinator_service.prober.reputation import Reason
-from streamr_protocol import NONCE_PARAM, PROOF_HEADER, verify_proof
+from coordinator_service.relay_tls.names import parse_relay_name
+from streamr_protocol import SEGMENT_PROOF_HEADER, verify_segment_proof
 from streamr_protocol.hls import HlsError, MasterPlaylist, MediaPlaylist, parse_playlist
 
 __all__ = [
@@ -41,7 +47,7 @@ __all__ = [
     "probe_node",
 ]
 
-MAX_PLAYLIST_BYTES = 1 << 20
+MAX_PLAYLIST_BYTES = 64 << 10
 MAX_SEGMENT_BYTES = 32 << 20
 MAX_REACH_BYTES = 64 << 10
 
@@ -63,6 +69,8 @@ class ProbeOutcome:
     reason: Reason
     detail: str = ""
     latency_ms: int | None = None
+    address: str = ""  # the IP and port probed ("" when the probe got no address)
+    player: str = ""
 
     @property
     def ok(self) -> bool:
@@ -76,7 +84,9 @@ class ProbeConfig:
     allow_private: bool = False
     timeout_s: float = 10.0
     stale_after_s: float | None = None
-    newest: int = 3
+    page_origin: str = ""  # the watch page's origin, sent by browser players
+    think: bool = True  # pause between requests like a viewer (tests of timing-free logic: off)
+    relay_domain: str | None = None  # names under it carry their address: no DNS lookup
 
 
 class _Failed(Exception):
@@ -101,11 +111,14 @@ def is_public_address(address: str) -> bool:
     )
 
 
-async def _resolve(host: str) -> list[str]:
+async def _resolve(host: str, relay_domain: str | None = None) -> list[str]:
     try:
         return [str(ipaddress.ip_address(host))]
     except ValueError:
         pass
+    named = parse_relay_name(host, relay_domain) if relay_domain else None
+    if named is not None:  # what the coordinator's own DNS answers for it
+        return [str(named.address)]
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
@@ -115,7 +128,7 @@ async def _resolve(host: str) -> list[str]:
 
 
 class _Relay:
-    """The relay's base URL and, for plain HTTP, the checked address to connect to."""
+    """The relay's base URL and the checked address to connect to (HTTPS: the name as SNI)."""
 
     def __init__(self, relay_url: str) -> None:
         parts = urlsplit(relay_url.strip())
@@ -124,15 +137,20 @@ class _Relay:
         self.parts = parts
         self.base = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
         self.pinned: str | None = None
+        self.address = ""
 
-    async def check(self, allow_private: bool) -> None:
-        addresses = await _resolve(self.parts.hostname or "")
+    async def check(self, allow_private: bool, relay_domain: str | None = None) -> None:
+        addresses = await _resolve(self.parts.hostname or "", relay_domain)
         if not allow_private:
             blocked = [a for a in addresses if not is_public_address(a)]
             if blocked:
                 raise _Failed("private_address", f"relay resolves to {blocked[0]}")
-        if self.parts.scheme == "http" and addresses:
+        if addresses:
             self.pinned = addresses[0]
+        if addresses:
+            port = self.parts.port or (443 if self.parts.scheme == "https" else 80)
+            host = addresses[0]
+            self.address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
     def same_origin(self, url: str) -> bool:
         other = urlsplit(url)
@@ -140,6 +158,13 @@ class _Relay:
             self.parts.scheme,
             self.parts.netloc.lower(),
         )
+
+    @property
+    def extensions(self) -> dict[str, str]:
+        """For a pinned HTTPS relay: the certificate is checked for its name, not the address."""
+        if self.pinned is None or self.parts.scheme != "https":
+            return {}
+        return {"sni_hostname": self.parts.hostname or ""}
 
     def request(self, url: str) -> tuple[str, dict[str, str]]:
         """Return the URL to connect to and the headers (Host kept when pinned)."""
@@ -152,27 +177,22 @@ class _Relay:
         return pinned, {"Host": parts.netloc}
 
 
-async def _get(client: httpx.AsyncClient, relay: _Relay, url: str, cap: int) -> bytes:
+async def _get(
+    client: httpx.AsyncClient, relay: _Relay, url: str, cap: int, headers: dict[str, str]
+) -> tuple[bytes, httpx.Headers]:
     if not relay.same_origin(url):
         raise _Failed("not_owned", "the relay lists a URL outside itself")
-    target, headers = relay.request(url)
-    return (await fetch(client, target, max_bytes=cap, headers=headers)).body
+    target, host = relay.request(url)
+    fetched = await fetch(
+        client, target, max_bytes=cap, headers={**headers, **host}, extensions=relay.extensions
+    )
+    return fetched.body, fetched.headers
 
 
-async def _get_with_proof(
-    client: httpx.AsyncClient, relay: _Relay, url: str, nonce: str
-) -> tuple[bytes, str | None]:
-    if not relay.same_origin(url):
-        raise _Failed("not_owned", "the relay lists a segment outside itself")
-    separator = "&" if "?" in url else "?"
-    target, headers = relay.request(f"{url}{separator}{NONCE_PARAM}={nonce}")
-    fetched = await fetch(client, target, max_bytes=MAX_SEGMENT_BYTES, headers=headers)
-    return fetched.body, fetched.headers.get(PROOF_HEADER)
-
-
-def _parse(body: bytes, url: str) -> MasterPlaylist | MediaPlaylist:
+async def _parse(body: bytes, url: str) -> MasterPlaylist | MediaPlaylist:
+    """Parse on a worker thread: the relay chose the bytes, the API's loop must not pay."""
     try:
-        return parse_playlist(body.decode("utf-8", "replace"), url)
+        return await asyncio.to_thread(parse_playlist, body.decode("utf-8", "replace"), url)
     except HlsError as exc:
         raise _Failed("http_error", f"the relay's playlist: {exc}") from exc
 
@@ -188,15 +208,26 @@ async def probe_node(
     """Probe one node once; never raises for anything the node does."""
     rnd = rnd or random.SystemRandom()
     started = time.perf_counter()
+    player = pick_player(rnd)
+    relay: _Relay | None = None
 
     def outcome(reason: Reason, detail: str = "") -> ProbeOutcome:
-        return ProbeOutcome(reason, detail[:500], round((time.perf_counter() - started) * 1000))
+        return ProbeOutcome(
+            reason,
+            detail[:500],
+            round((time.perf_counter() - started) * 1000),
+            relay.address if relay is not None else "",
+            player.name,
+        )
 
     if not target.relay_url.strip():
         return outcome("no_relay", "the node reported no relay URL")
     try:
         async with asyncio.timeout(config.timeout_s):
-            return await _probe(client, target, index, refresh, config, rnd, outcome)
+            relay = _Relay(target.relay_url)
+            await relay.check(config.allow_private, config.relay_domain)
+            reason, detail = await _play(client, relay, player, target, index, refresh, config, rnd)
+            return outcome(reason, detail)
     except TimeoutError:
         return outcome("timeout", f"no complete answer within {config.timeout_s:g} s")
     except _Failed as exc:
@@ -205,46 +236,57 @@ async def probe_node(
         return outcome(exc.reason, exc.detail)  # type: ignore[arg-type]
 
 
-async def _probe(
+async def _play(
     client: httpx.AsyncClient,
+    relay: _Relay,
+    player: Player,
     target: ProbeTarget,
     index: StreamIndex,
     refresh: Callable[[], Awaitable[StreamIndex]],
     config: ProbeConfig,
     rnd: random.Random,
-    outcome: Callable[[Reason, str], ProbeOutcome],
-) -> ProbeOutcome:
-    relay = _Relay(target.relay_url)
-    await relay.check(config.allow_private)
+) -> tuple[Reason, str]:
+    headers = player.request_headers(config.page_origin)
+
+    async def think() -> None:
+        if config.think:
+            await asyncio.sleep(rnd.uniform(*player.think_s))
+
     url = f"{relay.base}/live/{target.stream}.m3u8"
-    playlist = _parse(await _get(client, relay, url, MAX_PLAYLIST_BYTES), url)
+    playlist = await _parse((await _get(client, relay, url, MAX_PLAYLIST_BYTES, headers))[0], url)
     if isinstance(playlist, MasterPlaylist):
         url = rnd.choice(playlist.variants).uri
-        playlist = _parse(await _get(client, relay, url, MAX_PLAYLIST_BYTES), url)
+        await think()
+        body, _ = await _get(client, relay, url, MAX_PLAYLIST_BYTES, headers)
+        playlist = await _parse(body, url)
     if isinstance(playlist, MasterPlaylist):
         raise _Failed("http_error", "the relay's variant playlist is a master playlist")
     segments = playlist.segments
     if not segments:
         raise _Failed("stale", "the relay's playlist lists no segments")
-    position = len(segments) - 1 - rnd.randrange(min(config.newest, len(segments)))
-    segment_url = segments[position].uri
-    nonce = secrets.token_urlsafe(16)
-    body, proof = await _get_with_proof(client, relay, segment_url, nonce)
-    if not verify_proof(target.probe_key, nonce, body, proof):
-        return outcome("not_owned", "the segment's proof does not match this node's key")
-    digest = hashlib.sha256(body).hexdigest()
-    published = index.lookup(digest)
-    if published is None:  # the node may have pulled it before our last origin poll
-        index = await refresh()
+    first = max(0, len(segments) - rnd.randint(*player.live_edge))
+    count = rnd.choice((2, 3))
+    for position in range(first, min(first + count, len(segments))):
+        await think()
+        body, answer = await _get(client, relay, segments[position].uri, MAX_SEGMENT_BYTES, headers)
+        proof = answer.get(SEGMENT_PROOF_HEADER)
+        if proof is None:
+            return "outdated", "the relay signs no segment: its app predates signed segments"
+        if not verify_segment_proof(target.probe_key, target.relay_url, body, proof):
+            return "not_owned", "the segment's proof does not match this node's key and URL"
+        digest = hashlib.sha256(body).hexdigest()
         published = index.lookup(digest)
-    if published is None:
-        return outcome("hash_mismatch", f"sha256 {digest[:16]}… is no recent origin segment")
-    listed_after = sum(s.duration for s in segments[position + 1 :])
-    age = time.time() - published.seen_at - listed_after
-    limit = config.stale_after_s or max(4 * index.target_duration, 8.0)
-    if age > limit:
-        return outcome("stale", f"stale by {age:.0f} s (limit {limit:.0f} s)")
-    return outcome("ok", "")
+        if published is None:  # the node may have pulled it before our last origin poll
+            index = await refresh()
+            published = index.lookup(digest)
+        if published is None:
+            return "hash_mismatch", f"sha256 {digest[:16]}… is no recent origin segment"
+        listed_after = sum(s.duration for s in segments[position + 1 :])
+        age = time.time() - published.seen_at - listed_after
+        limit = config.stale_after_s or max(4 * index.target_duration, 8.0)
+        if age > limit:
+            return "stale", f"stale by {age:.0f} s (limit {limit:.0f} s)"
+    return "ok", ""
 
 
 async def check_reachable(
@@ -265,9 +307,15 @@ async def check_reachable(
     try:
         async with asyncio.timeout(config.timeout_s):
             relay = _Relay(relay_url)
-            await relay.check(config.allow_private)
+            await relay.check(config.allow_private, config.relay_domain)
             target, headers = relay.request(f"{relay.base}/")
-            await fetch(client, target, max_bytes=MAX_REACH_BYTES, headers=headers)
+            await fetch(
+                client,
+                target,
+                max_bytes=MAX_REACH_BYTES,
+                headers=headers,
+                extensions=relay.extensions,
+            )
     except TimeoutError:
         return outcome("timeout", f"no answer within {config.timeout_s:g} s")
     except _Failed as exc:

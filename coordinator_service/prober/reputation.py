@@ -11,7 +11,9 @@ HTTP error, stale playlist, wrong bytes, proof failure, no relay, private addres
 A node is flagged when its score falls below 0.70 and unflagged only once it climbs back to 0.80
 (hysteresis, so a borderline node does not flap). A node that always passed sits at α = 20, β = 0
 (the fixed point `1 / (1 − λ)`); from there three hard failures in a row give 0.667 (flagged),
-two give 0.755 (not flagged), and it takes 18 timeouts in a row to reach the flag line. A new
+two give 0.755 (not flagged), and it takes 18 timeouts in a row to reach the flag line.
+`outdated` (an app too old to sign its segments) changes nothing: it proves no cheating, but the
+probe did not pass, so that time earns nothing and the node gets no viewers. A new
 node starts at that fixed point ("starts trusting"); a flagged node that is repaired is unflagged
 after about 20 passed probes.
 """
@@ -24,6 +26,7 @@ __all__ = [
     "FLAG_BELOW",
     "FORGETTING",
     "INITIAL_ALPHA",
+    "NEUTRAL",
     "REASONS",
     "UNFLAG_AT",
     "Reason",
@@ -40,6 +43,7 @@ Reason = Literal[
     "not_owned",
     "no_relay",
     "private_address",
+    "outdated",
 ]
 REASONS: Final[tuple[Reason, ...]] = (
     "ok",
@@ -51,7 +55,9 @@ REASONS: Final[tuple[Reason, ...]] = (
     "not_owned",
     "no_relay",
     "private_address",
+    "outdated",
 )
+NEUTRAL: Final[frozenset[Reason]] = frozenset({"outdated"})
 
 FORGETTING: Final = 0.95
 INITIAL_ALPHA: Final = 1.0 / (1.0 - FORGETTING)
@@ -63,7 +69,7 @@ HARD_FAILURE_WEIGHT: Final = 3.0
 FAILURE_WEIGHTS: Final[dict[Reason, float]] = {
     reason: (TIMEOUT_WEIGHT if reason == "timeout" else HARD_FAILURE_WEIGHT)
     for reason in REASONS
-    if reason != "ok"
+    if reason != "ok" and reason not in NEUTRAL
 }
 
 
@@ -83,6 +89,8 @@ class Reputation:
 
     def after(self, reason: Reason) -> "Reputation":
         """Return the reputation after one probe that ended with `reason`."""
+        if reason in NEUTRAL:
+            return self
         if reason == "ok":
             alpha = FORGETTING * self.alpha + SUCCESS_WEIGHT
             beta = FORGETTING * self.beta

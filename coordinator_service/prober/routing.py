@@ -3,7 +3,9 @@
 `eligible_relays` lists the nodes a viewer may be sent to: active (not banned), not flagged,
 heard from within the heartbeat grace, reporting the stream live within it, with an http(s)
 relay URL, whose latest probe in the last `UNREACHABLE_WINDOW` did not fail, and with spare
-viewer slots (`weight = capacity_kbit // VIEWER_KBIT − viewers`). `pick_pathways` draws N of
+viewer slots (`weight = capacity_kbit // VIEWER_KBIT − viewers`, where `viewers` leaves out
+the clients our own probes look like: a relay counts each player shape a probe used within
+`PROBE_VIEWER_WINDOW` as a viewer). `pick_pathways` draws N of
 them for one viewer, each draw proportional to weight without replacement. `watch_target` is
 the legacy single redirect: one draw, else the origin.
 
@@ -12,6 +14,7 @@ dropped, so no coordinator answer sends a viewer to a node-chosen path.
 """
 
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +24,8 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.errors import NotFoundError
+from coordinator_service.ledger.credit import as_utc
+from coordinator_service.prober.players import PLAYERS
 from coordinator_service.services.nodes import ACTIVE
 from coordinator_service.storage.models import Node, Probe, Stream, UptimeInterval
 
@@ -37,6 +42,7 @@ __all__ = [
 
 VIEWER_KBIT = 2_000
 UNREACHABLE_WINDOW = timedelta(minutes=15)
+PROBE_VIEWER_WINDOW = timedelta(seconds=30)  # how long a relay counts a client as a viewer
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +104,12 @@ async def eligible_relays(
     ).all()
     if not rows:
         return stream, []
-    failing = await _failing(session, [row[0] for row in rows], now - UNREACHABLE_WINDOW)
+    failing, probed = await _probe_history(session, [row[0] for row in rows], now)
     candidates = []
     for node_id, relay_url, capacity, viewers in rows:
         base = canonical_relay_base(relay_url)
-        weight = capacity // VIEWER_KBIT - viewers
+        # the relay counts our own probes (shaped like players) among its viewers for a while
+        weight = capacity // VIEWER_KBIT - max(0, viewers - probed[node_id])
         if node_id in failing or base is None or weight <= 0:
             continue
         candidates.append(RelayCandidate(node_id=node_id, relay_url=base, weight=weight))
@@ -137,14 +144,22 @@ async def watch_target(
     return stream.origin_url
 
 
-async def _failing(session: AsyncSession, node_ids: list[str], since: datetime) -> set[str]:
-    """Return the nodes whose latest probe since `since` failed."""
+async def _probe_history(
+    session: AsyncSession, node_ids: list[str], now: datetime
+) -> tuple[set[str], Counter[str]]:
+    """Return the nodes whose latest probe in `UNREACHABLE_WINDOW` failed, and per node how
+    many viewers our own recent probes may count as (one per player shape, within the window
+    a relay counts a viewer)."""
     rows = await session.execute(
-        select(Probe.node_id, Probe.ok)
-        .where(Probe.node_id.in_(node_ids), Probe.at >= since)
+        select(Probe.node_id, Probe.ok, Probe.at)
+        .where(Probe.node_id.in_(node_ids), Probe.at >= now - UNREACHABLE_WINDOW)
         .order_by(Probe.node_id, Probe.at.desc(), Probe.id.desc())
     )
     latest: dict[str, bool] = {}
-    for node_id, ok in rows.all():
+    probed: Counter[str] = Counter()
+    recent = now - PROBE_VIEWER_WINDOW
+    for node_id, ok, at in rows.all():
         latest.setdefault(node_id, ok)
-    return {node_id for node_id, ok in latest.items() if not ok}
+        if as_utc(at) >= recent and probed[node_id] < len(PLAYERS):
+            probed[node_id] += 1
+    return {node_id for node_id, ok in latest.items() if not ok}, probed

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy import delete, exists, insert, select, update
@@ -31,7 +32,9 @@ from coordinator_service.ledger.credit import as_utc
 from coordinator_service.prober.origin import OriginWatcher, StreamIndex, record_live
 from coordinator_service.prober.probe import ProbeConfig, ProbeOutcome, ProbeTarget, probe_node
 from coordinator_service.prober.reputation import Reputation
+from coordinator_service.relay_tls.trust import relay_trust
 from coordinator_service.services.nodes import ACTIVE
+from coordinator_service.services.pause import is_paused
 from coordinator_service.storage.models import (
     FlagInterval,
     Node,
@@ -64,6 +67,8 @@ class ProberSettings:
     probe_timeout_s: float = 10.0
     stale_after_s: float | None = None
     holder: str = ""
+    relay_ca_file: Path | None = None  # an extra CA for HTTPS relays (private or test CA)
+    relay_domain: str | None = None  # the host's relay domain (see relay_tls/names.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +143,7 @@ class Prober:
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
             follow_redirects=False,
             trust_env=False,
+            verify=relay_trust(self.settings.relay_ca_file),
         )
 
     def _tick(self) -> float:
@@ -229,6 +235,7 @@ class Prober:
             allow_private=self.settings.allow_private_relays,
             timeout_s=self.settings.probe_timeout_s,
             stale_after_s=self.settings.stale_after_s,
+            relay_domain=self.settings.relay_domain,
         )
 
         async def one(position: int, item: _Claimed) -> ProbeOutcome:
@@ -371,15 +378,15 @@ class Prober:
         probes = []
         changes = []
         async with self.sessions() as session, session.begin():
-            beats = dict(
-                (
-                    await session.execute(
-                        select(Node.id, Node.last_heartbeat_at).where(
-                            Node.id.in_([c.node_id for c in claimed])
-                        )
+            rows = (
+                await session.execute(
+                    select(Node.id, Node.last_heartbeat_at, Node.streams_reported).where(
+                        Node.id.in_([c.node_id for c in claimed])
                     )
-                ).all()
-            )
+                )
+            ).all()
+            beats = {row[0]: row[1] for row in rows}
+            paused = {row[0] for row in rows if is_paused(row[2])}
             quiet_since = now - timedelta(seconds=self.settings.beating_window_s)
             for item, outcome in zip(claimed, outcomes, strict=True):
                 last_beat = beats.get(item.node_id)
@@ -388,6 +395,11 @@ class Prober:
                     outcome = replace(
                         outcome,
                         detail=f"{outcome.detail} (not counted: heartbeats stopped)"[-500:],
+                    )
+                    after = item.reputation
+                elif not outcome.ok and item.node_id in paused:
+                    outcome = replace(
+                        outcome, detail=f"{outcome.detail} (not counted: the friend paused)"[-500:]
                     )
                     after = item.reputation
                 else:

@@ -1,37 +1,37 @@
-"""Plug the prober into the coordinator app: a background job for the app's lifetime."""
+"""The prober as a background job of the coordinator app (the app assembles it in `api/app.py`)."""
 
 import asyncio
 
-from fastapi import FastAPI
-
-from coordinator_service.api.state import AppContext, context
+from coordinator_service.config import Settings
+from coordinator_service.prober.origin import StreamIndex
 from coordinator_service.prober.scheduler import Prober, ProberSettings
+from coordinator_service.storage.db import Database
 
-__all__ = ["install", "run_prober"]
+__all__ = ["run_prober"]
 
 
-async def run_prober(ctx: AppContext) -> None:
-    """Watch origins and probe nodes until cancelled."""
+async def run_prober(
+    db: Database, settings: Settings, origins: dict[str, StreamIndex] | None = None
+) -> None:
+    """Watch origins and probe nodes until cancelled; `origins` shares the origin indexes."""
     prober = Prober(
-        ctx.db.transaction,
+        db.transaction,
         ProberSettings(
-            probe_interval_s=ctx.settings.probe_interval,
-            allow_private_relays=ctx.settings.allow_private_relays,
-            relaying_window_s=ctx.settings.grace_seconds,
+            probe_interval_s=settings.probe_interval,
+            allow_private_relays=settings.allow_private_relays,
+            relay_ca_file=settings.relay_ca_file,
+            relay_domain=settings.relay_domain,
+            relaying_window_s=settings.grace_seconds,
             beating_window_s=max(
-                1.5 * ctx.settings.heartbeat_interval, ctx.settings.heartbeat_interval + 1
+                1.5 * settings.heartbeat_interval, settings.heartbeat_interval + 1
             ),
         ),
-        read_sessions=ctx.db.session,
+        read_sessions=db.session,
     )
-    prober.watcher.indexes = ctx.origins  # the watch playlist reads the origin's variants
+    if origins is not None:  # the watch playlist reads the origin's variants from them
+        prober.watcher.indexes = origins
     await prober.start()
     try:
         await asyncio.Event().wait()
     finally:
         await prober.stop()
-
-
-def install(app: FastAPI) -> None:
-    """Register the prober as a background job of `app`."""
-    context(app).background.append(run_prober)

@@ -12,14 +12,12 @@ batch to commit before it is answered.
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, Table, bindparam, case, func, insert, select, update
-from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.engine import Connection
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,21 +25,9 @@ from coordinator_service.errors import AuthError, StorageError
 from coordinator_service.services.app_settings import DOWNLOAD_URL, LATEST_VERSION, get_settings
 from coordinator_service.services.clock import utcnow
 from coordinator_service.services.nodes import BANNED
-from coordinator_service.storage.db import (
-    DISK_FULL_MESSAGE,
-    SQLITE_BUSY_TIMEOUT_MS,
-    SQLITE_LOCKED_RETRY,
-    Database,
-    is_disk_full,
-    one_line,
-)
-from coordinator_service.storage.models import (
-    UTC_DATETIME,
-    Node,
-    Stream,
-    UptimeInterval,
-    UTCDateTime,
-)
+from coordinator_service.storage.db import DISK_FULL_MESSAGE, Database, is_disk_full, one_line
+from coordinator_service.storage.heartbeat_sql import HeartbeatOps, IntervalKey, write_heartbeats
+from coordinator_service.storage.models import Stream
 
 __all__ = [
     "Beat",
@@ -54,7 +40,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 500
-IntervalKey = tuple[str, int | None]
 
 
 @dataclass(frozen=True)
@@ -156,8 +141,19 @@ class _Batch:
 class HeartbeatRecorder:
     """Records beats through one writer task; `record()` returns once the beat is committed."""
 
-    def __init__(self, db: Database, catalog: CatalogCache, grace: timedelta) -> None:
+    def __init__(
+        self,
+        db: Database,
+        catalog: CatalogCache,
+        grace: timedelta,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        raw_sqlite: bool = True,
+    ) -> None:
+        """`raw_sqlite=False` writes through SQLAlchemy on SQLite too (tests compare the two)."""
         self._db = db
+        self._clock = clock
+        self._raw_sqlite = raw_sqlite
         self._catalog = catalog
         self._grace = grace
         self._queue: list[_Pending] = []
@@ -205,7 +201,7 @@ class HeartbeatRecorder:
             await self._write_items(items)
 
     async def _write_items(self, items: list[_Pending]) -> None:
-        batch = _Batch(utcnow(), items)
+        batch = _Batch(self._clock(), items)
         try:
             opened = await self._write(batch)
         except Exception as exc:  # the writer must survive anything, or every beat would hang
@@ -250,35 +246,14 @@ class HeartbeatRecorder:
 
     async def _write(self, batch: _Batch) -> dict[IntervalKey, _OpenInterval]:
         catalog = await self._catalog.get()
-        raw = self._db.sqlite_writer()
-        if raw is None:
-            async with self._db.writer.begin() as conn:
-                return await conn.run_sync(
-                    lambda sync_conn: self._write_sync(_CoreOps(sync_conn), batch, catalog)
-                )
-        # SQLite: the whole batch on this thread in one go (see Database.sqlite_writer).
-        deadline = asyncio.get_running_loop().time() + SQLITE_BUSY_TIMEOUT_MS / 1000
-        async with self._db.write_lock():
-            while True:
-                try:
-                    raw.execute("BEGIN IMMEDIATE")
-                except sqlite3.OperationalError as exc:
-                    locked = "locked" in str(exc) or "busy" in str(exc)
-                    if not locked or asyncio.get_running_loop().time() > deadline:
-                        raise StorageError(f"the database stays locked: {exc}") from exc
-                    await asyncio.sleep(SQLITE_LOCKED_RETRY)
-                    continue
-                try:
-                    opened = self._write_sync(_SqliteOps(raw), batch, catalog)
-                    raw.execute("COMMIT")
-                except BaseException:
-                    if raw.in_transaction:  # SQLite may have rolled back already (disk full)
-                        raw.execute("ROLLBACK")
-                    raise
-                return opened
+        return await write_heartbeats(
+            self._db,
+            lambda ops: self._write_sync(ops, batch, catalog),
+            raw_sqlite=self._raw_sqlite,
+        )
 
     def _write_sync(
-        self, ops: "_CoreOps | _SqliteOps", batch: _Batch, catalog: Catalog
+        self, ops: HeartbeatOps, batch: _Batch, catalog: Catalog
     ) -> dict[IntervalKey, _OpenInterval]:
         now = batch.now
         nodes = ops.nodes_by_token({p.beat.token_hash for p in batch.items})
@@ -312,7 +287,7 @@ class HeartbeatRecorder:
         return self._extend_or_open(ops, list(keys), now)
 
     def _extend_or_open(
-        self, ops: "_CoreOps | _SqliteOps", keys: Sequence[IntervalKey], now: datetime
+        self, ops: HeartbeatOps, keys: Sequence[IntervalKey], now: datetime
     ) -> dict[IntervalKey, _OpenInterval]:
         cutoff = now - self._grace
         extend: dict[IntervalKey, int] = {}
@@ -335,32 +310,6 @@ class HeartbeatRecorder:
         return opened
 
 
-_NODES: Table = Node.__table__  # type: ignore[assignment]
-_INTERVALS: Table = UptimeInterval.__table__  # type: ignore[assignment]
-
-_UPDATE_NODE = (
-    update(_NODES)
-    .where(_NODES.c.id == bindparam("nid"))
-    .values(
-        last_heartbeat_at=bindparam("at"),
-        relay_url=func.coalesce(bindparam("relay", type_=String), _NODES.c.relay_url),
-        viewers=bindparam("viewers"),
-        bytes_served=bindparam("bytes_served"),
-        capacity_kbit=bindparam("capacity"),
-        version=bindparam("version"),
-        streams_reported=bindparam("reported"),
-    )
-)
-
-_AT = bindparam("at", type_=UTC_DATETIME)
-# Never move an end backwards: a replica whose batch began earlier may commit after another's.
-_EXTEND_INTERVAL = (
-    update(_INTERVALS)
-    .where(_INTERVALS.c.id == bindparam("iid"))
-    .values(ended_at=case((_INTERVALS.c.ended_at < _AT, _AT), else_=_INTERVALS.c.ended_at))
-)
-
-
 def _node_values(node_id: str, beat: Beat, now: datetime) -> dict[str, Any]:
     return {
         "nid": node_id,
@@ -372,138 +321,3 @@ def _node_values(node_id: str, beat: Beat, now: datetime) -> dict[str, Any]:
         "version": beat.version,
         "reported": beat.streams_reported,
     }
-
-
-class _CoreOps:
-    """The batch's statements through SQLAlchemy Core (every database)."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    def nodes_by_token(self, token_hashes: Iterable[str]) -> dict[str, tuple[str, str, bool]]:
-        rows = self.conn.execute(
-            select(_NODES.c.token_hash, _NODES.c.id, _NODES.c.status, _NODES.c.flagged).where(
-                _NODES.c.token_hash.in_(list(token_hashes))
-            )
-        )
-        return {row.token_hash: (row.id, row.status, row.flagged) for row in rows}
-
-    def update_nodes(self, params: list[dict[str, Any]]) -> None:
-        self.conn.execute(_UPDATE_NODE, params)
-
-    def open_intervals(
-        self, keys: Sequence[IntervalKey], cutoff: datetime
-    ) -> dict[IntervalKey, int]:
-        rows = self.conn.execute(
-            select(_INTERVALS.c.id, _INTERVALS.c.node_id, _INTERVALS.c.stream_id)
-            .where(
-                _INTERVALS.c.node_id.in_({node_id for node_id, _ in keys}),
-                _INTERVALS.c.ended_at >= cutoff,
-            )
-            .order_by(_INTERVALS.c.ended_at)
-        )
-        return _latest(keys, ((row.id, row.node_id, row.stream_id) for row in rows))
-
-    def extend_intervals(self, interval_ids: list[int], now: datetime) -> None:
-        self.conn.execute(_EXTEND_INTERVAL, [{"iid": iid, "at": now} for iid in interval_ids])
-
-    def insert_intervals(self, keys: Sequence[IntervalKey], now: datetime) -> list[int]:
-        rows = self.conn.execute(
-            insert(_INTERVALS).returning(_INTERVALS.c.id, sort_by_parameter_order=True),
-            [
-                {"node_id": node_id, "stream_id": stream_id, "started_at": now, "ended_at": now}
-                for node_id, stream_id in keys
-            ],
-        )
-        return list(rows.scalars().all())
-
-
-_SQLITE_TIME: Any = UTCDateTime().bind_processor(sqlite_dialect.dialect())
-
-
-class _SqliteOps:
-    """The same statements as plain sqlite3 calls (the hot path on SQLite).
-
-    Times are stored exactly as SQLAlchemy stores them (its own bind processor makes the text),
-    so the ORM reads these rows like any other.
-    """
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def _time(self, value: datetime) -> str:
-        return str(_SQLITE_TIME(value))
-
-    def nodes_by_token(self, token_hashes: Iterable[str]) -> dict[str, tuple[str, str, bool]]:
-        hashes = tuple(token_hashes)
-        rows = self.conn.execute(
-            "SELECT token_hash, id, status, flagged FROM nodes "
-            f"WHERE token_hash IN ({','.join('?' * len(hashes))})",
-            hashes,
-        )
-        return {row[0]: (row[1], row[2], bool(row[3])) for row in rows}
-
-    def update_nodes(self, params: list[dict[str, Any]]) -> None:
-        at = self._time(params[0]["at"])
-        self.conn.executemany(
-            "UPDATE nodes SET last_heartbeat_at = ?, relay_url = coalesce(?, relay_url), "
-            "viewers = ?, bytes_served = ?, capacity_kbit = ?, version = ?, "
-            "streams_reported = ? WHERE id = ?",
-            [
-                (
-                    at,
-                    p["relay"],
-                    p["viewers"],
-                    p["bytes_served"],
-                    p["capacity"],
-                    p["version"],
-                    p["reported"],
-                    p["nid"],
-                )
-                for p in params
-            ],
-        )
-
-    def open_intervals(
-        self, keys: Sequence[IntervalKey], cutoff: datetime
-    ) -> dict[IntervalKey, int]:
-        node_ids = tuple({node_id for node_id, _ in keys})
-        rows = self.conn.execute(
-            "SELECT id, node_id, stream_id FROM uptime_intervals "
-            f"WHERE node_id IN ({','.join('?' * len(node_ids))}) AND ended_at >= ? "
-            "ORDER BY ended_at",
-            (*node_ids, self._time(cutoff)),
-        )
-        return _latest(keys, rows)
-
-    def extend_intervals(self, interval_ids: list[int], now: datetime) -> None:
-        at = self._time(now)
-        self.conn.executemany(
-            "UPDATE uptime_intervals SET ended_at = max(ended_at, ?) WHERE id = ?",
-            [(at, iid) for iid in interval_ids],
-        )
-
-    def insert_intervals(self, keys: Sequence[IntervalKey], now: datetime) -> list[int]:
-        at = self._time(now)
-        ids = []
-        for node_id, stream_id in keys:
-            cursor = self.conn.execute(
-                "INSERT INTO uptime_intervals (node_id, stream_id, started_at, ended_at) "
-                "VALUES (?, ?, ?, ?)",
-                (node_id, stream_id, at, at),
-            )
-            assert cursor.lastrowid is not None
-            ids.append(cursor.lastrowid)
-        return ids
-
-
-def _latest(
-    keys: Sequence[IntervalKey], rows: Iterable[tuple[int, str, int | None]]
-) -> dict[IntervalKey, int]:
-    wanted = set(keys)
-    found: dict[IntervalKey, int] = {}
-    for interval_id, node_id, stream_id in rows:
-        key = (node_id, stream_id)
-        if key in wanted:
-            found[key] = interval_id  # ordered by end: the latest open interval wins
-    return found

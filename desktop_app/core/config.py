@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from desktop_app.core.errors import ConfigError
+from streamr_protocol.models import MAX_CAPACITY_KBIT
 
 __all__ = ["DEFAULT_RELAY_PORT", "DEFAULT_STATUS_PORT", "Identity", "NodeConfig"]
 
@@ -53,12 +54,12 @@ class NodeConfig(BaseSettings):
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from urllib.parse import urlsplit
+        from streamr_protocol.relay_url import RelayUrlError, canonical_relay_url
 
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
-            raise ValueError("must be an http(s) URL like http://my.host:8090")
-        return value.rstrip("/")
+        try:
+            return canonical_relay_url(value)
+        except RelayUrlError as exc:
+            raise ValueError(f"{exc} (like http://my.host:8090)") from exc
 
     @model_validator(mode="after")
     def _own_certificate(self) -> "NodeConfig":
@@ -74,7 +75,9 @@ class NodeConfig(BaseSettings):
 
     @property
     def capacity_kbit(self) -> int:
-        return int(self.upload_cap_mbit * 1000) if self.upload_cap_mbit else 10_000
+        """The upload capacity announced, clamped to what the protocol accepts."""
+        wanted = int(self.upload_cap_mbit * 1000) if self.upload_cap_mbit else 10_000
+        return min(wanted, MAX_CAPACITY_KBIT)
 
     @property
     def identity_path(self) -> Path:

@@ -5,6 +5,7 @@ Error
 ├── RelayPortError           the relay or status port cannot be bound (taken, no permission)
 ├── PlaylistError            the origin sent something that is not a playlist (type, encoding)
 ├── OriginError              fetching from the origin failed (HTTP status, size, type, network)
+│   └── OriginRefused        the node's policy refuses the URL (other host, internal address)
 └── CoordinatorError         talking to the coordinator failed
     ├── CoordinatorUnreachable   network error, timeout or 5xx: retry later
     ├── InviteRefused            bad, used or expired invite
@@ -22,6 +23,7 @@ __all__ = [
     "Error",
     "InviteRefused",
     "OriginError",
+    "OriginRefused",
     "PlaylistError",
     "RelayPortError",
     "TokenRejected",
@@ -45,6 +47,10 @@ class PlaylistError(Error):
 
 
 class OriginError(Error):
+    pass
+
+
+class OriginRefused(OriginError):
     pass
 
 

@@ -128,10 +128,14 @@ class UpdateAvailable:
 
 @dataclass(frozen=True)
 class NodeFailed:
-    """Something the friend must act on (port taken, banned, invite refused)."""
+    """Something the friend must act on (port taken, banned, invite refused).
+
+    `kind` names what the app can offer to fix: "port" (pick another port) or "" (nothing).
+    """
 
     message: str
     fatal: bool = False
+    kind: str = ""
 
 
 @dataclass(frozen=True)

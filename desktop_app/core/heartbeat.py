@@ -26,6 +26,7 @@ class HeartbeatLoop:
         on_reachability: Callable[[bool, str], None],
         on_rejected: Callable[[str], Awaitable[None]],
         *,
+        on_error: Callable[[str], None] = lambda message: None,
         interval_s: float = 30.0,
         jitter: float = 0.1,
         backoff_max_s: float = 60.0,
@@ -39,6 +40,7 @@ class HeartbeatLoop:
         self._on_answer = on_answer
         self._on_reachability = on_reachability
         self._on_rejected = on_rejected
+        self._on_error = on_error
         self._wake = asyncio.Event()
 
     def beat_now(self) -> None:
@@ -58,7 +60,16 @@ class HeartbeatLoop:
 
     async def _beat_once(self) -> float | None:
         try:
-            answer = await self.client.heartbeat(self._build())
+            request = self._build()
+        except Exception as exc:  # a bug or bad local state: say so, keep trying
+            message = (
+                f"cannot build the heartbeat: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+            )
+            logger.error("%s", message, exc_info=logger.isEnabledFor(logging.DEBUG))
+            self._on_error(message)
+            return self.backoff.next()
+        try:
+            answer = await self.client.heartbeat(request)
         except TokenRejected as exc:
             logger.error("%s", exc)
             await self._on_rejected(str(exc))

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from desktop_app.core.client import CoordinatorClient
 from desktop_app.core.config import Identity, NodeConfig
-from desktop_app.core.errors import ConfigError, CoordinatorError, Error
+from desktop_app.core.errors import ConfigError, CoordinatorError, Error, RelayPortError
 from desktop_app.core.events import (
     CatalogStream,
     CoordinatorReachabilityChanged,
@@ -297,6 +297,7 @@ class Node:
             port=config.relay_port,
             upload_cap_mbit=config.upload_cap_mbit,
             probe_key=lambda: self.identity.probe_key if self.identity else None,
+            relay_url=lambda: self.public_url,
             settings=PullSettings(grace_s=config.offline_grace_s),
             on_live_changed=self._on_live_changed,
         )
@@ -320,7 +321,8 @@ class Node:
             await self._teardown()
             self.state = "failed"
             self._last_error = str(exc)
-            self._publish(NodeFailed(str(exc), fatal=True))
+            kind = "port" if isinstance(exc, RelayPortError) else ""
+            self._publish(NodeFailed(str(exc), fatal=True, kind=kind))
             raise
         public = self.public_url or ""
         self._publish(RelayStarted(config.relay_host, self._relay.port, public))
@@ -338,6 +340,7 @@ class Node:
             self._on_rejected,
             interval_s=self.identity.heartbeat_interval_s,
             backoff_max_s=config.heartbeat_backoff_max_s,
+            on_error=self._on_heartbeat_error,
         )
         self.state = "idle"
         self.stopped.clear()
@@ -377,27 +380,26 @@ class Node:
             self._client = None
 
     async def pause(self) -> None:
-        """Stop supporting: no pulling, no heartbeats (the relay port stays bound)."""
+        """Stop supporting: no pulling, no serving; the beats go on and announce the pause, so
+        the coordinator neither counts the node silent nor credits it (the port stays bound)."""
         if self._relay is None or self.state in ("paused", "stopped", "failed"):
             return
-        if self._beat_task is not None:
-            self._beat_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._beat_task
-            self._beat_task = None
         self._relay.paused = True
         self._assigned = {}
         await self._relay.set_streams({})
         self.state = "paused"
+        if self._heartbeat is not None:
+            self._heartbeat.beat_now()
         logger.info("paused: not relaying until resumed")
 
     async def resume(self) -> None:
         """Support again: heartbeat now and relay what the coordinator assigns."""
-        if self._relay is None or self.state != "paused" or self._heartbeat is None:
+        if self._relay is None or self.state != "paused":
             return
         self._relay.paused = False
         self.state = "idle"
-        self._beat_task = asyncio.create_task(self._heartbeat.run(), name="heartbeat")
+        if self._heartbeat is not None:
+            self._heartbeat.beat_now()
         logger.info("resumed")
 
     # --- heartbeats ----------------------------------------------------------------------------
@@ -425,6 +427,8 @@ class Node:
                 "viewers": sum(r.viewers for r in reports),
                 "capacity_kbit": self.config.capacity_kbit,
                 "version": node_version(),
+                "segment_proofs": True,
+                "paused": self.state == "paused",
                 "tls_certificate_sha256": self._certificate.held_sha256
                 if self._certificate
                 else None,
@@ -443,10 +447,13 @@ class Node:
             await self._on_rejected("the coordinator has banned this node")
             return
         wanted = {a.name: a.origin_url for a in answer.streams if a.name not in self._unsupported}
+        if self.state == "paused":
+            wanted = {}
         if wanted != self._assigned:
             self._assigned = wanted
             await self._relay.set_streams(wanted)
-        self.state = "relaying" if self._relay.pullers else "idle"
+        if self.state != "paused":
+            self.state = "relaying" if self._relay.pullers else "idle"
         await self._on_tls(answer)
         if answer.update is not None:
             url = safe_download_url(answer.update.download_url)
@@ -455,6 +462,11 @@ class Node:
             else:
                 self._publish(UpdateAvailable(answer.update.version[:32], url))
         self._publish(HeartbeatSent(self._last_heartbeat_at, answer.state, tuple(wanted)))
+
+    def _on_heartbeat_error(self, message: str) -> None:
+        """The beat could not even be built: the friend must see it (no silent dead task)."""
+        self._last_error = message
+        self._publish(NodeFailed(message, fatal=False))
 
     async def _on_tls(self, answer: HeartbeatResponse) -> None:
         """Ask for the relay's certificate, or serve HTTPS with the one the answer carries."""

@@ -4,7 +4,7 @@ import dataclasses
 import html
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +39,7 @@ class StatusPage:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[self._only_local_names])
         app.router.add_get("/", self._page)
         app.router.add_get("/status.json", self._json)
         self._runner = web.AppRunner(app, access_log=None)
@@ -53,6 +53,18 @@ class StatusPage:
                 f"status port {self.port} is not usable: {exc.strerror or exc}"
             ) from exc
         self.port = int(self._runner.addresses[0][1])
+
+    @web.middleware
+    async def _only_local_names(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        """Answer only `127.0.0.1:PORT` or `localhost:PORT` (a page elsewhere cannot rebind DNS)."""
+        allowed = (f"127.0.0.1:{self.port}", f"localhost:{self.port}")
+        if request.headers.get("Host", "").lower() not in allowed:
+            return web.Response(status=421, text="this status page answers on 127.0.0.1 only\n")
+        return await handler(request)
 
     async def stop(self) -> None:
         if self._runner is not None:

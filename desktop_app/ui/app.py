@@ -1,63 +1,133 @@
 """`run_gui(config)`: the tray app's entry point (what `streamr-node` runs without --headless)."""
 
 import asyncio
+import importlib.metadata
 import logging
+import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from desktop_app.core.config import NodeConfig
+from desktop_app.core.portmap import PortMapping
 from desktop_app.ui.controller import NodeLike
-from desktop_app.ui.errors import InstanceError
+from desktop_app.ui.errors import InstanceError, JoinError
 from desktop_app.ui.history import History
 from desktop_app.ui.icons import app_icon
 from desktop_app.ui.logs import setup_logging
 from desktop_app.ui.node_settings import forget_identity, node_config, read_invite
-from desktop_app.ui.portmap import PortMapping
-from desktop_app.ui.qt import QApplication, QEventLoop
+from desktop_app.ui.qt import QApplication, QEventLoop, QTimer
 from desktop_app.ui.settings import TraySettings, log_dir
 from desktop_app.ui.single_instance import ACTIVATE, SingleInstance, server_name
+from desktop_app.ui.theme import apply_theme
 from desktop_app.ui.tray_app import TrayApp
 from streamr_protocol.invite import InviteLink
 
 __all__ = ["LazyJoinBackend", "build_tray_app", "run_gui"]
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 HISTORY_FILE = "tray-history.json"
 
 
 class LazyJoinBackend:
-    """The wizard's backend, loading the node core on first use (the icon shows sooner)."""
+    """The wizard's backend: the core's Onboarding, run on a core thread started on first use
+    (the icon shows sooner); core errors become JoinError with the friend's sentence."""
 
     def __init__(self, config: NodeConfig) -> None:
         self.config = config
         self.upnp_options: dict[str, Any] = {}
-        self._backend: Any = None
+        self._core: Any = None
+        self._onboarding: Any = None
 
-    def _core(self) -> Any:
-        if self._backend is None:
-            from desktop_app.ui.core_adapter import CoreJoinBackend
+    async def _run(self, call: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+        from desktop_app.core.errors import Error, InviteRefused
+        from desktop_app.core.onboarding import Onboarding
+        from desktop_app.ui.core_thread import CoreThread
 
-            self._backend = CoreJoinBackend(self.config)
-        self._backend.upnp_options = self.upnp_options
-        return self._backend
+        if self._core is None:
+            self._core = CoreThread("wizard-core")
+            self._onboarding = Onboarding(self.config)
+        self._onboarding.upnp_options = self.upnp_options
+        try:
+            result: T = await self._core.run(call(self._onboarding))
+        except InviteRefused as exc:
+            raise JoinError(sentence(str(exc)), invite_problem=True) from exc
+        except Error as exc:
+            raise JoinError(sentence(str(exc))) from exc
+        return result
 
     async def check_coordinator(self, invite: InviteLink) -> str:
-        return str(await self._core().check_coordinator(invite))
+        return await self._run(lambda core: core.check_invite(invite))
 
     async def join(
         self, invite: InviteLink, display_name: str, payout_handle: str, relay_port: int
     ) -> str:
-        return str(await self._core().join(invite, display_name, payout_handle, relay_port))
+        return await self._run(
+            lambda core: core.join(invite, display_name, payout_handle, relay_port)
+        )
 
     async def map_port(self, port: int) -> PortMapping:
-        mapping: PortMapping = await self._core().map_port(port)
-        return mapping
+        return await self._run(lambda core: core.map_port(port))
 
     async def check_reachability(self, port: int, lan: str = "") -> tuple[bool, str]:
-        reachable, note = await self._core().check_reachability(port, lan)
-        return bool(reachable), str(note)
+        return await self._run(lambda core: core.check_reachability(port, lan))
+
+    def close(self) -> None:
+        """Stop the core thread (if it was started)."""
+        if self._core is not None:
+            self._core.stop()
+
+
+def sentence(text: str) -> str:
+    """`text` as a sentence: capital first, one full stop."""
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith(("?", "!", ".")) else text + "."
+
+
+def app_version() -> str:
+    """The installed version (the same the node reports)."""
+    try:
+        return importlib.metadata.version("streamrp2p")
+    except importlib.metadata.PackageNotFoundError:
+        return "0.1.0"
+
+
+def stop_on_signals(tray_app: TrayApp) -> QTimer:
+    """SIGTERM and SIGINT quit cleanly (the relay stops, the history is saved).
+
+    Python runs signal handlers only between bytecodes: a short timer gives it the chance
+    while Qt waits in its event loop.
+    """
+
+    def handler(signum: int, frame: object) -> None:
+        logger.info("signal %d: quitting", signum)
+        QTimer.singleShot(0, tray_app.on_quit_requested)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, handler)
+    ticker = QTimer(tray_app)
+    ticker.setInterval(250)
+    ticker.timeout.connect(lambda: None)
+    ticker.start()
+    return ticker
+
+
+def preview_self_test(tray_app: TrayApp, url: str) -> None:
+    """Open the window and play `url` in the preview; log whether a frame was decoded.
+
+    $STREAMR_PREVIEW_SELFTEST=URL runs it at start: the bundle's smoke test uses it.
+    """
+    player = tray_app.window.preview_tab.player
+    tray_app.window.show_tab("Preview")
+    player.frame_shown.connect(
+        lambda width, height: logger.info("preview self-test: frame %dx%d", width, height)
+    )
+    backend = player.play(url)
+    logger.info("preview self-test: playing %s with %s", url, backend or "nothing")
 
 
 def build_tray_app(
@@ -65,6 +135,13 @@ def build_tray_app(
 ) -> TrayApp:
     """Put the app together around the real node core (loaded when the node starts)."""
     joined = config.identity_path.exists()
+
+    def current_host() -> str | None:
+        try:
+            identity = config.load_identity()
+        except Exception:  # a damaged identity: the node's start says so
+            return None
+        return identity.coordinator_url if identity else None
 
     def make_node(current: TraySettings) -> NodeLike:
         from desktop_app.core.node import Node
@@ -83,6 +160,9 @@ def build_tray_app(
         joined=joined,
         forget_identity=lambda: forget_identity(config),
         has_tray=has_tray,
+        current_host=current_host,
+        reserved_ports={config.status_port} - {0},
+        version=app_version(),
     )
 
 
@@ -100,6 +180,8 @@ def run_gui(config: NodeConfig, on_started: Callable[[TrayApp], object] | None =
     app.setDesktopFileName("streamrp2p")
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
+    apply_theme(app)
+    app.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_theme(app))
 
     invite_text = read_invite(config.invite)
     instance = SingleInstance(server_name(str(config.data_dir)))
@@ -121,7 +203,10 @@ def run_gui(config: NodeConfig, on_started: Callable[[TrayApp], object] | None =
         logger.warning("this desktop shows no tray icons: the window stands in for the tray")
     done = asyncio.Event()
     tray_app.finished.connect(done.set)
+    stop_on_signals(tray_app)
     tray_app.start(invite_text="" if tray_app.joined else invite_text)
+    if selftest := os.environ.get("STREAMR_PREVIEW_SELFTEST"):
+        preview_self_test(tray_app, selftest)
     if on_started is not None:
         on_started(tray_app)
     with loop:

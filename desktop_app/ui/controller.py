@@ -2,10 +2,13 @@
 
 import logging
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any, Protocol
 
-from desktop_app.core.events import NodeEvent, StreamStat
+from desktop_app.core.events import HeartbeatSent, NodeEvent, StreamStat
+from desktop_app.core.portmap import PortMapping
 from desktop_app.ui.bridge import NodeBridge
+from desktop_app.ui.limits import limit_pause, month_start, pause_until
 from desktop_app.ui.model import NodeModel
 from desktop_app.ui.qt import QObject, QTimer, Signal, Slot, asyncSlot
 from desktop_app.ui.settings import SettingsError, TraySettings
@@ -16,6 +19,7 @@ __all__ = ["NodeController", "NodeLike"]
 logger = logging.getLogger(__name__)
 POLL_MS = 2000
 EARNINGS_MS = 60_000
+LIMITS_MS = 30_000
 
 
 class NodeLike(Protocol):
@@ -38,6 +42,13 @@ class NodeLike(Protocol):
     async def earnings_details(self) -> NodeEarningsResponse | None: ...
 
     async def check_reachability(self) -> ReachabilityResponse: ...
+
+    async def open_port(self) -> PortMapping: ...
+
+
+def now_local() -> datetime:
+    """The local time, aware (pauses end and schedules run by the friend's clock)."""
+    return datetime.now().astimezone()
 
 
 def stream_stats(snapshot: Any) -> list[StreamStat]:
@@ -83,14 +94,19 @@ class NodeController(QObject):
         self.poll.setInterval(POLL_MS)
         self.earnings_poll = QTimer(self)
         self.earnings_poll.setInterval(EARNINGS_MS)
+        self.limits_timer = QTimer(self)
+        self.limits_timer.setInterval(LIMITS_MS)
+        self._limit_reason = ""
         self.model.set_unsupported(settings.unsupported_streams)
+        self.model.relay_port = settings.relay_port  # named in messages before the relay runs
         self.model.set_upload_cap(settings.upload_cap_mbit)
         self._connect_signals()
 
     def _connect_signals(self) -> None:
         self.poll.timeout.connect(self.on_poll_timeout)
         self.earnings_poll.timeout.connect(self.refresh_earnings)
-        self.bridge.heartbeat_sent.connect(self.on_first_heartbeat)
+        self.limits_timer.timeout.connect(self.on_limits_timeout)
+        self.bridge.node_event.connect(self.on_first_heartbeat)
 
     @Slot()
     def on_poll_timeout(self) -> None:
@@ -114,8 +130,9 @@ class NodeController(QObject):
 
     @Slot(object)
     def on_first_heartbeat(self, event: object) -> None:
-        self.bridge.heartbeat_sent.disconnect(self.on_first_heartbeat)
-        self.refresh_earnings()
+        if isinstance(event, HeartbeatSent):
+            self.bridge.node_event.disconnect(self.on_first_heartbeat)
+            self.refresh_earnings()
 
     async def _call(self, what: str, call: Callable[[], Any]) -> bool:
         try:
@@ -128,39 +145,74 @@ class NodeController(QObject):
 
     @asyncSlot()
     async def start(self) -> None:
-        """Start the node (and supporting, unless the friend paused it last time)."""
-        if await self._call("start the relay", self.node.start):
-            self.poll.start()
-            self.earnings_poll.start()
+        """Start the node; pause it again when the friend's pause has not ended yet.
+
+        A node that fails to start changes no setting: the next launch tries again.
+        """
+        if not await self._call("start the relay", self.node.start):
+            return
+        self.poll.start()
+        self.earnings_poll.start()
+        self.limits_timer.start()
+        until = self.settings.paused_until
+        if not self.settings.supporting and (until is None or until > now_local()):
+            if await self._call("pause", self.node.pause):
+                self.model.set_paused(True, until)
+        else:
+            self.model.set_paused(False)
             if not self.settings.supporting:
-                await self._call("pause", self.node.pause)
-            self.model.set_paused(not self.settings.supporting)
+                self._remember(supporting=True, paused_until=None)
+        self.on_limits_timeout()
 
     @asyncSlot()
     async def toggle_supporting(self) -> None:
-        """Pause when supporting, resume when paused."""
+        """Pause when helping, resume when paused; nothing while the node is not running."""
         if self.model.paused:
             await self.resume()
-        else:
+        elif self.model.running:
             await self.pause()
 
-    async def pause(self) -> None:
-        """Stop relaying for now (the node keeps its identity)."""
+    @asyncSlot(str)
+    async def pause_for(self, choice: str) -> None:
+        """Pause for "hour", until "tomorrow", or "" indefinitely (menu and window)."""
+        if self.model.running and not self.model.paused:
+            await self.pause(pause_until(choice, now_local()))
+
+    async def pause(self, until: datetime | None = None, why: str = "") -> None:
+        """Stop helping for now (announced to the host; the node keeps its identity)."""
         if await self._call("pause", self.node.pause):
-            self.model.set_paused(True)
-            self._remember(supporting=False)
+            self.model.set_paused(True, until)
+            self._limit_reason = why
+            self._remember(supporting=False, paused_until=until)
 
     async def resume(self) -> None:
-        """Relay again."""
+        """Help again."""
         if await self._call("resume", self.node.resume):
             self.model.set_paused(False)
-            self._remember(supporting=True)
+            self._limit_reason = ""
+            self._remember(supporting=True, paused_until=None)
+
+    @asyncSlot()
+    async def on_limits_timeout(self) -> None:
+        """Resume when a timed pause ended; pause or resume as the cap and the schedule say."""
+        if not self.model.running:
+            return
+        now = now_local()
+        month = self.model.history.bytes_served_since(month_start(now.date()))
+        limit = limit_pause(self.settings, now, month)
+        if self.model.paused:
+            until = self.model.paused_until
+            if until is not None and until <= now and limit is None:
+                await self.resume()
+        elif limit is not None:
+            await self.pause(limit[1], limit[0])
 
     @asyncSlot()
     async def shutdown(self) -> None:
         """Stop the node cleanly, save the history, then emit `stopped`."""
         self.poll.stop()
         self.earnings_poll.stop()
+        self.limits_timer.stop()
         await self._call("stop the relay", self.node.stop)
         self.bridge.detach()
         try:
@@ -176,10 +228,13 @@ class NodeController(QObject):
         self._remember(unsupported_streams=names)
         self.node.set_unsupported(names)
 
-    @asyncSlot()
-    async def check_reachability(self) -> None:
-        """Ask the coordinator to fetch the relay now; the answer reaches the model as an event."""
+    @asyncSlot(bool)
+    async def check_reachability(self, open_port: bool = False) -> None:
+        """Ask the host to fetch the relay now (after asking the router to open the port, with
+        `open_port`); the answer reaches the model as an event."""
         try:
+            if open_port:
+                await self.node.open_port()
             await self.node.check_reachability()
         except Exception as exc:
             logger.info("reachability check failed: %s", exc)

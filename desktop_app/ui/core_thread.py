@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from desktop_app.core.events import NodeEvent
 from desktop_app.core.node import Node
+from desktop_app.core.portmap import PortMapping, map_port
 from streamr_protocol.models import NodeEarningsResponse, ReachabilityResponse
 
 __all__ = ["CoreThread", "ThreadedNode"]
@@ -107,3 +108,12 @@ class ThreadedNode:
 
     async def check_reachability(self) -> ReachabilityResponse:
         return await self.core.run(self.node.check_reachability())
+
+    async def open_port(self) -> PortMapping:
+        """Ask the router (UPnP) to let viewers in on the relay port."""
+        port = self.node.relay_port or self.node.config.relay_port
+
+        async def mapped() -> PortMapping:
+            return await asyncio.to_thread(map_port, port)
+
+        return await self.core.run(mapped())

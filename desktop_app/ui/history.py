@@ -37,6 +37,7 @@ class History:
         self.currency = "USD"
         self._impact: dict[str, dict[str, list[int]]] = {}
         self._earnings: dict[str, int] = {}
+        self._checks: dict[str, int] = {}
         self._last: dict[str, tuple[int, int]] = {}
         if path is not None and path.exists():
             self._load(path)
@@ -49,6 +50,7 @@ class History:
                 for day, streams in data.get("impact", {}).items()
             }
             self._earnings = {day: int(v) for day, v in data.get("earnings", {}).items()}
+            self._checks = {day: int(v) for day, v in data.get("checks", {}).items()}
             self.currency = str(data.get("currency", "USD"))
         except (OSError, ValueError, TypeError, AttributeError, IndexError) as exc:
             logger.warning("history file %s unreadable, starting afresh: %s", path, exc)
@@ -64,6 +66,7 @@ class History:
             "currency": self.currency,
             "impact": {d: v for d, v in sorted(self._impact.items()) if d >= cutoff},
             "earnings": {d: v for d, v in sorted(self._earnings.items()) if d >= cutoff},
+            "checks": {d: v for d, v in sorted(self._checks.items()) if d >= cutoff},
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
@@ -85,11 +88,27 @@ class History:
                 entry[0] += add_bytes
                 entry[1] += add_viewers
 
+    def record_check(self, day: date) -> None:
+        """Count one of the host's checks on `day`: it fetched like a viewer but is none."""
+        key = day.isoformat()
+        self._checks[key] = self._checks.get(key, 0) + 1
+
+    def viewers_helped_since(self, first_day: date) -> int:
+        """Distinct viewers served from `first_day` on, without the host's checks."""
+        start = first_day.isoformat()
+        seen = sum(item.viewers for item in self.impact_since(first_day))
+        checks = sum(n for day, n in self._checks.items() if day >= start)
+        return max(0, seen - checks)
+
+    def bytes_served_since(self, first_day: date) -> int:
+        """Bytes served from `first_day` on."""
+        return sum(item.bytes_served for item in self.impact_since(first_day))
+
     def record_earnings(self, today_minor: int, currency: str, day: date) -> None:
-        """Remember what was earned on `day` (the coordinator's running total for today)."""
+        """Remember what was earned on `day`: the host's running total for its (UTC) day."""
         self.currency = currency
         key = day.isoformat()
-        self._earnings[key] = max(self._earnings.get(key, 0), today_minor)
+        self._earnings[key] = today_minor  # the latest word: an estimate can go down
 
     def impact_since(self, first_day: date) -> list[Impact]:
         """Per stream, what was carried from `first_day` on, biggest first."""

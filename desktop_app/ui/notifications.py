@@ -47,23 +47,22 @@ class Notifier(QObject):
 
     @Slot(str)
     def on_stream_went_live(self, stream: str) -> None:
-        self._show(f"{stream} is live", f"You are relaying {stream} to its viewers now.")
+        self._show(f"{stream} is live", f"You are helping stream {stream} to its viewers now.")
 
     @Slot(str)
     def on_relay_unreachable(self, reason: str) -> None:
         self._show(
-            "Your relay cannot be reached",
-            f"The coordinator cannot reach your relay ({reason}). Viewers are sent elsewhere "
-            "and you earn nothing until it is reachable: check the port forwarding.",
+            "Viewers can't reach you",
+            f"The host's check found that {reason}. Viewers are sent elsewhere and you earn "
+            "nothing until they can reach you: open StreamrP2P and press Fix it.",
             critical=True,
         )
 
     @Slot(str)
     def on_probes_failing(self, reason: str) -> None:
         self._show(
-            "Relay checks are failing",
-            f"The coordinator's checks of your relay fail: {reason}. "
-            "Open StreamrP2P's Status tab for details.",
+            "Your host's checks fail",
+            f"The latest checks found that {reason}. Open StreamrP2P to see what to do.",
             critical=True,
         )
 

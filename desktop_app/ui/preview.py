@@ -1,10 +1,12 @@
 """Live preview of the local relay: python-vlc inside the window, else QtMultimedia, else a note."""
 
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from desktop_app.core.relay.server import PREVIEW_AGENT
 from desktop_app.ui.qt import (
     HAVE_MULTIMEDIA,
     QGuiApplication,
@@ -12,6 +14,7 @@ from desktop_app.ui.qt import (
     QMediaPlayer,
     QStackedWidget,
     Qt,
+    QTimer,
     QUrl,
     QVBoxLayout,
     QVideoWidget,
@@ -40,8 +43,17 @@ def load_vlc() -> Any | None:
             ["--quiet", "--no-video-title-show", "--no-audio", "--network-caching=1500"]
         )
     except (ImportError, OSError, NameError, AttributeError) as exc:
-        logger.info("libvlc unavailable: %s", exc)
+        logger.warning("preview: libvlc unavailable: %s", exc)
         return None
+    if instance is None:  # libvlc loaded but could not start: no plugins next to it
+        library = getattr(getattr(vlc, "dll", None), "_name", "?")
+        logger.warning(
+            "preview: libvlc %s could not start (VLC_PLUGIN_PATH=%s); is VLC installed whole?",
+            library,
+            os.environ.get("VLC_PLUGIN_PATH", ""),
+        )
+        return None
+    logger.info("preview: libvlc %s", getattr(getattr(vlc, "dll", None), "_name", "?"))
     return instance
 
 
@@ -50,9 +62,11 @@ class PreviewWidget(QWidget):
 
     Signals:
         message_changed(str): the note shown instead of video ("" while video plays).
+        frame_shown(int, int): the first decoded frame of this play (width, height).
     """
 
     message_changed = Signal(str)
+    frame_shown = Signal(int, int)
 
     def __init__(self, backends: Sequence[str] = BACKENDS, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,7 +89,11 @@ class PreviewWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._stack)
-        self._show_note("Press Preview to watch what your relay serves.")
+        self._show_note("Press Play to watch what your computer passes on.")
+        self.frame_size: tuple[int, int] | None = None
+        self._frames = QTimer(self)
+        self._frames.setInterval(200)
+        self._frames.timeout.connect(self._check_frame)
 
     def _show_note(self, text: str) -> None:
         self.message = text
@@ -110,7 +128,9 @@ class PreviewWidget(QWidget):
         if self._vlc is None:
             return False
         player = self._vlc.media_player_new()
-        player.set_media(self._vlc.media_new(url))
+        media = self._vlc.media_new(url)
+        media.add_option(f":http-user-agent={PREVIEW_AGENT}")  # the relay counts no viewer
+        player.set_media(media)
         handle = int(self.surface.winId())
         if sys.platform.startswith("win"):
             player.set_hwnd(handle)
@@ -124,7 +144,22 @@ class PreviewWidget(QWidget):
             player.release()
             return False
         self._player = player
+        self.frame_size = None
+        self._frames.start()
         return True
+
+    def _check_frame(self) -> None:
+        """Note the first decoded frame (libvlc knows the video size once it decoded one)."""
+        player = self._player
+        if player is None or self.backend != "vlc":
+            self._frames.stop()
+            return
+        width, height = player.video_get_size(0) or (0, 0)
+        if width and height:
+            self._frames.stop()
+            self.frame_size = (width, height)
+            logger.info("preview: first frame %dx%d", width, height)
+            self.frame_shown.emit(width, height)
 
     def _play_qt(self, url: str) -> bool:
         player = QMediaPlayer(self)
@@ -148,6 +183,7 @@ class PreviewWidget(QWidget):
     def stop(self) -> None:
         """Stop and release the player."""
         player, self._player = self._player, None
+        self._frames.stop()
         if player is None:
             return
         if self.backend == "vlc":

@@ -7,6 +7,7 @@ this file is what the friend chose in the window, kept across runs.
 import json
 import logging
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -51,6 +52,10 @@ class TraySettings(BaseModel):
     start_at_login: bool = False
     notifications: bool = True
     supporting: bool = True
+    paused_until: datetime | None = None  # with supporting false: resume then (None: never)
+    monthly_cap_gb: float = Field(default=0.0, ge=0, le=1_000_000)  # 0: no cap
+    active_from_hour: int = Field(default=0, ge=0, le=23)  # help only from this hour …
+    active_to_hour: int = Field(default=24, ge=1, le=24)  # … to this one (0-24: always)
     unsupported_streams: list[str] = Field(default_factory=list)
 
     @classmethod

@@ -1,21 +1,25 @@
 """The tray app put together: model, tray, window, wizard, notifications, single instance."""
 
-import html
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
+from desktop_app.core.events import NodeFailed, NodeStopped
+from desktop_app.core.ports import find_free_port
 from desktop_app.ui import autostart
 from desktop_app.ui.controller import NodeController, NodeLike
+from desktop_app.ui.headline import Action
 from desktop_app.ui.history import History
+from desktop_app.ui.icons import app_icon
 from desktop_app.ui.model import NodeModel
 from desktop_app.ui.notifications import Notifier
-from desktop_app.ui.qt import QObject, QTimer, Signal, Slot
+from desktop_app.ui.qt import QMessageBox, QObject, QTimer, Signal, Slot
 from desktop_app.ui.settings import TraySettings
 from desktop_app.ui.single_instance import ACTIVATE, PREVIEW, QUIT
 from desktop_app.ui.tray import Tray
 from desktop_app.ui.window import MainWindow
 from desktop_app.ui.wizard import JoinBackend, Joined, JoinWizard
+from streamr_protocol.invite import InviteLinkError, parse_invite_link
 
 __all__ = ["TrayApp"]
 
@@ -44,9 +48,18 @@ class TrayApp(QObject):
         forget_identity: Callable[[], None] = lambda: None,
         has_tray: bool | None = None,
         preview_backends: tuple[str, ...] | None = None,
+        current_host: Callable[[], str | None] = lambda: None,
+        reserved_ports: Collection[int] = (),
+        version: str = "",
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self.current_host = current_host
+        self.reserved_ports = set(reserved_ports)
+        self.version = version
+        self.switch_prompt: QMessageBox | None = None
+        self._pending_invite = ""
+        self._restarting = False
         self.node_factory = node_factory
         self.join_backend = join_backend
         self.settings = settings
@@ -71,17 +84,22 @@ class TrayApp(QObject):
             self.tray.preview_requested.connect(self.on_preview_requested)
             self.tray.settings_requested.connect(self.on_settings_requested)
             self.tray.quit_requested.connect(self.on_quit_requested)
+            self.tray.pause_requested.connect(self.on_pause_requested)
+            self.tray.toggle_supporting_requested.connect(self.on_toggle_requested)
 
     @property
     def window(self) -> MainWindow:
         """The main window, built on first use."""
         if self._window is None:
-            window = MainWindow(self.model, self.settings, self.has_tray, self.preview_backends)
+            window = MainWindow(
+                self.model, self.settings, self.has_tray, self.preview_backends, self.version
+            )
+            window.settings_tab.reserved_ports = self.reserved_ports
             window.close_requested.connect(self.on_quit_requested)
+            window.headline.action_requested.connect(self.on_action_requested)
             window.settings_tab.settings_saved.connect(self.on_settings_saved)
             window.settings_tab.leave_requested.connect(self.on_leave_requested)
             window.streams_tab.unsupported_changed.connect(self.on_unsupported_changed)
-            window.status_tab.check_requested.connect(self.on_check_reachability_requested)
             self._window = window
         return self._window
 
@@ -104,7 +122,13 @@ class TrayApp(QObject):
     def show_wizard(self, invite_text: str = "") -> JoinWizard:
         """Open (or bring back) the first-run wizard."""
         if self.wizard is None:
-            self.wizard = JoinWizard(self.join_backend, relay_port=self.settings.relay_port)
+            self.wizard = JoinWizard(
+                self.join_backend,
+                relay_port=self.settings.relay_port,
+                reserved_ports=self.reserved_ports,
+                display_name=self.settings.display_name,
+                payout_handle=self.settings.payout_handle,
+            )
             self.wizard.joined.connect(self.on_wizard_joined)
             self.wizard.finished.connect(self.on_wizard_finished)
         self.wizard.show()
@@ -119,8 +143,6 @@ class TrayApp(QObject):
         self.controller.stopped.connect(self.on_controller_stopped)
         self.controller.error.connect(self.on_controller_error)
         self.controller.settings_applied.connect(self.on_settings_applied)
-        if self.tray is not None:
-            self.tray.toggle_supporting_requested.connect(self.controller.toggle_supporting)
         self.controller.start()
         self.node_started.emit()
 
@@ -140,6 +162,8 @@ class TrayApp(QObject):
         )
         if self._window is not None:
             self._window.settings_tab.load(self.settings)
+        if self.tray is None:  # nothing else would show that the app runs
+            self.window.show_tab("Overview")
         if self.controller is None:
             self._start_node()
 
@@ -173,6 +197,8 @@ class TrayApp(QObject):
             self.on_preview_requested()
         elif message == QUIT:
             self.on_quit_requested()
+        elif message and message != ACTIVATE and self.joined:
+            self.ask_about_invite(message)
         elif message and message != ACTIVATE:
             self.show_wizard(message)
         elif self.joined:
@@ -183,7 +209,7 @@ class TrayApp(QObject):
     @Slot()
     def on_open_window_requested(self) -> None:
         if self.joined:
-            self.window.show_tab("Status")
+            self.window.show_tab("Overview")
         else:
             self.show_wizard()
 
@@ -211,6 +237,87 @@ class TrayApp(QObject):
         else:
             self._save_settings(new)
 
+    def ask_about_invite(self, text: str) -> QMessageBox:
+        """A new invite while joined: never join twice silently; say what it means, and offer
+        to switch when it is another host's."""
+        try:
+            invite = parse_invite_link(text)
+        except InviteLinkError as exc:
+            return self._prompt("That is not an invite link", str(exc).capitalize() + ".", False)
+        current = (self.current_host() or "").rstrip("/")
+        if current and invite.coordinator_url.rstrip("/") == current:
+            return self._prompt(
+                "You already help this host",
+                "Every stream of this host comes to you by itself: there is nothing to add. "
+                "Choose which ones you help with in the Streams tab.",
+                False,
+            )
+        self._pending_invite = text
+        return self._prompt(
+            "Switch to another host?",
+            f"This invite is from another host ({invite.coordinator_url}). You can help one "
+            "host at a time: switching stops helping your current host.",
+            True,
+        )
+
+    def _prompt(self, title: str, text: str, offer_switch: bool) -> QMessageBox:
+        if self.switch_prompt is not None:
+            self.switch_prompt.deleteLater()
+        box = QMessageBox(QMessageBox.Icon.Question, title, text)
+        box.setWindowIcon(app_icon())
+        if offer_switch:
+            switch = box.addButton("Switch to this host", QMessageBox.ButtonRole.AcceptRole)
+            box.addButton("Keep my current host", QMessageBox.ButtonRole.RejectRole)
+            switch.clicked.connect(self.on_switch_confirmed)
+        else:
+            box.addButton(QMessageBox.StandardButton.Ok)
+        self.switch_prompt = box
+        box.open()
+        return box
+
+    @Slot()
+    def on_switch_confirmed(self) -> None:
+        if self.controller is None:
+            self._left()
+        else:
+            self.on_leave_requested()
+
+    @Slot(str)
+    def on_pause_requested(self, choice: str) -> None:
+        if self.controller is not None:
+            self.controller.pause_for(choice)
+
+    @Slot()
+    def on_toggle_requested(self) -> None:
+        if self.controller is not None:
+            self.controller.toggle_supporting()
+
+    @Slot(str)
+    def on_action_requested(self, action: str) -> None:
+        """A "fix it" button of the headline."""
+        if action == Action.RESUME and self.controller is not None:
+            self.controller.toggle_supporting()
+        elif action == Action.PICK_PORT:
+            port = find_free_port(
+                self.settings.relay_port, avoid=self.reserved_ports | {self.settings.relay_port}
+            )
+            self._save_settings(self.settings.model_copy(update={"relay_port": port}))
+            if self._window is not None:
+                self._window.settings_tab.load(self.settings)
+            self.restart_node()
+        elif action == Action.RETRY:
+            self.restart_node()
+        elif action in (Action.CHECK, Action.OPEN_PORT) and self.controller is not None:
+            self.controller.check_reachability(open_port=action == Action.OPEN_PORT)
+
+    def restart_node(self) -> None:
+        """Stop the node (if any) and start a new one with the current settings."""
+        if self.controller is None:
+            self._start_node()
+            return
+        self._restarting = True
+        self.controller.shutdown()
+
     @Slot()
     def on_leave_requested(self) -> None:
         if self.controller is None or self._quitting:
@@ -221,8 +328,7 @@ class TrayApp(QObject):
 
     @Slot(str)
     def on_controller_error(self, message: str) -> None:
-        if self._window is not None:
-            self._window.banner.setText(f"<b>{html.escape(message)}</b>")
+        self.model.apply_event(NodeFailed(message))  # the headline says it, as plain text
         if self.tray is not None:
             self.tray.show_message("StreamrP2P", message, critical=True)
 
@@ -241,6 +347,13 @@ class TrayApp(QObject):
 
     @Slot()
     def on_controller_stopped(self) -> None:
+        if self._restarting and not self._quitting:
+            self._restarting = False
+            if self.controller is not None:
+                self.controller.deleteLater()
+                self.controller = None
+            self._start_node()
+            return
         if self._leaving:
             self._left()
             return
@@ -262,8 +375,12 @@ class TrayApp(QObject):
             self.controller = None
         self.forget_identity()
         self.joined = False
-        self.model.on_stopped()
+        self.model.apply_event(NodeStopped())
         if self._window is not None:
             self._window.hide()
             self._window.settings_tab.show_message("")
-        self.show_wizard()
+        invite, self._pending_invite = self._pending_invite, ""
+        if self.wizard is not None:  # a finished wizard starts afresh
+            self.wizard.deleteLater()
+            self.wizard = None
+        self.show_wizard(invite)

@@ -1,21 +1,24 @@
-"""First run: paste the invite, choose names, pick the relay port, join, open the port."""
+"""First run, as short as it gets: paste the invite → your name and payout handle → done.
+
+The port is chosen and opened (UPnP) by itself; the last page says in one sentence how it went.
+"""
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
 from desktop_app.core.links import is_plain_http_remote
+from desktop_app.core.portmap import PortMapping
+from desktop_app.core.ports import find_free_port, port_is_free
 from desktop_app.ui.errors import JoinError
 from desktop_app.ui.icons import app_icon
-from desktop_app.ui.portmap import PortMapping
-from desktop_app.ui.ports import find_free_port, port_is_free
 from desktop_app.ui.qt import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QSpinBox,
     Qt,
     QVBoxLayout,
     QWidget,
@@ -25,15 +28,15 @@ from desktop_app.ui.qt import (
     Slot,
     asyncSlot,
 )
+from desktop_app.ui.theme import current_theme
 from streamr_protocol.invite import InviteLink, InviteLinkError, parse_invite_link
 
-__all__ = ["JoinBackend", "JoinWizard", "Joined"]
+__all__ = ["PLAIN_HTTP_WARNING", "JoinBackend", "JoinWizard", "Joined", "choose_port"]
 
 logger = logging.getLogger(__name__)
-
 PLAIN_HTTP_WARNING = (
-    "Warning: this coordinator uses plain http:// over the internet. Anyone on the way can "
-    "read your node's token and change what your computer relays. Ask your host for an "
+    "Careful: this link does not use a secure connection (https://). Anyone on the way could "
+    "read your app's key and change what your computer passes on. Ask your host for an "
     "https:// invite link."
 )
 
@@ -53,13 +56,13 @@ class JoinBackend(Protocol):
     """The core calls the wizard awaits (they raise JoinError with one line)."""
 
     async def check_coordinator(self, invite: InviteLink) -> str:
-        """Check the coordinator of `invite` answers; return a short note."""
+        """Check the host of `invite` answers (and knows the code); return a short note."""
         ...
 
     async def join(
         self, invite: InviteLink, display_name: str, payout_handle: str, relay_port: int
     ) -> str:
-        """Register this node with the invite; return the relay URL the coordinator uses."""
+        """Register this node with the invite; return the relay URL the host uses."""
         ...
 
     async def map_port(self, port: int) -> PortMapping:
@@ -67,28 +70,36 @@ class JoinBackend(Protocol):
         ...
 
     async def check_reachability(self, port: int, lan: str = "") -> tuple[bool, str]:
-        """Have the coordinator fetch the relay on `port` from outside: (reachable, sentence)."""
+        """Have the host fetch the relay on `port` from outside: (reachable, sentence)."""
         ...
 
 
+def choose_port(wanted: int, reserved: Collection[int] = ()) -> int:
+    """`wanted` when it is free and not reserved, else the next free one."""
+    if wanted not in reserved and port_is_free(wanted):
+        return wanted
+    return find_free_port(wanted, avoid=set(reserved) | {wanted})
+
+
 def _status(label: QLabel, text: str, ok: bool | None) -> None:
-    colour = {True: "#1e7e34", False: "#b02a37", None: "#555"}[ok]
+    theme = current_theme()
+    colour = {True: theme.ok, False: theme.error, None: theme.muted}[ok]
     label.setStyleSheet(f"color: {colour};")
-    label.setTextFormat(Qt.TextFormat.PlainText)  # coordinator words, never markup
+    label.setTextFormat(Qt.TextFormat.PlainText)  # the host's words, never markup
     label.setText(text)
 
 
 class InvitePage(QWizardPage):
-    """Paste (or receive) the invite link and check it."""
+    """Paste (or receive) the invite link; it is checked with the host."""
 
     def __init__(self, wizard: "JoinWizard") -> None:
         super().__init__()
         self._wizard = wizard
-        self.setTitle("Join a stream as a relay")
+        self.setTitle("Help a friend's live stream")
         self.setSubTitle("Paste the invite link your host sent you.")
         self.link = QLineEdit()
-        self.link.setPlaceholderText("http://host:8000/join/… or streamr://join?…")
-        self.check = QPushButton("Check invite")
+        self.link.setPlaceholderText("https://…/join/… or streamr://join?…")
+        self.check = QPushButton("Check")
         self.status = QLabel()
         self.status.setWordWrap(True)
         row = QHBoxLayout()
@@ -117,107 +128,66 @@ class InvitePage(QWizardPage):
 
 
 class ProfilePage(QWizardPage):
-    """The name the host sees and where payouts go."""
+    """The name the host sees and where payouts go; "Join" registers."""
 
-    def __init__(self) -> None:
+    def __init__(self, wizard: "JoinWizard") -> None:
         super().__init__()
+        self._wizard = wizard
         self.setTitle("About you")
-        self.setSubTitle("The host sees your display name; payouts go to your payout handle.")
+        self.setSubTitle("Your host sees your name and pays you at your payout handle.")
         self.display_name = QLineEdit()
         self.display_name.setMaxLength(64)
         self.payout_handle = QLineEdit()
         self.payout_handle.setMaxLength(128)
         self.payout_handle.setPlaceholderText("e.g. @venmo-name or a PayPal e-mail")
+        self.join_status = QLabel()
+        self.join_status.setWordWrap(True)
         form = QFormLayout(self)
-        form.addRow("Display name:", self.display_name)
+        form.addRow("Your name:", self.display_name)
         form.addRow("Payout handle:", self.payout_handle)
+        form.addRow("", self.join_status)
         self.registerField("display_name*", self.display_name)
         self.registerField("payout_handle*", self.payout_handle)
-
-
-class PortPage(QWizardPage):
-    """Pick the relay port, join, and open the port on the router."""
-
-    def __init__(self, wizard: "JoinWizard") -> None:
-        super().__init__()
-        self._wizard = wizard
-        self.setTitle("Your relay")
-        self.setSubTitle(
-            "Viewers fetch the stream from this port on your computer. Join to register "
-            "with the host's coordinator and open the port on your router."
-        )
-        self.port = QSpinBox()
-        self.port.setRange(1024, 65535)
-        self.find_port = QPushButton("Find a free port")
-        self.join = QPushButton("Join")
-        self.port_status = QLabel()
-        self.join_status = QLabel()
-        self.mapping_status = QLabel()
-        self.reach_status = QLabel()
-        labels = (self.port_status, self.join_status, self.mapping_status, self.reach_status)
-        for label in labels:
-            label.setWordWrap(True)
-        row = QHBoxLayout()
-        row.addWidget(self.port)
-        row.addWidget(self.find_port)
-        layout = QVBoxLayout(self)
-        layout.addLayout(row)
-        layout.addWidget(self.port_status)
-        layout.addWidget(self.join)
-        layout.addWidget(self.join_status)
-        layout.addWidget(self.mapping_status)
-        layout.addWidget(self.reach_status)
-        layout.addStretch(1)
+        self.setCommitPage(True)
+        self.setButtonText(QWizard.WizardButton.CommitButton, "Join")
         self.joined: Joined | None = None
-        self._connect_signals()
+        self.joining = False
 
-    def _connect_signals(self) -> None:
-        self.port.valueChanged.connect(self.on_port_value_changed)
-        self.find_port.clicked.connect(self.on_find_clicked)
-        self.join.clicked.connect(self._wizard.on_join_clicked)
-
-    def initializePage(self) -> None:
-        self.on_port_value_changed(self.port.value())
-
-    @Slot(int)
-    def on_port_value_changed(self, port: int) -> None:
-        if port_is_free(port):
-            _status(self.port_status, f"Port {port} is free on this computer.", True)
-        else:
-            _status(self.port_status, f"Port {port} is taken: pick another or find one.", False)
-
-    @Slot()
-    def on_find_clicked(self) -> None:
-        self.port.setValue(find_free_port(self.port.value()))
-
-    def isComplete(self) -> bool:
-        return self.joined is not None
+    def validatePage(self) -> bool:
+        if self.joined is not None:
+            return True
+        if not self.joining:
+            self._wizard.start_join()
+        return False
 
 
 class DonePage(QWizardPage):
-    """What happens next."""
+    """The result in one sentence, while the port is opened and checked from outside."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.setTitle("You're set")
+        self.setTitle("You're in")
         self.summary = QLabel()
         self.summary.setWordWrap(True)
-        QVBoxLayout(self).addWidget(self.summary)
+        self.how = QLabel()
+        self.how.setWordWrap(True)
+        self.how.setObjectName("muted")
+        self.how.hide()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.how)
+        layout.addStretch(1)
+        self.checked = False
 
-    def initializePage(self) -> None:
-        joined = self.wizard().property("joined_text") or ""
-        self.summary.setText(
-            f"{joined}\n\nStreamrP2P now lives in your tray: green means you are relaying, "
-            "amber needs a look, red needs you. The coordinator checks your relay at random "
-            "times; the window's Status tab shows what it found."
-        )
+    def isComplete(self) -> bool:
+        return self.checked
 
 
 class JoinWizard(QWizard):
-    """The first-run wizard; `joined` carries the result when the friend finishes.
+    """The first-run wizard; `joined` carries the result once registration succeeded.
 
     Signals:
-        joined(object): a Joined, once registration succeeded.
+        joined(object): a Joined.
     """
 
     joined = Signal(object)
@@ -227,21 +197,28 @@ class JoinWizard(QWizard):
         backend: JoinBackend,
         invite_text: str = "",
         relay_port: int = 8090,
+        reserved_ports: Collection[int] = (),
+        display_name: str = "",
+        payout_handle: str = "",
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.backend = backend
-        self.setWindowTitle("StreamrP2P: join a stream")
+        self.relay_port = relay_port
+        self.reserved_ports = set(reserved_ports)
+        self.setWindowTitle("StreamrP2P")
         self.setWindowIcon(app_icon())
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
+        self.setOption(QWizard.WizardOption.IndependentPages, True)  # Back keeps what was typed
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
         self.invite_page = InvitePage(self)
-        self.profile_page = ProfilePage()
-        self.port_page = PortPage(self)
+        self.profile_page = ProfilePage(self)
         self.done_page = DonePage()
-        for page in (self.invite_page, self.profile_page, self.port_page, self.done_page):
+        for page in (self.invite_page, self.profile_page, self.done_page):
             self.addPage(page)
-        self.port_page.port.setValue(relay_port)
-        self.resize(560, 420)
+        self.profile_page.display_name.setText(display_name)
+        self.profile_page.payout_handle.setText(payout_handle)
+        self.resize(560, 380)
         if invite_text:
             self.set_invite_text(invite_text)
 
@@ -260,7 +237,7 @@ class JoinWizard(QWizard):
             _status(page.status, f"Not an invite link: {exc}", False)
             return
         page.check.setEnabled(False)
-        _status(page.status, f"Checking {invite.coordinator_url} …", None)
+        _status(page.status, "Checking the invite with your host…", None)
         try:
             note = await self.backend.check_coordinator(invite)
         except JoinError as exc:
@@ -277,39 +254,61 @@ class JoinWizard(QWizard):
             _status(page.status, note, True)
         page.completeChanged.emit()
 
+    def start_join(self) -> None:
+        """Join with the page's names (the Join button); the wizard moves on when it worked."""
+        self.profile_page.joining = True
+        self._join()
+
     @asyncSlot()
-    async def on_join_clicked(self) -> None:
-        page = self.port_page
+    async def _join(self) -> None:
+        page = self.profile_page
         invite = self.invite_page.invite
-        if invite is None:
-            return
-        name = str(self.field("display_name")).strip()
-        handle = str(self.field("payout_handle")).strip()
-        port = page.port.value()
-        if not port_is_free(port):
-            _status(page.join_status, f"Port {port} is taken: pick another first.", False)
-            return
-        page.join.setEnabled(False)
-        _status(page.join_status, "Joining …", None)
         try:
-            relay_url = await self.backend.join(invite, name, handle, port)
-        except JoinError as exc:
-            page.join.setEnabled(True)
-            hint = " Go back and paste a new invite." if exc.invite_problem else ""
-            _status(page.join_status, f"{exc}{hint}", False)
-            return
-        _status(page.join_status, f"Joined {invite.coordinator_url} as {name}.", True)
-        _status(page.mapping_status, "Asking your router to open the port (UPnP) …", None)
-        mapping = await self.backend.map_port(port)
-        _status(page.mapping_status, mapping.message, True if mapping.ok else None)
-        _status(page.reach_status, "Checking from outside that viewers can reach you …", None)
+            if invite is None:
+                return
+            name = str(self.field("display_name")).strip()
+            handle = str(self.field("payout_handle")).strip()
+            port = choose_port(self.relay_port, self.reserved_ports)
+            _status(page.join_status, "Joining…", None)
+            try:
+                await self.backend.join(invite, name, handle, port)
+            except JoinError as exc:
+                hint = " Go back and paste a new invite." if exc.invite_problem else ""
+                _status(page.join_status, f"{exc}{hint}", False)
+                return
+            _status(page.join_status, f"Joined as {name}.", True)
+            page.joined = Joined(invite, name, handle, port, None)
+        finally:
+            page.joining = False
+        self.next()
+        await self._open_port(page.joined)
+
+    async def _open_port(self, joined: Joined) -> None:
+        done = self.done_page
+        done.summary.setText("Opening your connection to viewers…")
+        mapping = await self.backend.map_port(joined.relay_port)
         try:
-            reachable, note = await self.backend.check_reachability(port, mapping.lan_address)
+            reachable, note = await self.backend.check_reachability(
+                joined.relay_port, mapping.lan_address
+            )
         except JoinError as exc:
-            _status(page.reach_status, str(exc), None)
+            reachable, note = False, str(exc)
+        joined = Joined(
+            joined.invite, joined.display_name, joined.payout_handle, joined.relay_port, mapping
+        )
+        self.profile_page.joined = joined
+        if reachable:
+            done.summary.setText(
+                f"All set, {joined.display_name}: viewers can reach you, and the icon in your "
+                "tray turns green while you help a live stream."
+            )
         else:
-            _status(page.reach_status, note, reachable)
-        page.joined = Joined(invite, name, handle, port, mapping)
-        self.setProperty("joined_text", f"Joined as {name}; your relay: {relay_url}.")
-        page.completeChanged.emit()
-        self.joined.emit(page.joined)
+            done.summary.setText(
+                f"You joined, {joined.display_name}, but viewers cannot reach you yet: the "
+                "window shows a Fix it button until they can."
+            )
+            done.how.setText(note)
+            done.how.show()
+        done.checked = True
+        done.completeChanged.emit()
+        self.joined.emit(joined)

@@ -128,8 +128,10 @@ class Api:
         return response.json()  # type: ignore[no-any-return]
 
     async def beat(self, token: str, **fields: Any) -> httpx.Response:
+        """Heartbeat as a current node (it signs every segment) unless `fields` say otherwise."""
+        body = {"segment_proofs": True} | fields
         return await self.client.post(
-            "/api/v1/nodes/heartbeat", json=fields, headers={"Authorization": f"Bearer {token}"}
+            "/api/v1/nodes/heartbeat", json=body, headers={"Authorization": f"Bearer {token}"}
         )
 
 

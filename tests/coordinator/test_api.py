@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from coordinator_service.services.tokens import hash_secret
@@ -31,6 +32,41 @@ async def test_node_registers_with_invite_and_gets_token_once(api):
 async def test_register_takes_relay_url_from_body(api):
     joined = await api.register(relay_url="https://relay.example.org:8443/")
     assert joined["relay_url"] == "https://relay.example.org:8443"
+
+
+@pytest.mark.parametrize(
+    ("relay_url", "why"),
+    [
+        ("http://relay.example.org:8430/live", "a path"),
+        ("http://relay.example.org:8430/?x=1", "a query"),
+        ("http://relay.example.org:8430/#top", "a fragment"),
+        ("http://me:secret@relay.example.org:8430", "user info"),
+    ],
+)
+async def test_relay_urls_with_more_than_scheme_host_port_are_refused(api, relay_url, why):
+    code = (await api.create_invite())["code"]
+    body = {"invite_code": code, "display_name": "A", "payout_handle": "@a", "relay_url": relay_url}
+    refused = await api.client.post("/api/v1/nodes/register", json=body)
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert error["code"] == "bad_relay_url" and why in error["message"]
+    assert "give only scheme, host and port" in error["message"]
+    joined = await api.register(code, relay_url="HTTP://Relay.Example.org:8430/")
+    assert joined["relay_url"] == "http://relay.example.org:8430"
+    beat = await api.beat(joined["node_token"], relay_url=relay_url)
+    assert beat.status_code == 422 and why in beat.json()["error"]["message"]
+    async with api.ctx.db.session() as session:
+        node = await session.get(Node, joined["node_id"])
+    assert node is not None and node.relay_url == "http://relay.example.org:8430"
+
+
+async def test_an_app_older_than_signed_segments_is_told_in_plain_words_to_update(api):
+    joined = await api.register()
+    old = (await api.beat(joined["node_token"], segment_proofs=False)).json()
+    assert old["state"] == "healthy"
+    assert old["update"]["version"].startswith("A newer version — required:")
+    assert "earns nothing and gets no viewers until you update" in old["update"]["version"]
+    assert (await api.beat(joined["node_token"])).json()["update"] is None
 
 
 async def test_register_without_relay_url_or_port_is_refused(api):

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from coordinator_service.cli import main, parse_duration
+from coordinator_service.cli import main
+from coordinator_service.cli_common import parse_duration
 from coordinator_service.errors import ValidationError
 from streamr_protocol.invite import parse_invite_link
 from tests.fixtures.coordinator import REPO_ROOT, coordinator_env

@@ -173,6 +173,14 @@ def test_pebble_issues_a_node_certificate_through_the_coordinators_dns(tmp_path)
             )
             assert same.json()["status"] in ("issued", "pending")
 
+            # a banned node gets no certificate, and asks in vain
+            coord.cli("nodes", "ban", bob["node_id"])
+            assert "tls_certificate" not in _beat(client, bob["node_token"], relay_url)
+            banned = client.post(
+                "/api/v1/nodes/me/tls", json={"csr": make_csr(key, name)}, headers=auth
+            )
+            assert banned.status_code == 409 and banned.json()["error"]["code"] == "node_banned"
+
         # the name resolves through the coordinator's DNS to the address it carries
         assert [str(r.rdata) for r in _ask(dns_port, name, "A").rr] == ["127.0.0.1"]
         # the chain verifies against pebble's root (served by a TLS server holding the key)

@@ -5,7 +5,6 @@ import pytest
 from sqlalchemy import select
 
 from coordinator_service.api.state import context
-from coordinator_service.prober.service import run_prober
 from coordinator_service.services.srs_hooks import hook_secret
 from coordinator_service.storage.models import StreamLiveInterval
 from tests.fixtures.coordinator import run_coordinator
@@ -44,7 +43,8 @@ def app_hooks(settings):
     from coordinator_service.api.app import create_app
 
     application = create_app(settings)
-    context(application).background.remove(run_prober)
+    jobs = context(application).background
+    jobs[:] = [job for job in jobs if job.__name__ != "prober"]
     return application
 
 

@@ -7,7 +7,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-import coordinator_service.services.heartbeats as heartbeats
 from coordinator_service.services import invites, nodes
 from coordinator_service.services.heartbeats import Beat, CatalogCache, HeartbeatRecorder
 from coordinator_service.services.tokens import hash_secret
@@ -40,7 +39,7 @@ async def db(tmp_path):
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(gaps=st.lists(st.integers(min_value=1, max_value=200), min_size=0, max_size=12))
-async def test_intervals_are_the_runs_of_beats(db, monkeypatch, gaps):
+async def test_intervals_are_the_runs_of_beats(db, gaps):
     async with db.transaction() as session:
         code = (await invites.create_invite(session)).code
     async with db.transaction() as session:
@@ -50,8 +49,7 @@ async def test_intervals_are_the_runs_of_beats(db, monkeypatch, gaps):
     for gap in gaps:
         times.append(times[-1] + timedelta(seconds=gap))
     clock = iter(times)
-    monkeypatch.setattr(heartbeats, "utcnow", lambda: next(clock))
-    recorder = HeartbeatRecorder(db, CatalogCache(db), GRACE)
+    recorder = HeartbeatRecorder(db, CatalogCache(db), GRACE, clock=lambda: next(clock))
     await recorder.start()
     try:
         for _ in times:

@@ -72,6 +72,13 @@ async def test_node_publishes_events_follows_assignments_and_pauses(tmp_path) ->
                 await wait_until(both_live, 30)
                 await node.pause()
                 assert node.snapshot().state == "paused" and node.snapshot().streams == ()
+                beats = sum(isinstance(e, HeartbeatSent) for e in events)
+                # paused, it keeps beating (announcing the pause): never silent, relays nothing
+                await wait_until(
+                    lambda: sum(isinstance(e, HeartbeatSent) for e in events) >= beats + 2, 15
+                )
+                assert node.snapshot().state == "paused" and node.snapshot().streams == ()
+                assert node.snapshot().coordinator_state == "healthy"
                 await node.resume()
                 await wait_until(both_live, 30)
                 unsubscribe()

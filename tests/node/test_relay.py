@@ -6,7 +6,14 @@ import logging
 import httpx
 import m3u8
 
-from streamr_protocol import NONCE_PARAM, PROOF_HEADER, make_proof
+from streamr_protocol import (
+    NONCE_PARAM,
+    PROOF_HEADER,
+    SEGMENT_PROOF_HEADER,
+    make_proof,
+    segment_proof,
+    verify_segment_proof,
+)
 from tests.fixtures.origin import live_origin
 from tests.node.helpers import node_playlist, running_relay, wait_segments, wait_until
 
@@ -191,12 +198,15 @@ async def test_garbage_from_origin_logs_one_line_and_keeps_serving(caplog) -> No
             await wait_until(lambda: any("fine again" in r.getMessage() for r in caplog.records))
 
 
-async def test_two_streams_relayed_at_once_and_probe_proof() -> None:
+async def test_two_streams_relayed_at_once_and_every_segment_signed_alike() -> None:
     key = "k" * 43
+    public = "http://Relay.Example:8430/"
     async with (
         live_origin("one", "two", srs_master=False) as origin,
         running_relay(
-            {"one": origin.url("one"), "two": origin.url("two")}, probe_key=lambda: key
+            {"one": origin.url("one"), "two": origin.url("two")},
+            probe_key=lambda: key,
+            relay_url=lambda: public,
         ) as relay,
         httpx.AsyncClient() as client,
     ):
@@ -204,15 +214,26 @@ async def test_two_streams_relayed_at_once_and_probe_proof() -> None:
             url = node_url(relay, name)
             playlist = await wait_segments(client, url, 2)
             segment_url = httpx.URL(url).join(playlist.segments[-1].uri)
+            viewer = await client.get(segment_url, headers={"User-Agent": "VLC/3.0.21"})
+            proof = viewer.headers[SEGMENT_PROOF_HEADER]
+            digest = hashlib.sha256(viewer.content).hexdigest()
+            assert proof == segment_proof(key, "http://relay.example:8430", digest)
+            assert verify_segment_proof(key, "http://relay.example:8430", viewer.content, proof)
+            assert not verify_segment_proof(key, "http://127.0.0.1:8430", viewer.content, proof)
+            assert PROOF_HEADER not in viewer.headers
+            # an older coordinator's nonce probe still gets its proof, and the same segment proof
             probed = await client.get(segment_url, params={NONCE_PARAM: "abc123"})
             assert probed.headers[PROOF_HEADER] == make_proof(key, "abc123", probed.content)
-            assert PROOF_HEADER not in (await client.get(segment_url)).headers
+            assert probed.headers[SEGMENT_PROOF_HEADER] == proof
+            cached = relay.pullers[name].segment(0, segment_url.path.rsplit("/", 1)[1])
+            assert cached is not None and list(cached.proofs.values()) == [proof]
         stats = {s.name: s for s in relay.stats()}
         assert stats["one"].live and stats["two"].live
         assert stats["one"].segments_cached >= 2 and stats["one"].bytes_served > 0
 
 
-async def test_redirected_origin_playlist_resolves_segments_against_the_final_url() -> None:
+async def test_a_redirect_to_another_port_is_refused(caplog) -> None:
+    """Redirects stay on the assigned origin (scheme, host, port): see test_origin_policy."""
     from aiohttp import web
 
     async with live_origin("demo", srs_master=False) as origin:
@@ -227,11 +248,9 @@ async def test_redirected_origin_playlist_resolves_segments_against_the_final_ur
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         moved = f"http://127.0.0.1:{runner.addresses[0][1]}/moved/demo.m3u8"
         try:
-            async with running_relay({"demo": moved}) as relay, httpx.AsyncClient() as client:
-                playlist = await wait_segments(client, node_url(relay), 2)
-                got = await client.get(httpx.URL(node_url(relay)).join(playlist.segments[-1].uri))
-                cached = relay.pullers["demo"].renditions[0].window.newest
-                assert cached is not None and cached.origin_uri.startswith(origin.base_url)
-                assert got.status_code == 200 and got.content[:1] == b"\x47"
+            async with running_relay({"demo": moved}) as relay:
+                await wait_until(lambda: "refused to fetch" in caplog.text, 10)
+                assert relay.pullers["demo"].segments_cached == 0
         finally:
             await runner.cleanup()
+        assert not any(path.endswith(".m3u8") for path in origin.requests)

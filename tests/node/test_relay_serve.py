@@ -8,7 +8,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from desktop_app.core.relay.server import ServerLimits
+from desktop_app.core.relay.server import PREVIEW_AGENT, ServerLimits, is_local_preview
 from tests.fixtures.origin import live_origin
 from tests.node.helpers import running_relay, wait_segments
 
@@ -170,6 +170,18 @@ async def test_viewers_counted_by_client_and_probes_not_counted(relay) -> None:
     async with httpx.AsyncClient(headers={"User-Agent": "prober"}) as client:
         await client.get(segment, params={"streamr_nonce": "n1"})
     assert relay.server.viewers("demo") == before + 1
+
+
+async def test_the_friends_own_preview_on_loopback_is_not_a_viewer(relay) -> None:
+    async with httpx.AsyncClient(headers={"User-Agent": "player-c"}) as client:
+        segment = await newest_segment_url(client, relay.port)
+    before = relay.server.viewers("demo")
+    async with httpx.AsyncClient(headers={"User-Agent": f"{PREVIEW_AGENT} LibVLC/3"}) as client:
+        assert (await client.get(segment)).status_code == 200
+    assert relay.server.viewers("demo") == before
+    assert is_local_preview("127.0.0.1", PREVIEW_AGENT)
+    assert not is_local_preview("203.0.113.7", PREVIEW_AGENT)  # from outside: a viewer
+    assert not is_local_preview("127.0.0.1", "VLC/3.0.18 LibVLC/3.0.18")
 
 
 async def test_upload_cap_is_held_across_viewers_fairly(origin_url) -> None:

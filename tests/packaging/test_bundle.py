@@ -23,6 +23,7 @@ import pytest
 from tests.fixtures.coordinator import run_coordinator
 from tests.fixtures.net import free_port, wait_http
 from tests.fixtures.origin import origin_process
+from tests.ui.xvfb import have_xvfb, xvfb_with_tray
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "dist"
@@ -148,6 +149,31 @@ def test_bundled_gui_starts_offscreen_and_shows_its_window(bundles, tmp_path):
     text = log.read_text(errors="replace")
     assert "Traceback" not in text, text[-3000:]
     assert not re.search(r"(?i)could not (load|find) the qt platform plugin", text), text[-3000:]
+
+
+@pytest.mark.skipif(not have_xvfb(), reason="needs Xvfb (scripts/test installs it)")
+def test_bundled_gui_opens_the_window_and_plays_a_preview_frame(bundles, tmp_path):
+    """Defect 1: the bundle's own plugin-less libvlc could not play; it uses the system's."""
+    home = tmp_path / "home"
+    log = tmp_path / "bundled-preview.log"
+    app_log = home / ".local" / "state" / "StreamrP2P" / "log" / "streamrp2p.log"
+    argv = [str(bundles["node"]), "--data-dir", str(tmp_path / "gui")]
+    with origin_process(tmp_path) as urls, xvfb_with_tray() as display:
+        env = {
+            "DISPLAY": display,
+            "QT_QPA_PLATFORM": "xcb",
+            "HOME": str(home),
+            "STREAMR_PREVIEW_SELFTEST": urls["demo"],
+        }
+        with started(argv, log, cwd=tmp_path, **env) as gui:
+            deadline = time.monotonic() + 60
+            text = ""
+            while time.monotonic() < deadline and "preview self-test: frame" not in text:
+                assert gui.poll() is None, f"GUI exited:\n{log.read_text()[-3000:]}"
+                time.sleep(0.5)
+                text = app_log.read_text(errors="replace") if app_log.exists() else ""
+    assert "preview self-test: playing" in text and "with vlc" in text, text[-3000:]
+    assert re.search(r"preview self-test: frame [1-9][0-9]*x[1-9]", text), text[-3000:]
 
 
 def test_bundled_coordinator_serves_and_migrates_its_database(bundles, tmp_path):

@@ -50,7 +50,12 @@ class BeatingNode:
             self.mirror.key = self.probe_key
 
     async def start_real_relay(self) -> str:
-        self.real_relay = Relay(host="127.0.0.1", port=0, probe_key=lambda: self.probe_key)
+        self.real_relay = Relay(
+            host="127.0.0.1",
+            port=0,
+            probe_key=lambda: self.probe_key,
+            relay_url=lambda: self.relay_url or None,
+        )
         await self.real_relay.start()
         return f"http://127.0.0.1:{self.real_relay.port}"
 

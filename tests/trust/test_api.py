@@ -85,8 +85,8 @@ async def test_compute_list_get_export_settle_and_void_payouts(api: Api):
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.text.splitlines() == [
         "node_id,display_name,payout_handle,credited_seconds,amount,currency",
-        f"{alice['node_id']},Alice,@alice,2700,27.00,USD",
-        f"{bob['node_id']},Bob,@bob,900,9.00,USD",
+        f"{alice['node_id']},Alice,'@alice,2700,27.00,USD",
+        f"{bob['node_id']},Bob,'@bob,900,9.00,USD",
     ]
 
     paid = (

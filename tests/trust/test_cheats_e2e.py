@@ -3,8 +3,9 @@
 One scenario (starting processes is the slow part): two honest nodes (a real headless node
 process, and the node's real relay driven by this test), and cheats: heartbeats with no relay,
 a stale relay, corrupt bytes, another stream's bytes, a node claiming an honest node's relay
-URL, three nodes farmed from one invite behind one relay, and a node that serves corrupt bytes
-until it is flagged and is then repaired.
+URL, three nodes farmed from one invite behind one relay, a relay that serves only requests
+that look like the coordinator's old probes (the nonce query, httpx's User-Agent) and 404s
+viewers, and a node that serves corrupt bytes until it is flagged and is then repaired.
 """
 
 import asyncio
@@ -32,6 +33,7 @@ CHEATS = {
     "norelay": "refused",
     "stale": "stale",
     "corrupt": "hash_mismatch",
+    "probesonly": "http_error",
     "otherstream": "hash_mismatch",
     "thief": "not_owned",
     "farm2": "not_owned",
@@ -126,6 +128,7 @@ async def test_cheats_are_flagged_honest_nodes_are_not_and_payouts_are_exact(tmp
             ("stale", "stale"),
             ("corrupt", "corrupt"),
             ("otherstream", "other:other"),
+            ("probesonly", "probes-only"),
             ("repaired", "corrupt"),
         ):
             n = await node(name)

@@ -82,7 +82,7 @@ def test_compute_list_export_and_settle_a_payout_from_the_command_line(
     assert target.read_text().splitlines() == [
         "node_id,display_name,payout_handle,credited_seconds,amount,currency",
         "alice,Alice,alice@paypal,3600,6.67,USD",
-        "bob,Bob,@bob-venmo,1800,3.33,USD",
+        "bob,Bob,'@bob-venmo,1800,3.33,USD",
     ]
 
     code, out, _ = cli(capsys, data_dir, "payouts", "mark-paid", payout_id)

@@ -133,9 +133,9 @@ async def test_csv_export_has_the_contract_header_and_decimal_amounts(sessions):
         view = await compute_payout(session, at(0), at(4 * HOUR), "main", now=at(5 * HOUR))
     assert payout_csv(view) == (
         "node_id,display_name,payout_handle,credited_seconds,amount,currency\n"
-        "alice,Alice,@alice,9000,8.04,USD\n"
-        "bob,Bob,@bob,4800,4.28,USD\n"
-        "carol,Carol,@carol,3000,2.68,USD\n"
+        "alice,Alice,'@alice,9000,8.04,USD\n"  # a leading @ could start a formula
+        "bob,Bob,'@bob,4800,4.28,USD\n"
+        "carol,Carol,'@carol,3000,2.68,USD\n"
     )
 
 

@@ -8,6 +8,7 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from coordinator_service.prober.scheduler import Prober, ProberSettings
+from coordinator_service.services.pause import PAUSED_REPORT
 from coordinator_service.storage.models import (
     FlagInterval,
     Node,
@@ -173,4 +174,25 @@ async def test_silent_nodes_are_not_probed_and_failures_after_the_last_beat_do_n
     assert probes[0].reputation_after == 1.0
     async with sessions() as session:
         node = await session.get(Node, "quitting")
+        assert node is not None and (node.reputation_beta, node.flagged) == (0.0, False)
+
+
+async def test_a_failure_of_a_node_that_announced_a_pause_is_not_counted(sessions, origin):
+    async with MirrorRelay(origin.base_url, "k", mode="corrupt") as relay:
+        await seed(sessions, origin, {"pausing": relay.url}, {"pausing": "k"})
+        async with sessions() as session:
+            node = await session.get(Node, "pausing")
+            assert node is not None
+            node.streams_reported = PAUSED_REPORT  # its latest beat said "paused"
+            await session.commit()
+        prober = Prober(sessions, settings())
+        try:
+            await prober.poll_origins()
+            assert await prober.probe_due() == 1
+        finally:
+            await prober.stop()
+    probes = await probes_of(sessions, "pausing")
+    assert probes[0].detail.endswith("(not counted: the friend paused)")
+    async with sessions() as session:
+        node = await session.get(Node, "pausing")
         assert node is not None and (node.reputation_beta, node.flagged) == (0.0, False)

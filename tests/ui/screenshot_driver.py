@@ -15,10 +15,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from desktop_app.core import events as ev
 from desktop_app.core.config import NodeConfig
 from desktop_app.ui.app import run_gui
 from desktop_app.ui.model import TrayState
-from desktop_app.ui.qt import QGuiApplication, QPoint, QRect, QWidget
+from desktop_app.ui.qt import QApplication, QGuiApplication, QPoint, QRect, QWidget
+from desktop_app.ui.theme import apply_theme, force_scheme
 from desktop_app.ui.tray_app import TrayApp
 
 OUT, DATA_DIR, RELAY_PORT, INVITE = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
@@ -54,6 +56,23 @@ async def settle(widget: QWidget | None = None) -> None:
     QGuiApplication.processEvents()
 
 
+def set_scheme(dark: bool) -> None:
+    """Switch the colour scheme (Xvfb has no platform theme to ask, so the app's override)."""
+    force_scheme(dark)
+    apply_theme()
+    for widget in QApplication.topLevelWidgets():
+        widget.update()
+
+
+async def both_schemes(name: str, widget: QWidget) -> None:
+    """Screenshot `widget` in light and in dark mode: NAME-light.png, NAME-dark.png."""
+    for dark in (False, True):
+        set_scheme(dark)
+        await settle()
+        grab(f"{name}-{'dark' if dark else 'light'}", frame(widget))
+    set_scheme(False)
+
+
 async def drive(app: TrayApp) -> None:
     try:
         findings["tray_available"] = app.has_tray
@@ -61,28 +80,21 @@ async def drive(app: TrayApp) -> None:
         assert wizard is not None, "the wizard did not open on first run"
         wizard.move(40, 60)
         await until(wizard.invite_page.isComplete, what="the invite check")
-        await settle()
-        grab("wizard-1-invite", frame(wizard))
+        await both_schemes("wizard-1-invite", wizard)
         wizard.next()
         wizard.profile_page.display_name.setText("Sam")
         wizard.profile_page.payout_handle.setText("@sam-venmo")
-        await settle()
-        grab("wizard-2-about-you", frame(wizard))
-        wizard.next()
-        wizard.port_page.join.click()
-        await until(lambda: app.controller is not None, what="joining")
-        await until(lambda: "Asking" not in wizard.port_page.mapping_status.text(), 30, "UPnP")
-        await settle()
-        grab("wizard-3-relay", frame(wizard))
-        wizard.next()
-        await settle()
-        grab("wizard-4-done", frame(wizard))
+        await both_schemes("wizard-2-about-you", wizard)
+        wizard.next()  # Join
+        await until(lambda: wizard.done_page.checked, 40, "joining and the port check")
+        await both_schemes("wizard-3-done", wizard)
+        findings["wizard_result"] = wizard.done_page.summary.text()
         wizard.accept()
 
         model = app.model
         await until(lambda: model.state is TrayState.RELAYING, what="relaying")
         await until(lambda: any(s.live for s in model.streams.values()), 40, "a live stream")
-        await until(lambda: model.probes_passed >= 1 and model.today_minor > 0, 40, "a probe")
+        await until(lambda: model.probes_passed >= 1 and model.today_minor > 0, 40, "a check")
         await asyncio.sleep(2.5)  # a stats poll, so the window has numbers
         assert app.tray is not None
         icon_rect = app.tray.icon.geometry()
@@ -99,7 +111,7 @@ async def drive(app: TrayApp) -> None:
         app.tray.menu.popup(QPoint(icon_rect.x() - 150, icon_rect.bottom() + 4))
         await settle()
         grab("tray-menu")
-        findings["menu"] = [a.text() for a in app.tray.menu.actions() if a.text()]
+        findings["menu"] = [a.text() for a in app.tray.menu.actions() if a.text() and a.isVisible()]
         app.tray.menu.hide()
 
         window = app.window
@@ -109,11 +121,30 @@ async def drive(app: TrayApp) -> None:
             window.show_tab(name)
             if name == "Preview":
                 window.preview_tab.start()
-                findings["preview_backend"] = window.preview_tab.player.backend
-                await asyncio.sleep(6)
-            await settle()
-            grab(f"window-{index + 1}-{name.lower()}", frame(window))
+                player = window.preview_tab.player
+                findings["preview_backend"] = player.backend
+                await until(lambda p=player: p.frame_size is not None, 30, "a preview frame")
+                findings["preview_frame"] = list(player.frame_size or ())
+                await asyncio.sleep(2)
+            await both_schemes(f"window-{index + 1}-{name.lower()}", window)
         window.preview_tab.stop()
+        window.show_tab("Overview")
+        findings["headline"] = window.banner.text()
+
+        # the other states a friend may meet, each as the window shows it
+        assert app.controller is not None
+        app.controller.pause_for("hour")
+        await until(lambda: model.paused, 10, "pausing")
+        await both_schemes("state-paused", window)
+        findings["paused_headline"] = window.banner.text()
+        app.controller.toggle_supporting()
+        await until(lambda: not model.paused, 10, "resuming")
+        model.apply_event(ev.RelayReachabilityChecked(False, "timeout"))
+        await both_schemes("state-not-reachable", window)
+        model.apply_event(ev.RelayReachabilityChecked(True, "ok"))
+        model.apply_event(ev.NodeFailed("relay port 8090 is not usable", True, "port"))
+        await both_schemes("state-port-taken", window)
+        model.apply_event(ev.RelayStarted("127.0.0.1", RELAY_PORT, ""))
         window.hide()
 
         # a second launch hands over to this one and exits

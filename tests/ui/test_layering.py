@@ -12,11 +12,13 @@ QT_FREE = (
     "settings",
     "history",
     "formatting",
-    "ports",
-    "portmap",
     "node_settings",
     "errors",
+    "words",
+    "headline",
+    "limits",
 )
+NETWORK = ("socket", "httpx", "aiohttp", "miniupnpc", "urllib.request")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -44,3 +46,13 @@ def test_qt_free_helpers_load_without_qt() -> None:
     code = f"import sys, {modules}; print(sorted(m for m in sys.modules if 'PySide6' in m))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_ui_does_no_network_work_itself() -> None:
+    """Sockets, HTTP and UPnP belong to the node core; widgets only call it."""
+    offenders = [
+        path.relative_to(UI).as_posix()
+        for path in UI.rglob("*.py")
+        if any(n.split(".")[0] in NETWORK or n in NETWORK for n in imported_modules(path))
+    ]
+    assert offenders == []

@@ -1,6 +1,6 @@
 """The view-model: tray state, status line and the events worth a notification."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from desktop_app.core import events as ev
 from desktop_app.core.events import StreamStat
@@ -24,18 +24,19 @@ def test_state_goes_idle_relaying_warning_error(qtbot, bridge, model) -> None:
     with qtbot.wait_signal(model.state_changed) as blocker:
         bridge.publish(ev.CoordinatorReachabilityChanged(False, "connection refused"))
     assert blocker.args == ["warning"]
-    assert model.status_line() == "Coordinator unreachable: still relaying"
+    assert model.status_line() == "Can't reach your host"
     with qtbot.wait_signal(model.state_changed) as blocker:
         bridge.publish(ev.NodeStateChanged("banned"))
     assert blocker.args == ["error"]
-    assert "Banned" in model.status_line()
+    assert model.status_line() == "The host removed this app"
 
 
 def test_pause_shows_idle_and_resume_relaying(qtbot, bridge, model) -> None:
     relaying(bridge)
     model.set_paused(True)
     assert model.state is TrayState.IDLE
-    assert model.status_line() == "Paused: not supporting"
+    assert model.status_line() == "Paused"
+    assert model.headline().action_text == "Resume now"
     model.set_paused(False)
     assert model.state is TrayState.RELAYING
 
@@ -43,9 +44,11 @@ def test_pause_shows_idle_and_resume_relaying(qtbot, bridge, model) -> None:
 def test_status_line_names_live_streams_and_viewers(bridge, model) -> None:
     relaying(bridge)
     bridge.publish(ev.ViewersChanged(1, {"alex": 1}))
-    assert model.status_line() == "Relaying alex to 1 viewer"
+    assert model.status_line() == "You're helping stream alex"
+    assert model.headline().detail == "1 viewer watching through you now."
     bridge.publish(ev.StreamLiveChanged("alex", False))
-    assert model.status_line() == "Relaying: waiting for a stream to go live"
+    assert model.status_line() == "Ready: waiting for a stream to start"
+    assert model.state is TrayState.IDLE  # nothing live: not green
 
 
 def test_tooltip_says_what_is_relayed_viewers_and_earnings(bridge, model) -> None:
@@ -53,15 +56,17 @@ def test_tooltip_says_what_is_relayed_viewers_and_earnings(bridge, model) -> Non
     bridge.publish(ev.ViewersChanged(4, {"alex": 4}))
     bridge.publish(ev.EarningsUpdated("USD", 125, 4200))
     tip = model.tooltip()
-    assert "Relaying: alex" in tip
+    assert "You're helping stream alex" in tip
     assert "Viewers now: 4" in tip
-    assert "Earned today $1.25, this period $42.00" in tip
+    assert "Earned today $1.25 (estimate), this period $42.00" in tip
 
 
 def test_fatal_failure_is_error_with_its_message(bridge, model) -> None:
-    bridge.publish(ev.NodeFailed("relay port 8090 is taken by another program", fatal=True))
+    bridge.publish(ev.NodeFailed("the data dir is not writable", fatal=True))
     assert model.state is TrayState.ERROR
-    assert model.status_line() == "relay port 8090 is taken by another program"
+    assert model.status_line() == "The app stopped"
+    assert model.headline().detail == "the data dir is not writable"
+    assert model.headline().action_text == "Try again"
 
 
 def test_stream_going_live_is_announced_once_and_not_for_unsupported(qtbot, bridge, model) -> None:
@@ -81,9 +86,9 @@ def test_failing_probes_warn_after_a_streak_with_the_reason(qtbot, bridge, model
     assert model.state is TrayState.RELAYING  # one failure is not yet worth a warning
     with qtbot.wait_signal(model.probes_failing) as blocker:
         bridge.publish(ev.ProbeObserved(NOW, False, "stale_playlist"))
-    assert blocker.args == ["stale_playlist"]
+    assert blocker.args == ["your app's copy of the stream was behind"]
     assert model.state is TrayState.WARNING
-    assert model.status_line() == "Probes failing: stale_playlist"
+    assert model.status_line() == "The host's checks of this app fail"
     bridge.publish(ev.ProbeObserved(NOW, True, "ok"))
     assert model.state is TrayState.RELAYING
     assert (model.probes_passed, model.probes_failed) == (1, 2)
@@ -93,9 +98,10 @@ def test_unreachable_probe_announces_relay_unreachable(qtbot, bridge, model) -> 
     relaying(bridge)
     with qtbot.wait_signal(model.relay_unreachable) as blocker:
         bridge.publish(ev.ProbeObserved(NOW, False, "unreachable", "connection refused"))
-    assert blocker.args == ["connection refused"]
+    assert blocker.args[0].startswith("your computer could not be reached")
     assert model.state is TrayState.WARNING
-    assert "forward the relay port" in model.status_line()
+    assert model.status_line() == "Viewers can't reach you"
+    assert model.headline().action_text == "Fix it"
 
 
 def earnings(paid: bool) -> NodeEarningsResponse:
@@ -140,3 +146,44 @@ def test_stats_give_upload_rate_and_impact(model) -> None:
     assert model.upload_bps == 8_000_000  # 2 MB in 2 s
     (impact,) = model.history.impact_since(datetime.now().date())
     assert (impact.stream, impact.bytes_served, impact.viewers) == ("alex", 3_000_000, 5)
+
+
+def test_a_stream_the_host_says_ended_is_not_shown_live(bridge, model) -> None:
+    """Defect 4: the relay still thinks it is live; the host's own check says it ended."""
+    relaying(bridge)
+    assert model.state is TrayState.RELAYING
+    bridge.publish(ev.StreamsListed((ev.CatalogStream("alex", False),)))
+    assert not model.streams["alex"].live
+    assert model.status_line() == "Ready: waiting for a stream to start"
+    assert model.state is TrayState.IDLE
+    model.apply_stats([StreamStat("alex", True, 4, 4_000_000, 1_000, 0, 0)], now=1.0)
+    assert not model.streams["alex"].live  # the relay's stats do not overrule the host
+    bridge.publish(ev.StreamsListed((ev.CatalogStream("alex", True),)))
+    assert model.streams["alex"].live and model.state is TrayState.RELAYING
+
+
+def test_the_hosts_checks_are_not_counted_as_viewers(bridge, model) -> None:
+    """Defect 5: one check in the last 30 s made "1 viewer" with nobody watching."""
+    relaying(bridge)
+    bridge.publish(ev.ViewersChanged(1, {"alex": 1}))
+    bridge.publish(ev.ProbeObserved(datetime.now(UTC), True, "ok"))
+    assert model.viewers_now() == 0
+    assert model.headline().detail == "0 viewers watching through you now."
+    model.apply_stats([StreamStat("alex", True, 4, 0, 1_000, 1, 7)], now=1.0)
+    assert model.history.viewers_helped_since(datetime.now().date()) == 6
+
+
+def test_a_port_taken_offers_to_use_another(bridge, model) -> None:
+    """Defect 2: a failed start offers the fix, never "Start supporting"."""
+    bridge.publish(ev.NodeFailed("relay port 8090 on 0.0.0.0 is not usable", True, "port"))
+    headline = model.headline()
+    assert headline.state is TrayState.ERROR and headline.action_text == "Use another port"
+    assert "0.0.0.0" not in headline.title + headline.detail
+
+
+def test_earned_today_and_the_chart_agree_across_the_hosts_midnight(model) -> None:
+    """Smaller defect: "Earned today $4.33" beside "best day $14.68" on the same day."""
+    model.history.record_earnings(1468, "USD", date(2026, 11, 24))
+    model.history.record_earnings(1468, "USD", date(2026, 11, 25))
+    model.history.record_earnings(433, "USD", date(2026, 11, 25))  # the estimate went down
+    assert model.history.earnings_by_day(1, date(2026, 11, 25)) == [(date(2026, 11, 25), 433)]

@@ -17,11 +17,11 @@ def test_notifies_live_stream_unreachable_relay_and_failing_probes(qtbot, bridge
     assert blocker.args[0] == "alex is live"
     with qtbot.wait_signal(notifier.notified) as blocker:
         bridge.publish(ev.ProbeObserved(NOW, False, "unreachable", "connection timed out"))
-    assert blocker.args[0] == "Your relay cannot be reached"
-    assert "connection timed out" in blocker.args[1]
+    assert blocker.args[0] == "Viewers can't reach you"
+    assert "could not be reached" in blocker.args[1]
     with qtbot.wait_signal(notifier.notified) as blocker:
         bridge.publish(ev.ProbeObserved(NOW, False, "unreachable", "connection timed out"))
-    assert blocker.args[0] == "Relay checks are failing"
+    assert blocker.args[0] == "Your host's checks fail"
 
 
 def test_routine_events_do_not_notify(qtbot, bridge, model) -> None:

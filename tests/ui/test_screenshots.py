@@ -19,19 +19,23 @@ pytestmark = [
         not have_xvfb(), reason="needs Xvfb and trayer (scripts/test installs them)"
     ),
 ]
-SHOTS = (
+SCHEMED = (
     "wizard-1-invite",
     "wizard-2-about-you",
-    "wizard-3-relay",
-    "wizard-4-done",
+    "wizard-3-done",
+    "window-1-overview",
+    "window-2-streams",
+    "window-3-preview",
+    "window-4-settings",
+    "window-5-about",
+    "state-paused",
+    "state-not-reachable",
+    "state-port-taken",
+)
+SHOTS = (
     "tray-icon",
     "tray-menu",
-    "window-1-status",
-    "window-2-earnings",
-    "window-3-impact",
-    "window-4-streams",
-    "window-5-preview",
-    "window-6-settings",
+    *(f"{name}-{scheme}" for name in SCHEMED for scheme in ("light", "dark")),
 )
 
 
@@ -64,20 +68,25 @@ def test_real_app_under_x_with_a_tray_shows_everything(tmp_path, artifacts_dir) 
             timeout=240,
         )
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    assert lines, result.stdout[-3000:] + result.stderr[-3000:]
+    assert lines, f"exit {result.returncode}\n" + result.stdout[-3000:] + result.stderr[-3000:]
     findings = json.loads(lines[-1])
     assert "error" not in findings, findings["error"] + "\n" + result.stderr[-3000:]
     assert result.returncode == 0, result.stderr[-3000:]
     assert findings["tray_available"] is True
     assert findings["tray_icon_geometry"][2] > 0
-    assert findings["menu"][1:] == [
-        "Pause supporting",
+    assert findings["menu"][2:] == [
+        "Pause helping",
         "Open StreamrP2P",
         "Preview",
         "Settings…",
         "Quit",
     ]
+    assert findings["menu"][1].startswith("Today $")
+    assert findings["headline"] == "You're helping stream demo"
+    assert findings["paused_headline"].startswith("Paused until ")
+    assert findings["wizard_result"].startswith("All set, Sam")
     assert findings["preview_backend"] == "vlc"
+    assert findings["preview_frame"][0] > 0  # the system's libvlc decoded a frame
     assert findings["second_launch"][0] == 0 and "already running" in findings["second_launch"][1]
     assert findings["window_raised"] is True
     for name in SHOTS:

@@ -14,14 +14,22 @@ def menu_texts(tray: Tray) -> list[str]:
 def test_menu_has_status_line_and_the_promised_actions(qtbot, model) -> None:
     tray = Tray(model)
     assert menu_texts(tray) == [
-        "Not supporting yet",
-        "Start supporting",
+        "Not helping yet",
+        "Today $0.00 · this period $0.00",
+        "Pause helping",
+        "Resume helping",
         "Open StreamrP2P",
         "Preview",
         "Settings…",
         "Quit",
     ]
     assert not tray.status_action.isEnabled()
+    assert not tray.pause_menu.isEnabled() and not tray.toggle_action.isVisible()
+    assert [a.text() for a in tray.pause_actions] == [
+        "For 1 hour",
+        "Until tomorrow",
+        "Until I resume",
+    ]
 
 
 def test_icon_tooltip_and_menu_follow_the_node(qtbot, bridge, model) -> None:
@@ -32,8 +40,10 @@ def test_icon_tooltip_and_menu_follow_the_node(qtbot, bridge, model) -> None:
     bridge.publish(ev.ViewersChanged(2, {"alex": 2}))
     assert tray.icon.icon().cacheKey() == tray_icon("relaying").cacheKey() != idle_key
     assert "Viewers now: 2" in tray.icon.toolTip()
-    assert tray.status_action.text() == "Relaying alex to 2 viewers"
-    assert tray.toggle_action.text() == "Pause supporting"
+    assert tray.status_action.text() == "You're helping stream alex"
+    assert tray.pause_menu.isEnabled() and not tray.toggle_action.isVisible()
+    bridge.publish(ev.EarningsUpdated("USD", 125, 4200))
+    assert tray.earnings_action.text() == "Today $1.25 · this period $42.00"
     bridge.publish(ev.HeartbeatSent(datetime.now(UTC), "banned", ()))
     assert tray.icon.icon().cacheKey() == tray_icon("error").cacheKey()
     assert not tray.toggle_action.isEnabled()
@@ -41,6 +51,9 @@ def test_icon_tooltip_and_menu_follow_the_node(qtbot, bridge, model) -> None:
 
 def test_menu_actions_emit_requests(qtbot, model) -> None:
     tray = Tray(model)
+    with qtbot.wait_signal(tray.pause_requested) as blocker:
+        tray.pause_actions[0].trigger()
+    assert blocker.args == ["hour"]
     for action, signal in (
         (tray.toggle_action, tray.toggle_supporting_requested),
         (tray.open_action, tray.open_window_requested),
@@ -57,3 +70,11 @@ def test_every_tray_state_has_an_icon(qtbot) -> None:
         icon = tray_icon(state)
         assert not icon.isNull()
         assert {16, 22, 32, 64} <= {size.width() for size in icon.availableSizes()}
+
+
+def test_a_node_that_failed_to_start_offers_no_pause_or_start(qtbot, bridge, model) -> None:
+    """Defect 2: with the port taken the menu offered "Start supporting", which paused."""
+    tray = Tray(model)
+    bridge.publish(ev.NodeFailed("relay port 8090 is not usable", True, "port"))
+    assert not tray.pause_menu.isEnabled() and not tray.toggle_action.isVisible()
+    assert tray.status_action.text() == "Another program is using this app's port"

@@ -1,11 +1,13 @@
 """The assembled app without a running node: settings, start at login, second launches."""
 
 from desktop_app.core.config import NodeConfig
-from desktop_app.ui.core_adapter import CoreJoinBackend
+from desktop_app.ui.app import LazyJoinBackend as CoreJoinBackend
 from desktop_app.ui.history import History
 from desktop_app.ui.node_settings import read_invite
 from desktop_app.ui.settings import TraySettings
 from desktop_app.ui.tray_app import TrayApp
+from desktop_app.ui.wizard import Joined
+from streamr_protocol.invite import parse_invite_link
 
 
 def make_app(qtbot, tmp_path, joined=False) -> TrayApp:
@@ -65,3 +67,36 @@ def test_an_invite_file_from_the_host_is_read(tmp_path) -> None:
     assert read_invite(str(path)) == "http://host:8000/join/abcdefghijklmnopq"
     assert read_invite("http://host:8000/join/x") == "http://host:8000/join/x"
     assert read_invite(None) == ""
+
+
+def test_a_second_invite_while_joined_never_joins_silently(qtbot, home, tmp_path) -> None:
+    """Defect 6: a second link registered a duplicate node without a word."""
+    app = make_app(qtbot, tmp_path, joined=True)
+    app.current_host = lambda: "http://127.0.0.1:8000"
+    same = app.ask_about_invite("http://127.0.0.1:8000/join/abcdefghijklmnopq")
+    assert same.windowTitle() == "You already help this host" and app.wizard is None
+    other = app.ask_about_invite("http://203.0.113.9:8000/join/abcdefghijklmnopq")
+    assert other.windowTitle() == "Switch to another host?"
+    assert [b.text() for b in other.buttons()] == ["Switch to this host", "Keep my current host"]
+    other.buttons()[1].click()
+    assert app.wizard is None  # kept: nothing joined, nothing left
+
+
+def test_without_a_tray_the_window_shows_after_joining(qtbot, qloop, home, tmp_path) -> None:
+    """Defect 7: without a tray nothing was visible after the wizard."""
+    app = make_app(qtbot, tmp_path)
+    app.node_factory = lambda settings: FakeNode()
+    invite = parse_invite_link("http://127.0.0.1:9/join/abcdefghijklmnopq")
+    app.on_wizard_joined(Joined(invite, "Sam", "@sam", 8090, None))
+    assert app.window.isVisible() and app.window.no_tray.isVisible()
+    assert "start StreamrP2P again" in app.window.no_tray.text()
+
+
+class FakeNode:
+    """Just enough of a node for the app to hold (no network, never started here)."""
+
+    def subscribe(self, listener):
+        return lambda: None
+
+    async def start(self) -> None:
+        raise RuntimeError("not in this test")

@@ -6,7 +6,7 @@ import re
 from desktop_app.core import events as ev
 from desktop_app.core.config import NodeConfig
 from desktop_app.core.links import is_plain_http_remote, safe_download_url
-from desktop_app.ui.core_adapter import CoreJoinBackend
+from desktop_app.ui.app import LazyJoinBackend
 from desktop_app.ui.history import History
 from desktop_app.ui.qt import Qt
 from desktop_app.ui.settings import TraySettings
@@ -29,28 +29,25 @@ def _window(qtbot, model) -> MainWindow:
     return window
 
 
-def test_update_banner_links_only_http_urls_the_app_rebuilds(qtbot, bridge, model) -> None:
+def test_update_notice_links_only_http_urls_the_app_rebuilds(qtbot, bridge, model) -> None:
     window = _window(qtbot, model)
-    model.on_update_available("9.9", "file:///etc/passwd")
-    assert _hrefs(window.banner.text()) == []
-    assert "Version 9.9 is available" in window.banner.text()
-    model.on_update_available("9.9", "smb://evil.example/share/setup.exe")
-    assert _hrefs(window.banner.text()) == []
-    model.on_update_available('9.9"><a href="file:///x">', "https://example.org/get?v=9.9")
-    assert _hrefs(window.banner.text()) == ["https://example.org/get?v=9.9"]
-    assert window.banner.textFormat() == Qt.TextFormat.RichText
+    detail = window.headline.detail
+    bridge.publish(ev.UpdateAvailable("9.9", "file:///etc/passwd"))
+    assert _hrefs(detail.text()) == []
+    assert "A new version (9.9) is ready" in detail.text()
+    bridge.publish(ev.UpdateAvailable("9.9", "smb://evil.example/share/setup.exe"))
+    assert _hrefs(detail.text()) == []
+    bridge.publish(ev.UpdateAvailable('9.9"><a href="file:///x">', "https://example.org/get?v=9.9"))
+    assert _hrefs(detail.text()) == ["https://example.org/get?v=9.9"]
+    assert detail.textFormat() == Qt.TextFormat.RichText
 
 
 def test_error_words_from_the_coordinator_are_shown_as_text(qtbot, bridge, model) -> None:
     window = _window(qtbot, model)
     bridge.publish(ev.NodeFailed(f"the invite was refused: {HOSTILE}", fatal=False))
-    assert _hrefs(window.banner.text()) == []
-    assert html.escape(HOSTILE) in window.banner.text()
-    tab = window.status_tab
-    for label in (tab.health, tab.coordinator, tab.reach_detail):
-        assert label.textFormat() == Qt.TextFormat.PlainText
-    bridge.publish(ev.CoordinatorReachabilityChanged(False, HOSTILE))
-    assert HOSTILE in tab.coordinator.text()
+    assert _hrefs(window.headline.detail.text()) == []
+    assert html.escape(HOSTILE) in window.headline.detail.text()
+    assert window.banner.textFormat() == Qt.TextFormat.PlainText
 
 
 def test_controller_errors_in_the_banner_are_escaped(qtbot, tmp_path) -> None:
@@ -59,12 +56,13 @@ def test_controller_errors_in_the_banner_are_escaped(qtbot, tmp_path) -> None:
 
     config = NodeConfig(data_dir=tmp_path / "node", status_port=0)
     app = TrayApp(
-        no_node, CoreJoinBackend(config), TraySettings(), None, History(), False, has_tray=False
+        no_node, LazyJoinBackend(config), TraySettings(), None, History(), False, has_tray=False
     )
     qtbot.add_widget(app.window)
+    app.window.show()
     app.on_controller_error(f"cannot reach the coordinator: {HOSTILE}")
-    assert _hrefs(app.window.banner.text()) == []
-    assert html.escape(HOSTILE) in app.window.banner.text()
+    detail = app.window.headline.detail.text()
+    assert _hrefs(detail) == [] and html.escape(HOSTILE) in detail  # shown as text, never markup
 
 
 class _AnsweringBackend:

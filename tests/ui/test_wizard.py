@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import pytest
 
 from desktop_app.core.config import NodeConfig
-from desktop_app.ui.core_adapter import CoreJoinBackend
+from desktop_app.ui.app import LazyJoinBackend as CoreJoinBackend
 from desktop_app.ui.wizard import JoinWizard
 from tests.fixtures.coordinator import RunningCoordinator, run_coordinator
+from tests.fixtures.fake_router import fake_router
 from tests.fixtures.net import free_port
-from tests.ui.fake_router import fake_router
 
 
 @pytest.fixture(scope="module")
@@ -52,41 +52,67 @@ def check(qtbot, wizard: JoinWizard, text: str) -> str:
 
 
 def join(qtbot, wizard: JoinWizard, name: str = "Sam", handle: str = "@sam") -> str:
+    """Fill in the names, press Join, wait for the verdict; return the join line."""
     wizard.next()
-    wizard.profile_page.display_name.setText(name)
-    wizard.profile_page.payout_handle.setText(handle)
-    assert wizard.profile_page.isComplete()
-    wizard.next()
-    page = wizard.port_page
+    page = wizard.profile_page
+    page.display_name.setText(name)
+    page.payout_handle.setText(handle)
+    assert page.isComplete()
+    wizard.next()  # "Join"
 
     def settled() -> None:
-        text = page.join_status.text()
-        assert text and "Joining" not in text
+        assert not page.joining and page.join_status.text() != "Joining…"
 
-    page.join.click()
     qtbot.wait_until(settled, timeout=15_000)
     if page.joined is not None:
-        qtbot.wait_until(lambda: "Asking" not in page.mapping_status.text(), timeout=15_000)
+        qtbot.wait_until(lambda: wizard.done_page.checked, timeout=15_000)
     return page.join_status.text()
 
 
-def test_happy_path_joins_and_maps_the_port(qtbot, wizard, coordinator) -> None:
+def test_happy_path_joins_opens_the_port_and_says_so_in_one_sentence(
+    qtbot, wizard, coordinator
+) -> None:
     link = coordinator.invite()
-    assert check(qtbot, wizard, link).endswith("answers.")
+    assert check(qtbot, wizard, link) == "Your host answers: press Next."
     assert wizard.invite_page.isComplete()
     with qtbot.wait_signal(wizard.joined, timeout=20_000) as blocker:
         status = join(qtbot, wizard, "Sam the relay", "@sam-venmo")
-    assert status.startswith("Joined http://127.0.0.1")
+    assert status == "Joined as Sam the relay."
     joined = blocker.args[0]
     assert (joined.display_name, joined.payout_handle) == ("Sam the relay", "@sam-venmo")
-    assert joined.port_mapping.ok and "forwards port" in wizard.port_page.mapping_status.text()
+    assert joined.port_mapping.ok
     assert wizard.router.mappings[0]["NewExternalPort"] == str(joined.relay_port)
     nodes = json.loads(coordinator.cli("nodes", "list", "--json").stdout)
     assert "Sam the relay" in [n["display_name"] for n in nodes]
-    identity = wizard.backend.config.load_identity()
-    assert identity is not None and identity.display_name == "Sam the relay"
+    assert wizard.currentPage() is wizard.done_page
+    summary = wizard.done_page.summary.text()
+    assert summary.startswith("All set, Sam the relay") or "cannot reach you yet" in summary
+    for word in ("coordinator", "probe", "heartbeat", "UPnP"):
+        assert word not in summary
+
+
+def test_back_keeps_the_name_and_handle(qtbot, wizard, coordinator) -> None:
+    check(qtbot, wizard, coordinator.invite())
     wizard.next()
-    assert "Joined as Sam the relay" in wizard.done_page.summary.text()
+    wizard.profile_page.display_name.setText("Sam")
+    wizard.profile_page.payout_handle.setText("@sam")
+    wizard.back()
+    wizard.next()
+    assert wizard.profile_page.display_name.text() == "Sam"
+    assert wizard.profile_page.payout_handle.text() == "@sam"
+
+
+def test_a_taken_port_is_replaced_by_a_free_one_by_itself(qtbot, wizard) -> None:
+    import socket
+
+    from desktop_app.ui.wizard import choose_port
+
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        chosen = choose_port(port, reserved={port + 1})
+    assert chosen not in (port, port + 1)
 
 
 def test_streamr_link_is_taken_and_checked(qtbot, wizard, coordinator) -> None:
@@ -115,7 +141,7 @@ def test_malformed_links_are_refused_with_the_reason(qtbot, wizard, text, reason
 
 def test_coordinator_not_answering_is_one_clear_line(qtbot, wizard) -> None:
     status = check(qtbot, wizard, f"http://127.0.0.1:{free_port()}/join/abcdefghijklmnopq")
-    assert status.startswith("The coordinator at http://127.0.0.1:") and "does not answer" in status
+    assert status == "Your host's computer does not answer: is the link complete, and is it on?"
     assert not wizard.invite_page.isComplete()
 
 
@@ -123,7 +149,7 @@ def test_unknown_invite_code_is_refused_at_join(qtbot, wizard, coordinator) -> N
     check(qtbot, wizard, f"{coordinator.url}/join/abcdefghijklmnopqrstuvwxyz")
     status = join(qtbot, wizard)
     assert "Go back and paste a new invite." in status and "\n" not in status
-    assert wizard.port_page.joined is None
+    assert wizard.profile_page.joined is None
 
 
 def test_used_up_invite_is_refused_at_join(qtbot, wizard, coordinator) -> None:
@@ -132,7 +158,7 @@ def test_used_up_invite_is_refused_at_join(qtbot, wizard, coordinator) -> None:
     check(qtbot, wizard, link)
     status = join(qtbot, wizard)
     assert "Go back and paste a new invite." in status
-    assert wizard.port_page.joined is None
+    assert wizard.profile_page.joined is None
 
 
 def test_expired_invite_is_refused_at_join(qtbot, wizard, coordinator) -> None:

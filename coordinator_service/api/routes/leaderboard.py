@@ -6,9 +6,9 @@ leaderboard need the whole split, so one computation serves all requests of that
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
-from coordinator_service.api.deps import SessionDep, ip_limited
+from coordinator_service.api.deps import ContextDep, SessionDep, ip_limited
 from coordinator_service.ledger.earnings import EstimateCache
 from coordinator_service.ledger.earnings import leaderboard as compute_leaderboard
 from coordinator_service.services.clock import utcnow
@@ -19,11 +19,8 @@ __all__ = ["EstimatesDep", "router"]
 router = APIRouter(prefix="/api/v1", tags=["public"], dependencies=[ip_limited])
 
 
-def _estimates(request: Request) -> EstimateCache:
-    cache: EstimateCache | None = getattr(request.app.state, "estimates", None)
-    if cache is None:
-        cache = request.app.state.estimates = EstimateCache(ttl_s=5.0)
-    return cache
+def _estimates(ctx: ContextDep) -> EstimateCache:
+    return ctx.estimates
 
 
 EstimatesDep = Annotated[EstimateCache, Depends(_estimates)]

@@ -16,12 +16,13 @@ from coordinator_service.api.deps import (
     ip_limited,
     register_limited,
 )
-from coordinator_service.api.state import AppContext
+from coordinator_service.api.state import context
 from coordinator_service.errors import AuthError, ValidationError
 from coordinator_service.relay_tls.service import tls_answer_fields
 from coordinator_service.services.clock import utcnow
 from coordinator_service.services.heartbeats import Beat, Catalog
 from coordinator_service.services.nodes import NewNode, register_node, update_profile
+from coordinator_service.services.pause import PAUSED_REPORT
 from coordinator_service.services.tokens import hash_secret
 from coordinator_service.services.views import node_status_view
 from streamr_protocol.models import (
@@ -35,6 +36,7 @@ from streamr_protocol.models import (
     StreamAssignment,
     UpdateInfo,
 )
+from streamr_protocol.relay_url import RelayUrlError, canonical_relay_url
 
 __all__ = ["router"]
 
@@ -44,6 +46,14 @@ _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "missing or wrong node token"},
     429: {"model": ErrorResponse, "description": "too many requests"},
 }
+
+
+def _relay_url(text: object) -> str:
+    """Return the canonical relay URL, or refuse it (422) in one plain line."""
+    try:
+        return canonical_relay_url(str(text))
+    except RelayUrlError as exc:
+        raise ValidationError(str(exc), code="bad_relay_url") from exc
 
 
 def _default_relay_url(ip: str, port: int | None) -> str:
@@ -76,9 +86,7 @@ async def register(
 ) -> NodeRegisterResponse:
     """Join with an invite; the token and probe key are shown only in this answer."""
     relay_url = (
-        str(body.relay_url).rstrip("/")
-        if body.relay_url
-        else _default_relay_url(ip, body.relay_port)
+        _relay_url(body.relay_url) if body.relay_url else _default_relay_url(ip, body.relay_port)
     )
     registration = await register_node(
         session,
@@ -113,22 +121,26 @@ async def heartbeat(body: HeartbeatRequest, request: Request) -> Response:
 
     The hot path: no dependencies beyond the body, and a pre-rendered answer (see benchmarks/).
     """
-    ctx: AppContext = request.app.state.ctx
+    ctx = context(request.app)
     token = bearer_token(request.headers.get("authorization"), "node")
     token_hash = hash_secret(token)
     await ctx.limits.hit("node", token_hash[:32])
-    reported = json.dumps(
-        [s.model_dump(exclude_defaults=True) for s in body.streams], separators=(",", ":")
+    reported = (
+        PAUSED_REPORT
+        if body.paused
+        else json.dumps(
+            [s.model_dump(exclude_defaults=True) for s in body.streams], separators=(",", ":")
+        )
     )
     beat = Beat(
         token_hash=token_hash,
-        relay_url=str(body.relay_url).rstrip("/") if body.relay_url else None,
+        relay_url=_relay_url(body.relay_url) if body.relay_url else None,
         viewers=body.viewers,
         bytes_served=body.bytes_served,
         capacity_kbit=body.capacity_kbit,
         version=body.version,
         streams_reported=reported[:65536],
-        live_streams=tuple(s.name for s in body.streams if s.live),
+        live_streams=() if body.paused else tuple(s.name for s in body.streams if s.live),
     )
     try:
         result = await ctx.recorder.record(beat)
@@ -138,12 +150,16 @@ async def heartbeat(body: HeartbeatRequest, request: Request) -> Response:
         raise
     ctx.metrics.heartbeats.labels(result.state).inc()
     streams, update = _rendered(await ctx.catalog.get())
-    tls = await tls_answer_fields(
-        request.app, result.node_id, beat.relay_url, body.tls_certificate_sha256
-    )
+    if not body.segment_proofs:
+        update = _must_update(await ctx.catalog.get(), ctx.settings.public_url)
+    tls = b""
+    if result.state != "banned":
+        tls = await tls_answer_fields(
+            request.app, result.node_id, beat.relay_url, body.tls_certificate_sha256
+        )
     answer = b'{"interval_s":%d,"streams":%s,"state":"%s","server_time":"%s","update":%s%s}' % (
         ctx.settings.heartbeat_interval,
-        b"[]" if result.state == "banned" else streams,
+        b"[]" if result.state == "banned" or body.paused else streams,
         result.state.encode(),
         result.at.isoformat().replace("+00:00", "Z").encode(),
         update,
@@ -172,6 +188,23 @@ def _rendered(catalog: Catalog) -> tuple[bytes, bytes]:
 
 
 _ASSIGNMENTS = TypeAdapter(list[StreamAssignment])
+
+# Older nodes sign a segment only when the probe names a nonce, which marks every probe; the
+# coordinator no longer sends one, so their probes end `outdated` (no credit, no viewers, no
+# reputation lost). Their heartbeat answer says so through the update banner they already show.
+MUST_UPDATE = (
+    "{version} — required: this app's relay proofs are no longer accepted, so it earns "
+    "nothing and gets no viewers until you update"
+)
+
+
+def _must_update(catalog: Catalog, public_url: str) -> bytes:
+    """Return the update info telling an older node, in plain words, that it must update."""
+    info = UpdateInfo(
+        version=MUST_UPDATE.format(version=catalog.latest_version or "A newer version"),
+        download_url=catalog.download_url or public_url,
+    )
+    return info.model_dump_json().encode()
 
 
 @router.get("/me", response_model=NodeStatusResponse, responses=_AUTH_ERRORS)

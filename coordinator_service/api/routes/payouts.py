@@ -6,7 +6,7 @@ Node (node token): `/api/v1/nodes/me/earnings` and `/api/v1/nodes/me/probes`.
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from coordinator_service.api.deps import NodeDep, SessionDep, WriteSessionDep, require_admin
 from coordinator_service.api.routes.leaderboard import EstimatesDep
@@ -23,7 +23,7 @@ from streamr_protocol.models import (
     ProbeRecord,
 )
 
-__all__ = ["install", "node_router", "router"]
+__all__ = ["node_router", "router"]
 
 router = APIRouter(
     prefix="/api/v1/admin",
@@ -180,8 +180,3 @@ async def my_probes(
 ) -> list[ProbeRecord]:
     """The caller's own probe record, newest first."""
     return await node_probes(session, node.id, limit)
-
-
-def install(app: FastAPI) -> None:
-    """Add the node-facing earnings routes (the admin router is included as `router`)."""
-    app.include_router(node_router)

@@ -14,6 +14,7 @@ from fastapi import APIRouter
 
 from coordinator_service.api.deps import ContextDep, NodeDep
 from coordinator_service.prober.probe import ProbeConfig, check_reachable
+from coordinator_service.relay_tls.trust import relay_trust
 from streamr_protocol.models import ErrorResponse, ReachabilityResponse
 
 __all__ = ["router"]
@@ -29,11 +30,14 @@ _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 @router.post("/me/reachability", response_model=ReachabilityResponse, responses=_AUTH_ERRORS)
 async def reachability(node: NodeDep, ctx: ContextDep) -> ReachabilityResponse:
     """Fetch the calling node's relay URL from the coordinator; say whether it answered."""
-    config = ProbeConfig(allow_private=ctx.settings.allow_private_relays)
+    config = ProbeConfig(
+        allow_private=ctx.settings.allow_private_relays, relay_domain=ctx.settings.relay_domain
+    )
     async with httpx.AsyncClient(
         timeout=httpx.Timeout(config.timeout_s, connect=min(3.0, config.timeout_s)),
         follow_redirects=False,
         trust_env=False,
+        verify=relay_trust(ctx.settings.relay_ca_file),
     ) as client:
         outcome = await check_reachable(client, node.relay_url, config)
     return ReachabilityResponse(

@@ -2,10 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from coordinator_service.api.deps import register_limited
 from coordinator_service.dashboard.auth import redeem_login_code, token_fingerprint, tokens_equal
 from coordinator_service.dashboard.web import (
     CsrfDep,
@@ -17,6 +16,14 @@ from coordinator_service.dashboard.web import (
     replace_session,
     signer_of,
 )
+
+
+async def _sign_in_limit(request: Request, env: EnvDep) -> None:
+    await env.sign_in_limit(request.client.host if request.client else "unknown")
+
+
+sign_in_limited = Depends(_sign_in_limit)
+"""Sign-in attempts per client address, counted like joins."""
 
 router = APIRouter(route_class=SecureRoute, include_in_schema=False)
 
@@ -34,7 +41,7 @@ async def login_form(request: Request, _session: SessionDep, next: str = "/") ->
     return render(request, "login.html", {"next": _safe_next(next), "error": ""})
 
 
-@router.post("/login", dependencies=[register_limited])  # sign-in attempts per IP, like joins
+@router.post("/login", dependencies=[sign_in_limited])  # sign-in attempts per IP, like joins
 async def login(
     request: Request,
     env: EnvDep,
@@ -55,7 +62,7 @@ async def login(
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
-@router.get("/login/{code}", dependencies=[register_limited])
+@router.get("/login/{code}", dependencies=[sign_in_limited])
 async def login_link(request: Request, code: str, env: EnvDep, db: WriteDbDep) -> Response:
     """Sign in with a one-time link from `streamr-coordinator dashboard-link`."""
     if not await redeem_login_code(db, code):

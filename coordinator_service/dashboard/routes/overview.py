@@ -2,7 +2,6 @@
 
 from fastapi import APIRouter, Request, Response
 
-from coordinator_service.api.state import context
 from coordinator_service.dashboard import charts, queries, stats
 from coordinator_service.dashboard.web import AdminDep, DbDep, EnvDep, SecureRoute, render
 
@@ -13,10 +12,7 @@ router = APIRouter(route_class=SecureRoute, include_in_schema=False)
 async def overview_page(request: Request, _admin: AdminDep, env: EnvDep, db: DbDep) -> Response:
     """Show the overview: streams live, nodes relaying, viewers, upload, probes, 24 h charts."""
     now = queries.utcnow()
-    hour_cache = getattr(request.app.state, "dashboard_hours", None)
-    if hour_cache is None:
-        hour_cache = request.app.state.dashboard_hours = {}
-    data = await stats.overview(db, now, env.silent_after_s, hour_cache)
+    data = await stats.overview(db, now, env.silent_after_s, env.hours)
     streams = await queries.list_streams(db, now, env.silent_after_s)
     nodes_chart = charts.bar_chart(
         "Nodes up per hour", data.hour_starts, [("nodes up", "s-up", data.nodes_up)]
@@ -26,7 +22,7 @@ async def overview_page(request: Request, _admin: AdminDep, env: EnvDep, db: DbD
         data.hour_starts,
         [("passed", "s-ok", data.probes_ok), ("failed", "s-bad", data.probes_failed)],
     )
-    audience = context(request.app).metrics.audience.streams()
+    audience = env.audience.streams()
     return render(
         request,
         "overview.html",

@@ -52,12 +52,9 @@ async def watch_page(request: Request, stream: str, env: EnvDep, db: DbDep) -> R
 
 
 @router.get("/leaderboard")
-async def leaderboard_page(request: Request, db: DbDep) -> Response:
+async def leaderboard_page(request: Request, db: DbDep, env: EnvDep) -> Response:
     """Show each stream's supporters this period: credited time and earnings so far."""
-    holder = getattr(request.app.state, "dashboard_board", None)
-    if holder is None:
-        holder = request.app.state.dashboard_board = {}
-    board = await cached_board(db, queries.utcnow(), holder)
+    board = await cached_board(db, queries.utcnow(), env.board)
     return render(request, "leaderboard.html", {"board": board})
 
 

@@ -9,6 +9,7 @@ not live and its window is dropped.
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -20,6 +21,8 @@ import httpx
 
 from desktop_app.core.backoff import Backoff
 from desktop_app.core.errors import OriginError, PlaylistError
+from desktop_app.core.relay.media import media_kind
+from desktop_app.core.relay.origin_policy import MAX_REDIRECTS, OriginPolicy
 from desktop_app.core.relay.window import CachedSegment, SegmentWindow
 from streamr_protocol.hls import (
     HlsError,
@@ -60,6 +63,7 @@ class PullSettings:
     segment_max_bytes: int = 32 << 20
     window_max_bytes: int = 64 << 20
     initial_segments: int = 4
+    max_variants: int = 8
 
 
 @dataclass
@@ -86,6 +90,7 @@ class StreamPuller:
     ) -> None:
         self.name = name
         self.origin_url = origin_url
+        self.policy = OriginPolicy(origin_url)  # raises OriginRefused for a non-http(s) origin
         self.settings = settings or PullSettings()
         self.renditions: list[Rendition] = []
         self.master: MasterPlaylist | None = None
@@ -182,9 +187,9 @@ class StreamPuller:
             if isinstance(parsed, MasterPlaylist):
                 raise PlaylistError("master playlist points at another master playlist")
         if isinstance(parsed, MasterPlaylist):
-            urls = [v.uri for v in parsed.variants]
+            variants = list(parsed.variants)[: self.settings.max_variants]
             self.master = parsed
-            self._layout(urls, list(parsed.variants))
+            self._layout([v.uri for v in variants], list(variants))
         else:
             self.master = None
             self._layout([url], [None])
@@ -199,6 +204,12 @@ class StreamPuller:
             Rendition(url=u, variant=v, window=SegmentWindow(self._window_bytes(len(urls))))
             for u, v in zip(urls, variants, strict=True)
         ]
+
+    def set_window_budget(self, max_bytes: int) -> None:
+        """Bound the memory of this stream's windows (shared among its renditions)."""
+        self.settings = dataclasses.replace(self.settings, window_max_bytes=max_bytes)
+        for rendition in self.renditions:
+            rendition.window.max_bytes = self._window_bytes(len(self.renditions))
 
     def _window_bytes(self, count: int) -> int:
         return max(1 << 20, self.settings.window_max_bytes // max(1, count))
@@ -266,6 +277,7 @@ class StreamPuller:
         fresh = [s for s in segments if s.sequence > rendition.last_sequence]
         if rendition.last_sequence < 0:
             fresh = fresh[-self.settings.initial_segments :]
+        fresh = fresh[-window.max_segments :]  # older ones would be evicted at once
         added: CachedSegment | None = None
         for segment in fresh:
             if rendition.last_sequence >= 0 and segment.sequence > rendition.last_sequence + 1:
@@ -361,13 +373,27 @@ class StreamPuller:
         body, content_type, _ = await self._get(url, self.settings.segment_max_bytes, "segment")
         if content_type.startswith(BAD_SEGMENT_TYPES):
             raise OriginError(f"origin sent {content_type} instead of a media segment")
-        if _extension(url) == ".ts" and body[:1] != b"\x47":
-            raise OriginError("segment is not MPEG-TS (no sync byte)")
+        if media_kind(body) is None:
+            raise OriginError("segment does not look like media (MPEG-TS, fMP4 or AAC/MP3)")
         return body
 
     async def _get(self, url: str, limit: int, what: str) -> tuple[bytes, str, str]:
+        """GET within the origin policy, following same-origin redirects only."""
+        for _ in range(MAX_REDIRECTS + 1):
+            self.policy.check_url(url)
+            await self.policy.check_addresses()
+            got = await self._get_once(url, limit, what)
+            if isinstance(got, tuple):
+                return got
+            url = self.policy.redirect_target(url, got)
+        raise OriginError(f"too many redirects for the {what}")
+
+    async def _get_once(self, url: str, limit: int, what: str) -> tuple[bytes, str, str] | str:
+        """Fetch one URL: the body, type and URL, or the Location of a redirect."""
         try:
-            async with self._client.stream("GET", url) as response:
+            async with self._client.stream("GET", url, follow_redirects=False) as response:
+                if response.is_redirect and response.headers.get("location"):
+                    return response.headers["location"]
                 if response.status_code in (404, 410):
                     raise _Offline(f"origin answers {response.status_code} for the {what}")
                 if response.status_code != 200:

@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 import httpx
 
+from desktop_app.core.errors import OriginRefused
 from desktop_app.core.events import StreamStat
 from desktop_app.core.relay.puller import PullSettings, StreamPuller
 from desktop_app.core.relay.server import RelayServer, ServerLimits
@@ -14,6 +15,10 @@ __all__ = ["Relay"]
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "streamr-node"
+MAX_STREAMS = 16
+"""At most this many streams are relayed, whatever the coordinator assigns."""
+WINDOWS_TOTAL_BYTES = 512 << 20
+"""The memory all streams' windows share (each stream also keeps its own PullSettings bound)."""
 
 
 class Relay:
@@ -26,6 +31,7 @@ class Relay:
         port: int = 0,
         upload_cap_mbit: float | None = None,
         probe_key: Callable[[], str | None] = lambda: None,
+        relay_url: Callable[[], str | None] = lambda: None,
         settings: PullSettings | None = None,
         limits: ServerLimits | None = None,
         on_live_changed: Callable[[str, bool], None] | None = None,
@@ -38,6 +44,7 @@ class Relay:
             port=port,
             upload_cap_mbit=upload_cap_mbit,
             probe_key=probe_key,
+            relay_url=relay_url,
             limits=limits,
         )
         self._on_live_changed = on_live_changed
@@ -54,7 +61,7 @@ class Relay:
             timeout=httpx.Timeout(10.0, connect=5.0),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
             headers={"User-Agent": USER_AGENT},
-            follow_redirects=True,
+            follow_redirects=False,  # the puller follows same-origin redirects itself
         )
         try:
             await self.server.start()
@@ -70,7 +77,14 @@ class Relay:
             self._client = None
 
     async def set_streams(self, wanted: dict[str, str]) -> None:
-        """Relay exactly these streams (name → origin playlist URL)."""
+        """Relay exactly these streams (name → origin playlist URL), at most MAX_STREAMS."""
+        if len(wanted) > MAX_STREAMS:
+            logger.warning(
+                "the coordinator assigned %d streams; relaying the first %d",
+                len(wanted),
+                MAX_STREAMS,
+            )
+            wanted = dict(list(wanted.items())[:MAX_STREAMS])
         for name in list(self.pullers):
             if wanted.get(name) != self.pullers[name].origin_url or self.paused:
                 puller = self.pullers.pop(name)
@@ -78,12 +92,21 @@ class Relay:
                 logger.info("stream %s: stopped relaying", name)
         if self.paused or self._client is None:
             return
+        budget = min(self.settings.window_max_bytes, WINDOWS_TOTAL_BYTES // max(1, len(wanted)))
         for name, url in wanted.items():
             if name not in self.pullers:
-                puller = StreamPuller(name, url, self._client, self.settings, self._on_live_changed)
+                try:
+                    puller = StreamPuller(
+                        name, url, self._client, self.settings, self._on_live_changed
+                    )
+                except OriginRefused as exc:
+                    logger.warning("stream %s: not relaying: %s", name, exc)
+                    continue
                 self.pullers[name] = puller
                 puller.start()
                 logger.info("stream %s: relaying from %s", name, url)
+        for puller in self.pullers.values():
+            puller.set_window_budget(budget)
 
     def stats(self) -> list[StreamStat]:
         """Per stream: live, what is cached, bytes served, viewers."""

@@ -5,10 +5,13 @@ Paths (nothing else answers but a bare 404):
     GET/HEAD /live/{stream}/{variant}.m3u8            a variant's media playlist
     GET/HEAD /live/{stream}/{segment}                 a segment of a single-variant stream
     GET/HEAD /live/{stream}/{variant}/{segment}       a segment of a variant
-A segment request carrying `?streamr_nonce=N` is answered with the probe proof header.
+Every segment response carries the same `X-Streamr-Segment-Proof` (HMAC of the relay's URL and
+the segment's SHA-256, keyed by the probe key; made once per segment): probes and viewers get the
+same answer. A `?streamr_nonce=N` query (older coordinators) also gets the older nonce proof.
 """
 
 import asyncio
+import ipaddress
 import logging
 import re
 import socket
@@ -25,9 +28,24 @@ from desktop_app.core.errors import RelayPortError
 from desktop_app.core.relay.guard import ConnectionGuard, Gate, Refuse
 from desktop_app.core.relay.puller import StreamPuller
 from desktop_app.core.relay.ratelimit import TokenBucket
-from streamr_protocol import NONCE_PARAM, PROOF_HEADER, make_proof
+from desktop_app.core.relay.window import CachedSegment
+from streamr_protocol import (
+    NONCE_PARAM,
+    PROOF_HEADER,
+    SEGMENT_PROOF_HEADER,
+    RelayUrlError,
+    make_proof,
+    segment_proof,
+)
 
-__all__ = ["RelayServer", "ServerLimits", "StreamCounters", "ViewerTracker"]
+__all__ = [
+    "PREVIEW_AGENT",
+    "RelayServer",
+    "ServerLimits",
+    "StreamCounters",
+    "ViewerTracker",
+    "is_local_preview",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +64,7 @@ SEGMENT = r"{segment:[0-9]{1,12}-[0-9a-f]{16}\.(?:ts|aac|mp3|m4s|mp4|m4a)}"
 NONCE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 PLAYLIST_CACHE = "no-cache, max-age=0"
 SEGMENT_CACHE = "public, max-age=3600, immutable"
+PREVIEW_AGENT = "StreamrP2P-preview"  # the user agent of the friend's own preview (not a viewer)
 WRITE_SLICE = 128 * 1024  # bytes one viewer writes per turn when no upload cap applies
 SLICES_PER_TURN = 8  # slices written per turn of the event loop, over all viewers
 
@@ -85,6 +104,16 @@ class ViewerTracker:
         for key in [k for k, at in self._seen.items() if at < cutoff]:
             del self._seen[key]
         return len(self._seen)
+
+
+def is_local_preview(remote: str | None, agent: str) -> bool:
+    """The friend's own preview (loopback, PREVIEW_AGENT): served, but no viewer helped."""
+    if not agent.startswith(PREVIEW_AGENT) or not remote:
+        return False
+    try:
+        return ipaddress.ip_address(remote).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -148,6 +177,7 @@ class RelayServer:
         port: int = 0,
         upload_cap_mbit: float | None = None,
         probe_key: Callable[[], str | None] = lambda: None,
+        relay_url: Callable[[], str | None] = lambda: None,
         limits: ServerLimits | None = None,
     ) -> None:
         self.streams = streams
@@ -157,6 +187,7 @@ class RelayServer:
         self.bucket = TokenBucket(upload_cap_mbit * 125_000) if upload_cap_mbit else None
         self.counters: dict[str, StreamCounters] = {}
         self._probe_key = probe_key
+        self._relay_url = relay_url
         self._runner: web.AppRunner | None = None
         self._site: _CappedSite | None = None
         self._turns = _TurnTaker(SLICES_PER_TURN)
@@ -265,9 +296,10 @@ class RelayServer:
         return puller
 
     def _count_viewer(self, request: web.Request, stream: str) -> None:
-        if NONCE_PARAM not in request.query:
-            agent = request.headers.get("User-Agent", "")[:200]
-            self.counters_for(stream).viewers.seen(f"{request.remote}|{agent}")
+        agent = request.headers.get("User-Agent", "")[:200]
+        if NONCE_PARAM in request.query or is_local_preview(request.remote, agent):
+            return
+        self.counters_for(stream).viewers.seen(f"{request.remote}|{agent}")
 
     async def _stream_playlist(self, request: web.Request) -> web.StreamResponse:
         puller = self._puller(request)
@@ -301,13 +333,30 @@ class RelayServer:
             raise web.HTTPNotFound()
         self._count_viewer(request, puller.name)
         headers = {"Cache-Control": SEGMENT_CACHE, "ETag": f'"{segment.sha256[:32]}"'}
-        nonce = request.query.get(NONCE_PARAM)
         key = self._probe_key()
-        if nonce and key and NONCE.match(nonce):
+        proof = self._segment_proof(key, segment)
+        if proof is not None:
+            headers[SEGMENT_PROOF_HEADER] = proof
+        nonce = request.query.get(NONCE_PARAM)
+        if nonce and key and NONCE.match(nonce):  # an older coordinator's probe
             headers[PROOF_HEADER] = make_proof(key, nonce, segment.data)
         extension = segment.name[segment.name.rindex(".") :]
         content_type = SEGMENT_TYPES.get(extension, "application/octet-stream")
         return await self._send(request, puller.name, segment.data, content_type, headers)
+
+    def _segment_proof(self, key: str | None, segment: CachedSegment) -> str | None:
+        """Return this relay's proof of the segment, made once per segment and cached with it."""
+        url = self._relay_url()
+        if not key or not url:
+            return None
+        cached = segment.proofs.get((key, url))
+        if cached is None:
+            try:
+                cached = segment_proof(key, url, segment.sha256)
+            except RelayUrlError:
+                return None
+            segment.proofs[(key, url)] = cached
+        return cached
 
     async def _send(
         self,

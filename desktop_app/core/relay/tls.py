@@ -38,12 +38,13 @@ def make_csr(key: ec.EllipticCurvePrivateKey, name: str) -> str:
 
 
 def certificate_names(cert: x509.Certificate) -> list[str]:
-    """The DNS names a certificate is for (SANs)."""
+    """The host names a certificate is for (DNS subject alt names, then IP addresses)."""
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return []
-    return [n.lower() for n in san.get_values_for_type(x509.DNSName)]
+    addresses = [str(a) for a in san.get_values_for_type(x509.IPAddress)]
+    return [n.lower() for n in san.get_values_for_type(x509.DNSName)] + addresses
 
 
 def _write_private(path: Path, data: bytes) -> None:

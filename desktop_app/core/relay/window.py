@@ -8,7 +8,7 @@ therefore never make the node serve stale bytes under a reused name.
 import hashlib
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from streamr_protocol.hls import RenderedSegment, render_media
@@ -32,6 +32,8 @@ class CachedSegment:
     title: str | None
     origin_uri: str
     added_at: float
+    # segment proofs by (probe key, relay URL), made once per segment (see streamr_protocol.proof)
+    proofs: dict[tuple[str, str], str] = field(default_factory=dict, compare=False, repr=False)
 
 
 class SegmentWindow:

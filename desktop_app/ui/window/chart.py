@@ -1,68 +1,105 @@
-"""A small bar chart of earnings per day, drawn with QPainter."""
+"""Earnings per day as bars, with a money axis, gridlines, dates and today's value (QPainter)."""
 
 from datetime import date
 
 from desktop_app.ui.formatting import format_money
 from desktop_app.ui.qt import QColor, QPainter, QPaintEvent, QPen, QRectF, QSize, Qt, QWidget
+from desktop_app.ui.theme import current_theme
 
-__all__ = ["EarningsChart"]
+__all__ = ["EarningsChart", "nice_top"]
 
-BAR = QColor("#2f80ed")
-AXIS = QColor("#6c757d")
+GRID_LINES = 4
+
+
+def nice_top(peak: int) -> int:
+    """A round axis maximum at or above `peak` (1, 2, 5 × a power of ten; at least 4)."""
+    if peak <= 0:
+        return 4
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            top = factor * step * GRID_LINES
+            if top >= peak:
+                return top
+        step *= 10
 
 
 class EarningsChart(QWidget):
-    """Bars of minor units per day; the newest day on the right."""
+    """Bars of minor units per day; the newest day (today) on the right, labelled."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.points: list[tuple[date, int]] = []
         self.currency = "USD"
-        self.setMinimumHeight(160)
+        self.setMinimumHeight(170)
 
     def sizeHint(self) -> QSize:
-        return QSize(480, 200)
+        return QSize(520, 210)
 
     def set_points(self, points: list[tuple[date, int]], currency: str) -> None:
         """Show `points` (day, amount in minor units)."""
         self.points, self.currency = points, currency
         self.update()
 
+    def bar_rect(self, index: int) -> QRectF:
+        """Where bar `index` is drawn (tests look at its colour)."""
+        area = self._area()
+        slot = area.width() / max(1, len(self.points))
+        top = nice_top(max((a for _, a in self.points), default=0))
+        amount = self.points[index][1]
+        height = area.height() * amount / top
+        return QRectF(
+            area.left() + index * slot + slot * 0.15, area.bottom() - height, slot * 0.7, height
+        )
+
+    def _area(self) -> QRectF:
+        metrics = self.fontMetrics()
+        label = metrics.horizontalAdvance(format_money(nice_top(self._peak()), self.currency))
+        left = float(label + 12)
+        top = float(metrics.height() + 6)
+        bottom = float(metrics.height() + 8)
+        return QRectF(left, top, self.width() - left - 8, self.height() - top - bottom)
+
+    def _peak(self) -> int:
+        return max((a for _, a in self.points), default=0)
+
     def paintEvent(self, event: QPaintEvent) -> None:
+        theme = current_theme()
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         metrics = painter.fontMetrics()
-        left, bottom, top = 8.0, float(metrics.height() + 6), float(metrics.height() + 4)
-        area = QRectF(left, top, self.width() - 2 * left, self.height() - top - bottom)
-        painter.setPen(QPen(AXIS, 1))
-        painter.drawLine(area.bottomLeft(), area.bottomRight())
-        if not self.points:
-            painter.drawText(area, Qt.AlignmentFlag.AlignCenter, "No earnings yet")
-            painter.end()
-            return
-        peak = max(amount for _, amount in self.points)
-        painter.drawText(
-            QRectF(left, 0, area.width(), top),
-            Qt.AlignmentFlag.AlignLeft,
-            f"best day {format_money(peak, self.currency)}",
-        )
-        slot = area.width() / len(self.points)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(BAR)
-        for index, (_, amount) in enumerate(self.points):
-            height = 0.0 if peak == 0 else area.height() * amount / peak
-            painter.drawRect(
-                QRectF(
-                    area.left() + index * slot + slot * 0.15,
-                    area.bottom() - height,
-                    slot * 0.7,
-                    height,
-                )
+        area = self._area()
+        top = nice_top(self._peak())
+        grid, muted = QColor(theme.border), QColor(theme.muted)
+        for line in range(GRID_LINES + 1):
+            y = area.bottom() - area.height() * line / GRID_LINES
+            painter.setPen(QPen(grid, 1))
+            painter.drawLine(int(area.left()), int(y), int(area.right()), int(y))
+            painter.setPen(QPen(muted, 1))
+            text = format_money(top * line // GRID_LINES, self.currency)
+            painter.drawText(
+                QRectF(0, y - metrics.height() / 2, area.left() - 6, metrics.height()),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                text,
             )
-        painter.setPen(QPen(AXIS, 1))
-        label_rect = QRectF(left, area.bottom() + 2, area.width(), bottom)
-        painter.drawText(
-            label_rect, Qt.AlignmentFlag.AlignLeft, self.points[0][0].strftime("%b %d")
-        )
-        painter.drawText(label_rect, Qt.AlignmentFlag.AlignRight, "today")
+        if not self.points or self._peak() == 0:
+            painter.setPen(QPen(muted, 1))
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter, "No earnings yet")
+        painter.setPen(Qt.PenStyle.NoPen)
+        for index in range(len(self.points)):
+            last = index == len(self.points) - 1
+            painter.setBrush(QColor(theme.accent if last else theme.idle))
+            painter.drawRoundedRect(self.bar_rect(index), 2, 2)
+        painter.setPen(QPen(muted, 1))
+        if self.points:
+            below = QRectF(area.left(), area.bottom() + 4, area.width(), metrics.height() + 4)
+            painter.drawText(below, Qt.AlignmentFlag.AlignLeft, f"{self.points[0][0]:%b %d}")
+            painter.drawText(below, Qt.AlignmentFlag.AlignRight, "today")
+            today = self.points[-1][1]
+            painter.setPen(QPen(QColor(theme.text), 1))
+            painter.drawText(
+                QRectF(area.left(), 0, area.width(), area.top() - 2),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
+                f"today {format_money(today, self.currency)}",
+            )
         painter.end()

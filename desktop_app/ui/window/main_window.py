@@ -1,6 +1,7 @@
-"""The main window: a banner with the status line and one tab per topic."""
+"""The main window: the headline with its "fix it" button, then one tab per topic."""
 
 import html
+from pathlib import Path
 
 from desktop_app.core.links import safe_download_url
 from desktop_app.ui.icons import app_icon
@@ -10,31 +11,31 @@ from desktop_app.ui.qt import (
     QLabel,
     QMainWindow,
     QShowEvent,
-    Qt,
     QTabWidget,
     QVBoxLayout,
     QWidget,
     Signal,
     Slot,
 )
-from desktop_app.ui.settings import TraySettings
-from desktop_app.ui.window.earnings_tab import EarningsTab
-from desktop_app.ui.window.impact_tab import ImpactTab
+from desktop_app.ui.settings import TraySettings, log_dir
+from desktop_app.ui.window.about_tab import AboutTab
+from desktop_app.ui.window.headline_card import HeadlineCard
+from desktop_app.ui.window.overview_tab import OverviewTab
 from desktop_app.ui.window.preview_tab import PreviewTab
 from desktop_app.ui.window.settings_tab import SettingsTab
-from desktop_app.ui.window.status_tab import StatusTab
 from desktop_app.ui.window.streams_tab import StreamsTab
 
 __all__ = ["NO_TRAY_NOTE", "MainWindow"]
 
 NO_TRAY_NOTE = (
-    "Your desktop shows no tray icons, so StreamrP2P runs in this window: "
-    "closing it stops relaying."
+    "Your desktop shows no tray icons, so StreamrP2P lives in this window. Minimise it to keep "
+    "helping; closing it stops the app. To bring it back, start StreamrP2P again from your "
+    "applications menu."
 )
 
 
 class MainWindow(QMainWindow):
-    """Status, earnings, impact, streams, preview and settings.
+    """Headline, then Overview, Streams, Preview, Settings and About.
 
     Signals:
         close_requested(): the friend closed the window while there is no tray (quit the app).
@@ -48,6 +49,8 @@ class MainWindow(QMainWindow):
         settings: TraySettings,
         has_tray: bool = True,
         preview_backends: tuple[str, ...] | None = None,
+        version: str = "",
+        logs: Path | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -55,18 +58,13 @@ class MainWindow(QMainWindow):
         self.has_tray = has_tray
         self.setWindowTitle("StreamrP2P")
         self.setWindowIcon(app_icon())
-        self.banner = QLabel()
-        self.banner.setWordWrap(True)
-        self.banner.setTextFormat(Qt.TextFormat.RichText)  # every part escaped or app-built
-        self.banner.setOpenExternalLinks(True)
+        self.headline = HeadlineCard(model)
         self.no_tray = QLabel(NO_TRAY_NOTE)
+        self.no_tray.setObjectName("note")
         self.no_tray.setWordWrap(True)
-        self.no_tray.setStyleSheet("background: #fff3cd; padding: 6px;")
         self.no_tray.setVisible(not has_tray)
         self.tabs = QTabWidget()
-        self.status_tab = StatusTab(model)
-        self.earnings_tab = EarningsTab(model)
-        self.impact_tab = ImpactTab(model)
+        self.overview_tab = OverviewTab(model)
         self.streams_tab = StreamsTab(model)
         self.preview_tab = (
             PreviewTab(model, preview_backends)
@@ -74,28 +72,34 @@ class MainWindow(QMainWindow):
             else PreviewTab(model)
         )
         self.settings_tab = SettingsTab(settings)
-        self.tabs.addTab(self.status_tab, "Status")
-        self.tabs.addTab(self.earnings_tab, "Earnings")
-        self.tabs.addTab(self.impact_tab, "Impact")
+        self.about_tab = AboutTab(version or "", logs or log_dir())
+        self.tabs.addTab(self.overview_tab, "Overview")
         self.tabs.addTab(self.streams_tab, "Streams")
         self.tabs.addTab(self.preview_tab, "Preview")
         self.tabs.addTab(self.settings_tab, "Settings")
+        self.tabs.addTab(self.about_tab, "About")
         central = QWidget()
         layout = QVBoxLayout(central)
+        layout.setContentsMargins(14, 12, 14, 12)
         layout.addWidget(self.no_tray)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.tabs)
+        layout.addWidget(self.headline)
+        layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
-        self.resize(640, 520)
+        self.resize(720, 700)
         self._stale = True
         self._connect_signals()
+
+    @property
+    def banner(self) -> QLabel:
+        """The headline's title (what the window says first)."""
+        return self.headline.headline
 
     def _connect_signals(self) -> None:
         self.model.changed.connect(self.on_model_changed)
         self.tabs.currentChanged.connect(self.on_tab_changed)
 
     def show_tab(self, name: str) -> None:
-        """Bring the window to the front on the tab called `name` ("Status", "Preview", …)."""
+        """Bring the window to the front on the tab called `name` ("Overview", "Preview", …)."""
         for index in range(self.tabs.count()):
             if self.tabs.tabText(index) == name:
                 self.tabs.setCurrentIndex(index)
@@ -117,18 +121,16 @@ class MainWindow(QMainWindow):
         self._stale = not self.isVisible()
         if self._stale:  # a hidden window costs no CPU; it catches up when shown
             return
-        banner = f"<b>{html.escape(self.model.status_line())}</b>"
+        extra = ""
         if self.model.update is not None:
             version, offered = self.model.update
-            banner += f"<br>Version {html.escape(version)} is available"
+            extra = f"A new version ({html.escape(version)}) is ready"
             url = safe_download_url(offered)  # only http(s), rebuilt here
             if url is not None:
-                link = html.escape(url, quote=True)
-                banner += f': <a href="{link}">{link}</a>'
-        self.banner.setText(banner)
-        self.status_tab.refresh()
-        self.earnings_tab.refresh()
-        self.impact_tab.refresh()
+                extra += f': <a href="{html.escape(url, quote=True)}">download it</a>'
+            extra += "."
+        self.headline.refresh(extra)
+        self.overview_tab.refresh()
         if not self.streams_tab.list.hasFocus():
             self.streams_tab.refresh()
         self.preview_tab.refresh()

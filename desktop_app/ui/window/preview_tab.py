@@ -42,7 +42,7 @@ class PreviewTab(QWidget):
         url = preview_url(self.model)
         if not url:
             self.player.stop()
-            self.player.note.setText("Nothing to preview: no supported stream is live right now.")
+            self.player.note.setText("Nothing to show: none of your streams is live right now.")
             self.player.message = self.player.note.text()
             return
         self.player.play(url)
@@ -57,7 +57,9 @@ class PreviewTab(QWidget):
         """Re-read the model."""
         self.toggle.setText("Stop" if self.player.playing() else "Play")
         url = self.player.url if self.player.playing() else preview_url(self.model)
-        self.source.setText(url or "no live stream")
+        name = url.rsplit("/", 1)[-1].removesuffix(".m3u8") if url else ""
+        self.source.setText(f"{name}, as your viewers get it from you" if name else "")
+        self.source.setToolTip(url)
 
     @Slot()
     def on_toggle_clicked(self) -> None:

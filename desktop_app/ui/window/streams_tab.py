@@ -1,4 +1,4 @@
-"""Streams tab: which streams of this coordinator to support, live or not."""
+"""Streams tab: which of the host's streams to help with, live or not."""
 
 from desktop_app.ui.model import NodeModel
 from desktop_app.ui.qt import (
@@ -16,7 +16,7 @@ __all__ = ["StreamsTab"]
 
 
 class StreamsTab(QWidget):
-    """A checkable list of the coordinator's streams.
+    """A checkable list of the host's streams.
 
     Signals:
         unsupported_changed(object): the list of stream names the friend unticked.
@@ -28,9 +28,9 @@ class StreamsTab(QWidget):
         super().__init__(parent)
         self.model = model
         self.list = QListWidget()
-        self.empty = QLabel("The coordinator has not listed any stream yet.")
+        self.empty = QLabel("Your host has no stream yet.")
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Tick the streams you want to support:"))
+        layout.addWidget(QLabel("Tick the streams you want to help with:"))
         layout.addWidget(self.list)
         layout.addWidget(self.empty)
         self._refreshing = False

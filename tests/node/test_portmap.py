@@ -1,7 +1,7 @@
 """UPnP port mapping against a fake router (a test cannot have a real one)."""
 
-from desktop_app.ui.portmap import map_port
-from tests.ui.fake_router import EXTERNAL_IP, fake_router
+from desktop_app.core.portmap import map_port
+from tests.fixtures.fake_router import EXTERNAL_IP, fake_router
 
 
 def test_upnp_maps_the_relay_port_on_the_router(tmp_path) -> None:
@@ -30,7 +30,7 @@ def test_router_refusing_the_mapping_explains_port_forwarding(tmp_path) -> None:
             multicast_if="127.0.0.1",
         )
     assert not result.ok
-    assert result.message.startswith("The router refused UPnP")
+    assert result.message.startswith("Your router did not open the port")
     assert "forward TCP port 8093" in result.message
 
 
@@ -42,5 +42,5 @@ def test_no_router_explains_port_forwarding(tmp_path) -> None:
         multicast_if="127.0.0.1",
     )
     assert not result.ok
-    assert result.message.startswith("No router answered UPnP")
+    assert result.message.startswith("Your router did not answer.")
     assert "Port forwarding" in result.message

@@ -11,11 +11,8 @@ __all__ = ["FORWARDING_HELP", "PortMapping", "map_port", "reachability_message"]
 logger = logging.getLogger(__name__)
 
 FORWARDING_HELP = (
-    "Forward the port by hand: open your router's page (often http://192.168.1.1 or "
-    "http://192.168.0.1), find 'Port forwarding' (sometimes 'Virtual server' or 'NAT'), and "
-    "forward TCP port {port} to this computer ({lan}). Behind a carrier-grade NAT this cannot "
-    "work: then use a server with a public address, or a reverse proxy, and give its address "
-    "as the public URL."
+    "To let viewers in by hand: open your router's page (often http://192.168.1.1), find "
+    "'Port forwarding', and forward TCP port {port} to this computer ({lan})."
 )
 
 
@@ -46,7 +43,9 @@ def map_port(
     try:
         import miniupnpc
     except ImportError:
-        return PortMapping(False, "UPnP is not available. " + _help(port, "this computer"))
+        return PortMapping(
+            False, "This app cannot ask your router. " + _help(port, "this computer")
+        )
     options: dict[str, object] = {"discoverdelay": discover_delay_ms}
     if minissdpd_socket:
         options["minissdpdsocket"] = minissdpd_socket
@@ -58,7 +57,7 @@ def map_port(
     except Exception:  # raised when discovery found nothing at all
         found = 0
     if not found:
-        return PortMapping(False, "No router answered UPnP. " + _help(port, "this computer"))
+        return PortMapping(False, "Your router did not answer. " + _help(port, "this computer"))
     try:
         upnp.selectigd()
         lan = str(upnp.lanaddr)
@@ -67,7 +66,9 @@ def map_port(
     except Exception as exc:  # miniupnpc raises bare Exception with the router's reason
         logger.info("UPnP mapping of port %d failed: %s", port, exc)
         lan = str(getattr(upnp, "lanaddr", "") or "this computer")
-        return PortMapping(False, f"The router refused UPnP ({exc}). " + _help(port, lan))
+        return PortMapping(
+            False, "Your router did not open the port by itself. " + _help(port, lan)
+        )
     logger.info("UPnP: %s:%d forwards to %s:%d", external, port, lan, port)
     return PortMapping(
         True,
@@ -85,16 +86,13 @@ def _help(port: int, lan: str) -> str:
 def reachability_message(
     reachable: bool, reason: str, detail: str, port: int, lan: str = ""
 ) -> str:
-    """One paragraph for the friend about the coordinator's check of the relay port."""
+    """One short paragraph for the friend about the host's check from outside."""
     if reachable:
-        return f"Reachable: the coordinator fetched your relay on port {port} from outside."
+        return f"Viewers can reach this computer on port {port}."
     if reason == "private_address":
-        why = (
-            f"The coordinator sees a private address for your relay ({detail}) and does not "
-            "fetch private addresses. "
-        )
+        why = "Your host only sees a home-network address for you. "
     elif reason == "no_relay":
-        why = "The coordinator has no address for your relay yet. "
+        why = "Your host does not know your address yet. "
     else:
-        why = f"The coordinator could not reach your relay ({reason}: {detail}). "
-    return "Not reachable from outside. " + why + _help(port, lan)
+        why = f"Your host could not reach this computer on port {port}. "
+    return why + _help(port, lan)

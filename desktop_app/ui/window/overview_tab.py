@@ -1,0 +1,90 @@
+"""Overview: what was earned (today, this period, all time, paid and pending), the chart, the
+viewers helped, data served, uptime, and how the host's checks went, with plain reasons."""
+
+from datetime import date, timedelta
+
+from desktop_app.ui.formatting import format_bytes, format_money
+from desktop_app.ui.limits import month_start
+from desktop_app.ui.model import NodeModel, utc_today
+from desktop_app.ui.qt import QGridLayout, QLabel, QVBoxLayout, QWidget
+from desktop_app.ui.window.cards import Card, Figure
+from desktop_app.ui.window.chart import EarningsChart
+
+__all__ = ["CHART_DAYS", "OverviewTab"]
+
+CHART_DAYS = 14
+
+
+class OverviewTab(QWidget):
+    """The friend's numbers at a glance."""
+
+    def __init__(self, model: NodeModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.today = Figure("Earned today")
+        self.period = Figure("This period")
+        self.lifetime = Figure("All time")
+        self.chart = EarningsChart()
+        chart_card = Card(f"Earnings, last {CHART_DAYS} days")
+        chart_card.body.addWidget(self.chart)
+        self.viewers = Figure("Viewers helped")
+        self.served = Figure("Data passed on")
+        self.uptime = Figure("Helping for")
+        self.trust = Figure("Host's checks")
+        self.reasons = QLabel()
+        self.reasons.setWordWrap(True)
+        self.trust.body.addWidget(self.reasons)
+        grid = QGridLayout()
+        grid.setSpacing(10)
+        for column, card in enumerate((self.today, self.period, self.lifetime)):
+            grid.addWidget(card, 0, column)
+        grid.addWidget(chart_card, 1, 0, 1, 3)
+        grid.addWidget(self.viewers, 2, 0)
+        grid.addWidget(self.served, 2, 1)
+        grid.addWidget(self.uptime, 2, 2)
+        grid.addWidget(self.trust, 3, 0, 1, 3)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 6, 0, 0)
+        layout.addLayout(grid)
+        layout.addStretch(1)
+
+    def refresh(self) -> None:
+        """Re-read the model."""
+        m = self.model
+        money = m.money()
+        cur = money.currency
+        self.today.show_figure(
+            format_money(money.today, cur), "an estimate of your share, settled at payout"
+        )
+        since = f"since {m.period_from:%b %d}, " if m.period_from else ""
+        self.period.show_figure(format_money(money.period, cur), f"{since}not paid out yet")
+        paid = f"{format_money(money.paid, cur)} paid"
+        if money.last_paid_at is not None:
+            paid += f" (last on {money.last_paid_at:%b %d})"
+        pending = f"{format_money(money.pending, cur)} waiting for the host to pay"
+        self.lifetime.show_figure(format_money(money.lifetime, cur), f"{paid}\n{pending}")
+        self.chart.set_points(m.history.earnings_by_day(CHART_DAYS, utc_today()), cur)
+        today = date.today()
+        helped_today = m.history.viewers_helped_since(today)
+        helped_all = m.history.viewers_helped_since(today - timedelta(days=400))
+        self.viewers.show_figure(
+            str(m.viewers_now()), f"watching now · {helped_today} today · {helped_all} in all"
+        )
+        self.served.show_figure(
+            format_bytes(m.history.bytes_served_since(today)),
+            f"today · {format_bytes(m.history.bytes_served_since(month_start(today)))} this month",
+        )
+        uptime = m.uptime()
+        self.uptime.show_figure(uptime or "–", "since the app started" if uptime else "not now")
+        passed, total = m.checks_summary()
+        if total == 0:
+            self.trust.show_figure("No checks yet", "The host checks this app now and then.")
+            self.reasons.setText("")
+            return
+        self.trust.show_figure(f"{passed} of {total} passed", "the host's latest checks")
+        reasons = m.failed_check_reasons()
+        self.reasons.setText(
+            "Failed because: " + "; ".join(reasons) + "."
+            if reasons
+            else "All recent checks passed."
+        )
