@@ -34,10 +34,12 @@ from coordinator_service.errors import Error, ValidationError
 from coordinator_service.ledger import cli as ledger_cli
 from coordinator_service.money import format_minor, to_minor
 from coordinator_service.prober import cli as prober_cli
+from coordinator_service.relay_tls import cli as relay_tls_cli
 from coordinator_service.services import invites, nodes, streams
 from coordinator_service.services.admin_token import ensure_admin_token, ensure_data_dir
 from coordinator_service.services.app_settings import HEARTBEAT_INTERVAL, PUBLIC_URL, get_settings
 from coordinator_service.services.clock import utcnow
+from coordinator_service.services.publish_keys import obs_stream_key, rotate_publish_key
 from coordinator_service.services.views import admin_node_view
 from coordinator_service.storage.db import Database
 from streamr_protocol.invite import format_invite_link
@@ -47,7 +49,7 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 logger = logging.getLogger(__name__)
 
 # The parts' subcommands, after serve/stream/invite/nodes (each module has `register(sub)`).
-SUBCOMMANDS = (ledger_cli, demo_cli, dashboard_cli, prober_cli, host_cli)
+SUBCOMMANDS = (ledger_cli, demo_cli, dashboard_cli, prober_cli, host_cli, relay_tls_cli)
 
 _SERVE_KEYS = (
     "host",
@@ -149,6 +151,19 @@ def _cmd_stream_add(args: argparse.Namespace) -> int:
             f"added stream {stream.name}: origin {stream.origin_url}, "
             f"pool {format_minor(stream.pool_per_hour_minor, currency)} {currency} per hour"
         )
+        print(f"OBS stream key (keep it secret): {obs_stream_key(stream.name, stream.publish_key)}")
+
+    return run_async(run)
+
+
+def _cmd_stream_key(args: argparse.Namespace) -> int:
+    async def run() -> None:
+        async with open_database(args) as (_, db), db.transaction() as session:
+            stream = await streams.get_stream(session, args.name)
+            key = await rotate_publish_key(session, stream) if args.rotate else stream.publish_key
+        if args.rotate:
+            print(f"new publish key for {stream.name}: the old one no longer publishes")
+        print(f"OBS stream key (keep it secret): {obs_stream_key(stream.name, key)}")
 
     return run_async(run)
 
@@ -407,6 +422,13 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--currency", default="USD", help="ISO 4217 code (default USD)")
     add_db_options(add)
     add.set_defaults(handler=_cmd_stream_add)
+    key = stream_sub.add_parser("key", help="show (or --rotate) a stream's OBS publish key")
+    key.add_argument("name", metavar="NAME")
+    key.add_argument(
+        "--rotate", action="store_true", help="replace the key (OBS needs the new one)"
+    )
+    add_db_options(key)
+    key.set_defaults(handler=_cmd_stream_key)
     ls = stream_sub.add_parser("list", help="list streams")
     ls.add_argument("--json", action="store_true", help="print JSON")
     add_db_options(ls)

@@ -20,7 +20,6 @@ from desktop_app.core.events import (
     UpdateAvailable,
     ViewersChanged,
 )
-from desktop_app.core.node import Node
 from streamr_protocol import InviteLinkError, parse_invite_link
 
 __all__ = ["build_config", "main", "parse_args"]
@@ -129,6 +128,8 @@ def _log_event(event: NodeEvent) -> None:
 
 
 async def _run_headless(config: NodeConfig) -> int:
+    from desktop_app.core.node import Node  # not at import: the tray's icon shows sooner
+
     node = Node(config)
     node.subscribe(_log_event)
     stop = asyncio.Event()

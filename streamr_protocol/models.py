@@ -26,6 +26,7 @@ __all__ = [
     "HeartbeatResponse",
     "InviteCreateRequest",
     "InviteCreatedResponse",
+    "InviteCheckResponse",
     "InviteResponse",
     "LeaderboardEntry",
     "LeaderboardResponse",
@@ -331,6 +332,12 @@ class InviteCreateRequest(_Model):
     uses: int = Field(default=1, ge=1, le=10_000)
     expires_in_s: int | None = Field(default=7 * 24 * 3600, ge=60, le=365 * 24 * 3600)
     note: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class InviteCheckResponse(_Model):
+    """Whether an invite code can still be used (the app checks before asking for names)."""
+
+    status: Literal["active", "invalid", "revoked", "expired", "used"]
 
 
 class InviteResponse(_Model):

@@ -18,12 +18,13 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coordinator_service.services.clock import utcnow
 from coordinator_service.storage.models import AppSetting
 
 __all__ = [
@@ -152,7 +153,7 @@ def _login_key(code: str) -> str:
 
 async def create_login_code(db: AsyncSession, now: datetime | None = None) -> str:
     """Store a new one-time login code (valid for LOGIN_LINK_TTL) and return it."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     code = secrets.token_urlsafe(24)
     expires = now + LOGIN_LINK_TTL
     db.add(AppSetting(key=_login_key(code), value=expires.isoformat()))
@@ -164,7 +165,7 @@ async def redeem_login_code(db: AsyncSession, code: str, now: datetime | None = 
     """Use up a login code; True only the first time and before it expires."""
     if not code or len(code) > 128:
         return False
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     key = _login_key(code)
     found = await db.get(AppSetting, key)
     if found is None:

@@ -1,9 +1,10 @@
 """Formatting at the dashboard's edge: money, durations, byte counts and times."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from coordinator_service.ledger.credit import as_utc
 from coordinator_service.money import format_minor as format_decimal
+from coordinator_service.services.clock import utcnow
 
 __all__ = [
     "as_utc",
@@ -56,7 +57,7 @@ def format_ago(moment: datetime | None, now: datetime | None = None) -> str:
     """Format how long ago a time was: '12 s ago', 'never'."""
     if moment is None:
         return "never"
-    delta = ((now or datetime.now(UTC)) - as_utc(moment)).total_seconds()
+    delta = ((now or utcnow()) - as_utc(moment)).total_seconds()
     if delta < 0:
         return "just now"
     return f"{format_duration(delta)} ago"

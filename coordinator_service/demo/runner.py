@@ -273,8 +273,12 @@ class Demo:
     def start_node(self, spec: _NodeSpec) -> Child:
         # One invite per node: the coordinator rightly suspects many nodes from one invite.
         link = self.create_invite(f"demo {spec.name}")
-        # A cheat is the ordinary node with one part patched (see desktop_app/cheat.py).
-        entry = ["-m", "desktop_app.cheat", spec.cheat] if spec.cheat else ["-m", "desktop_app"]
+        # A cheat is the ordinary node with one part patched (see demo/cheat.py).
+        entry = (
+            ["-m", "coordinator_service.demo.cheat", spec.cheat]
+            if spec.cheat
+            else ["-m", "desktop_app"]
+        )
         args = [
             *entry,
             "--headless",

@@ -34,6 +34,7 @@ from coordinator_service.ledger.errors import (
 from coordinator_service.ledger.shares import split_pool
 from coordinator_service.ledger.tally import Tally, tally
 from coordinator_service.money import format_minor
+from coordinator_service.storage import locks
 from coordinator_service.storage.models import Payout, PayoutLine, Stream
 
 __all__ = [
@@ -50,7 +51,7 @@ __all__ = [
     "void_payout",
 ]
 
-PAYOUT_LOCK = 0x5354524D  # "STRM": the advisory lock that serializes payout computations
+PAYOUT_LOCK = locks.PAYOUTS  # the advisory lock that serializes payout computations
 CSV_HEADER = ("node_id", "display_name", "payout_handle", "credited_seconds", "amount", "currency")
 
 
@@ -98,6 +99,12 @@ def split_tally(counted: Tally) -> tuple[dict[str, int], dict[str, int], int, in
 
 
 def _currency(counted: Tally) -> str:
+    for stream in counted.streams:
+        if len(stream.currencies) > 1 and stream.pool_minor > 0:
+            raise PayoutInputError(
+                f"stream {stream.name}'s currency changed within the period "
+                f"({', '.join(stream.currencies)}): compute the payout on each side of the change"
+            )
     paying = sorted({s.currency for s in counted.streams if s.pool_minor > 0})
     if len(paying) > 1:
         raise PayoutInputError(

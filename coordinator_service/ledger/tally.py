@@ -8,6 +8,10 @@ Banned nodes are credited nothing. Duplicate rule: nodes whose relay URLs point 
 passed probes in the period (ties: the earliest registered, then the smallest id). Probes
 already fail for the others (the proof of a probed segment is keyed by the probed node's own
 secret), so they are flagged too; this rule makes sure they earn nothing even before the flag.
+
+Given a `CreditTrace`, every rule also writes down the seconds it took from each node, with its
+reason: `ledger/explain.py` shows that to the host, so the page and the payout can never
+disagree. A new rule takes time away in one place here and notes it with `trace.take`.
 """
 
 import re
@@ -29,6 +33,7 @@ from coordinator_service.ledger.credit import (
     to_seconds,
     total,
 )
+from coordinator_service.ledger.pool_history import PoolPart, load_rates, pool_parts
 from coordinator_service.services.nodes import BANNED
 from coordinator_service.storage.models import (
     FlagInterval,
@@ -40,7 +45,12 @@ from coordinator_service.storage.models import (
 )
 
 __all__ = [
+    "BANNED_BY_HOST",
+    "CreditTrace",
+    "FLAGGED",
+    "NOT_LIVE",
     "NodeInfo",
+    "SHARED_RELAY",
     "StreamTally",
     "Tally",
     "epoch_seconds",
@@ -71,13 +81,23 @@ class StreamTally:
     pool_per_hour_minor: int
     live_seconds: int
     credited: dict[str, int] = field(default_factory=dict)
+    parts: list[PoolPart] | None = None  # the live seconds at each rate (pool_history.py)
 
     @property
     def pool_minor(self) -> int:
-        """Return `floor(pool_per_hour × live_seconds / 3600)`, or 0 if nobody was credited."""
+        """Return `floor(Σ pool_per_hour × live_seconds / 3600)`, or 0 if nobody was credited."""
         if not any(self.credited.values()):
             return 0
-        return self.pool_per_hour_minor * self.live_seconds // 3600
+        if self.parts is None:
+            return self.pool_per_hour_minor * self.live_seconds // 3600
+        return sum(p.pool_per_hour_minor * p.live_seconds for p in self.parts) // 3600
+
+    @property
+    def currencies(self) -> list[str]:
+        """The currencies the live seconds of the period were paid in (one, normally)."""
+        if self.parts is None:
+            return [self.currency]
+        return sorted({p.currency for p in self.parts}) or [self.currency]
 
 
 @dataclass(slots=True)
@@ -88,6 +108,32 @@ class Tally:
     end: int
     streams: list[StreamTally]
     nodes: dict[str, NodeInfo]
+
+
+NOT_LIVE = "relaying while the stream was not live"
+FLAGGED = "flagged by failed probes"
+BANNED_BY_HOST = "banned by the host"
+SHARED_RELAY = "another node on the same relay address was credited"
+
+
+@dataclass
+class CreditTrace:
+    """What each rule of a tally took from each node (seconds of the period, per reason).
+
+    `relayed`: each node's seconds relaying the tallied streams in the period, before any rule;
+    `lost`: node -> reason -> seconds taken; `shared`: node -> (relay `host:port`, the other
+    node ids on it) for nodes that share one relay address.
+    """
+
+    relayed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    lost: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
+    shared: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+
+    def take(self, node_id: str, reason: str, seconds: int) -> None:
+        """Note that a rule took `seconds` from a node."""
+        if seconds > 0:
+            lost = self.lost[node_id]
+            lost[reason] = lost.get(reason, 0) + seconds
 
 
 _ENDPOINT = re.compile(r"^\s*(https?)://(?:[^@/?#]*@)?(\[[^\]/]*\]|[^:/?#]*)(?::(\d{1,5}))?", re.I)
@@ -134,9 +180,16 @@ async def live_spans(
 
 
 async def tally(
-    session: AsyncSession, start: datetime, end: datetime, stream_ids: Sequence[int] | None
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    stream_ids: Sequence[int] | None,
+    trace: CreditTrace | None = None,
 ) -> Tally:
-    """Compute credited seconds of every node for each stream in `stream_ids` (None: all)."""
+    """Compute credited seconds of every node for each stream in `stream_ids` (None: all).
+
+    With `trace`, also note what each rule took from each node, and why.
+    """
     lo, hi = to_seconds(start), to_seconds(end)
     stream_query = select(
         Stream.id, Stream.name, Stream.currency, Stream.pool_per_hour_minor
@@ -185,15 +238,31 @@ async def tally(
         flags[node_id].append((s, hi if e is None else e))
 
     by_id = {stream.stream_id: stream for stream in streams}
+    rates = await load_rates(session, wanted)
     for stream in streams:
         stream.live_seconds = total(clip(live_merged.get(stream.stream_id, []), lo, hi))
+        if stream.stream_id in rates:
+            history = rates[stream.stream_id]
+            stream.parts = pool_parts(live_merged.get(stream.stream_id, []), history, lo, hi)
+            in_force = [r for r in history if r.start < hi] or history[:1]
+            stream.pool_per_hour_minor = in_force[-1].pool_per_hour_minor
+            paid_in = {p.currency for p in stream.parts}
+            stream.currency = paid_in.pop() if len(paid_in) == 1 else in_force[-1].currency
     live_in_period = {sid: clip(spans, lo, hi) for sid, spans in live_merged.items()}
     flags_merged = {node_id: merge(spans) for node_id, spans in flags.items()}
     for (node_id, sid), spans in uptime.items():
         # credited_seconds(), with the stream's and the flags' spans merged once
-        got = intersect_merged(merge(spans), live_in_period.get(sid, []))
+        relayed = merge(spans)
+        got = intersect_merged(relayed, live_in_period.get(sid, []))
+        if trace is not None:
+            in_period = total(clip(relayed, lo, hi))
+            trace.relayed[node_id] += in_period
+            trace.take(node_id, NOT_LIVE, in_period - total(got))
         if node_id in flags_merged:
+            live_seconds = total(got)
             got = subtract_merged(got, flags_merged[node_id])
+            if trace is not None:
+                trace.take(node_id, FLAGGED, live_seconds - total(got))
         seconds = sum(end - start for start, end in got)
         if seconds > 0:
             by_id[sid].credited[node_id] = seconds
@@ -201,8 +270,12 @@ async def tally(
     credited_ids = {node_id for stream in streams for node_id in stream.credited}
     nodes = await _node_infos(session, credited_ids)
     for stream in streams:  # banned nodes earn nothing
+        if trace is not None:
+            for node_id, seconds in stream.credited.items():
+                if node_id not in nodes:
+                    trace.take(node_id, BANNED_BY_HOST, seconds)
         stream.credited = {n: s for n, s in stream.credited.items() if n in nodes}
-    await _credit_shared_relays_once(session, streams, nodes, start, end)
+    await _credit_shared_relays_once(session, streams, nodes, start, end, trace)
     return Tally(lo, hi, streams, nodes)
 
 
@@ -223,6 +296,7 @@ async def _credit_shared_relays_once(
     nodes: dict[str, NodeInfo],
     start: datetime,
     end: datetime,
+    trace: CreditTrace | None = None,
 ) -> None:
     groups: dict[str, list[str]] = defaultdict(list)
     for node in nodes.values():
@@ -249,4 +323,10 @@ async def _credit_shared_relays_once(
         for stream in streams:
             for node_id in ids:
                 if node_id != keeper:
-                    stream.credited.pop(node_id, None)
+                    taken = stream.credited.pop(node_id, 0)
+                    if trace is not None:
+                        trace.take(node_id, SHARED_RELAY, taken)
+        if trace is not None:
+            endpoint = relay_endpoint(nodes[keeper].relay_url)
+            for node_id in ids:
+                trace.shared[node_id] = (endpoint, [other for other in ids if other != node_id])

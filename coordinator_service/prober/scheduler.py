@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -33,6 +33,7 @@ from coordinator_service.prober.origin import OriginWatcher, StreamIndex, record
 from coordinator_service.prober.probe import ProbeConfig, ProbeOutcome, ProbeTarget, probe_node
 from coordinator_service.prober.reputation import Reputation
 from coordinator_service.relay_tls.trust import relay_trust
+from coordinator_service.services.clock import utcnow
 from coordinator_service.services.nodes import ACTIVE
 from coordinator_service.services.pause import is_paused
 from coordinator_service.storage.models import (
@@ -81,10 +82,6 @@ class _Claimed:
     stream: str
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class Prober:
     """Owns the origin watcher and the probe loop of one coordinator replica."""
 
@@ -93,7 +90,7 @@ class Prober:
         sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]],
         settings: ProberSettings,
         *,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
         read_sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]] | None = None,
     ) -> None:
         self.sessions = sessions

@@ -92,6 +92,12 @@ def invite_status(invite: Invite, now: datetime) -> str:
     return "active"
 
 
+async def check_invite(session: AsyncSession, code: str, now: datetime) -> str:
+    """What joining with `code` would meet now, without using it: `invalid` or invite_status."""
+    invite = await session.scalar(select(Invite).where(Invite.code_hash == hash_secret(code)))
+    return "invalid" if invite is None else invite_status(invite, now)
+
+
 async def redeem_invite(session: AsyncSession, code: str, now: datetime) -> str:
     """Use up one use of the invite with `code` (not committed); return its id.
 

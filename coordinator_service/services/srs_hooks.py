@@ -24,6 +24,7 @@ from coordinator_service.errors import AuthError
 from coordinator_service.prober.origin import record_live
 from coordinator_service.services.app_settings import get_setting, put_settings
 from coordinator_service.services.clock import utcnow
+from coordinator_service.services.publish_keys import check_publish_key
 from coordinator_service.storage.models import Stream
 
 __all__ = [
@@ -54,6 +55,7 @@ class HookEvent:
     action: str
     app: str
     stream: str
+    param: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ async def handle_hook(session: AsyncSession, event: HookEvent) -> HookOutcome:
         logger.info("SRS %s for %s/%s: not a stream of ours", event.action, event.app, event.stream)
         return HookOutcome(None, None, False, "not a stream of this coordinator")
     live = event.action == "on_publish"
+    if live:
+        check_publish_key(stream, event.param)  # AuthError: SRS refuses the publish
     changed = bool(stream.live) != live
     await record_live(session, stream.id, live, utcnow(), REPUBLISH_JOINS)
     await session.commit()

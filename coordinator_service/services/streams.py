@@ -2,14 +2,19 @@
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.errors import ConflictError, NotFoundError, ValidationError
+from coordinator_service.ledger.credit import as_utc
+from coordinator_service.ledger.pool_history import record_rate
+from coordinator_service.ledger.tally import tally
 from coordinator_service.money import check_currency
 from coordinator_service.services.clock import utcnow
+from coordinator_service.services.publish_keys import new_publish_key
 from coordinator_service.storage.models import Payout, Stream
 from streamr_protocol.models import STREAM_NAME_PATTERN
 
@@ -23,6 +28,7 @@ __all__ = [
 ]
 
 _NAME = re.compile(STREAM_NAME_PATTERN)
+UNPAID_SINCE = datetime(1970, 1, 1, tzinfo=UTC)  # before any payout, all credited time is unpaid
 
 
 @dataclass(frozen=True)
@@ -68,9 +74,12 @@ async def create_stream(
         paused=False,
         live=False,
         created_at=utcnow(),
+        publish_key=new_publish_key(),
     )
     session.add(stream)
     try:
+        await session.flush()
+        record_rate(session, stream.id, stream.created_at, pool_per_hour_minor, currency)
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
@@ -98,16 +107,47 @@ async def update_stream(session: AsyncSession, name: str, changes: StreamChanges
     """Change a stream's origin, pool, currency or paused flag and commit."""
     _check(None, changes.origin_url, changes.pool_per_hour_minor, changes.currency)
     stream = await get_stream(session, name)
+    now = utcnow()
+    if changes.currency is not None and changes.currency != stream.currency:
+        await _refuse_currency_change_with_credit(session, stream, now)
     if changes.origin_url is not None:
         stream.origin_url = changes.origin_url
-    if changes.pool_per_hour_minor is not None:
-        stream.pool_per_hour_minor = changes.pool_per_hour_minor
-    if changes.currency is not None:
-        stream.currency = changes.currency
+    pool = changes.pool_per_hour_minor
+    currency = changes.currency
+    if (pool is not None and pool != stream.pool_per_hour_minor) or (
+        currency is not None and currency != stream.currency
+    ):
+        stream.pool_per_hour_minor = pool if pool is not None else stream.pool_per_hour_minor
+        stream.currency = currency if currency is not None else stream.currency
+        record_rate(session, stream.id, now, stream.pool_per_hour_minor, stream.currency)
     if changes.paused is not None:
         stream.paused = changes.paused
     await session.commit()
     return stream
+
+
+async def _refuse_currency_change_with_credit(
+    session: AsyncSession, stream: Stream, now: datetime
+) -> None:
+    """A currency change is refused while the unpaid period has credited time for the stream."""
+    paid_until = await session.scalar(
+        select(func.max(Payout.period_to)).where(
+            Payout.voided_at.is_(None),
+            or_(Payout.stream_id.is_(None), Payout.stream_id == stream.id),
+        )
+    )
+    since = as_utc(paid_until) if paid_until is not None else UNPAID_SINCE
+    if since >= now:
+        return
+    counted = await tally(session, since, now, [stream.id])
+    if any(any(s.credited.values()) for s in counted.streams):
+        raise ConflictError(
+            f"stream {stream.name!r} has credited time in {stream.currency} since "
+            f"{'its last payout' if paid_until is not None else 'it started'}: compute its "
+            "payout up to now first, "
+            "then change the currency",
+            code="currency_in_use",
+        )
 
 
 async def delete_stream(session: AsyncSession, name: str) -> None:

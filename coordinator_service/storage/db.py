@@ -3,7 +3,6 @@
 import asyncio
 import errno
 import logging
-import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from coordinator_service.errors import StorageError
+from coordinator_service.storage import locks
 
 WRITE_TURN_TIMEOUT = 30.0  # seconds a writer waits for its turn in this process
 SQLITE_LOCKED_RETRY = 0.05  # seconds between tries of the fast writer while another process writes
@@ -35,7 +35,6 @@ __all__ = [
     "is_sqlite",
     "migrations_config",
     "one_line",
-    "secure_dir",
 ]
 
 logger = logging.getLogger(__name__)
@@ -215,7 +214,7 @@ class Database:
             self._sqlite_writer = None
 
 
-MIGRATION_LOCK_ID = 0x5354524D  # "STRM": replicas starting together migrate one at a time
+MIGRATION_LOCK_ID = locks.MIGRATIONS
 
 
 def _upgrade(connection: Connection) -> None:
@@ -242,9 +241,3 @@ def is_disk_full(exc: BaseException) -> bool:
 def one_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc)
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-
-
-def secure_dir(path: Path) -> None:
-    """Create `path` (and parents) and make it private to the user (0700)."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)

@@ -34,6 +34,7 @@ __all__ = [
     "RelayCertificate",
     "Stream",
     "StreamLiveInterval",
+    "StreamPoolChange",
     "UTCDateTime",
     "UptimeInterval",
     "ViewerReport",
@@ -82,6 +83,21 @@ class Stream(Base):
     live: Mapped[bool] = mapped_column(Boolean, default=False)
     live_changed_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
     created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    # the secret OBS appends as `NAME?key=…`; checked by the SRS on_publish hook
+    publish_key: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+
+class StreamPoolChange(Base):
+    """A stream's pool and currency from `effective_from` on (the ledger integrates over them)."""
+
+    __tablename__ = "stream_pool_history"
+    __table_args__ = (Index("ix_stream_pool_history_stream_from", "stream_id", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    effective_from: Mapped[datetime] = mapped_column(UTC_DATETIME)
+    pool_per_hour_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
 
 
 class StreamLiveInterval(Base):

@@ -14,6 +14,7 @@ from desktop_app.core.errors import (
 from streamr_protocol import (
     HeartbeatRequest,
     HeartbeatResponse,
+    InviteCheckResponse,
     NodeEarningsResponse,
     NodeProfileUpdateRequest,
     NodeRegisterRequest,
@@ -60,6 +61,14 @@ class CoordinatorClient:
         return self._parse(
             await self._call("POST", "/api/v1/nodes/heartbeat", request), HeartbeatResponse
         )
+
+    async def check_invite(self, code: str) -> str | None:
+        """The invite's status (active, invalid, revoked, expired, used); None from a host too
+        old to say."""
+        response = await self._call("GET", f"/api/v1/join/{code}")
+        if response.status_code in (404, 405):
+            return None
+        return self._parse(response, InviteCheckResponse).status
 
     async def me(self) -> NodeStatusResponse:
         return self._parse(await self._call("GET", "/api/v1/nodes/me"), NodeStatusResponse)

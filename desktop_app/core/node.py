@@ -168,7 +168,6 @@ class Node:
         self._unsupported: frozenset[str] = frozenset()
         self._viewers = -1
         self._probes_seen: set[tuple[datetime, str]] = set()
-        self._fail_task: asyncio.Task[None] | None = None
         self._certificate: RelayCertificate | None = None
         self.stopped = asyncio.Event()
 
@@ -500,7 +499,6 @@ class Node:
     async def _fail_stop(self, message: str) -> None:
         await self.stop(message)
         self.state = "failed"
-        self._fail_task = None
 
     # --- periodic --------------------------------------------------------------------------
 

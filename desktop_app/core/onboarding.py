@@ -15,6 +15,7 @@ from desktop_app.core.errors import (
     CoordinatorProtocolError,
     CoordinatorUnreachable,
     Error,
+    InviteRefused,
     TokenRejected,
 )
 from desktop_app.core.node import join, node_version
@@ -26,6 +27,12 @@ __all__ = ["ANSWERS", "Onboarding"]
 
 logger = logging.getLogger(__name__)
 ANSWERS = "Your host answers: press Next."
+INVITE_PROBLEMS = {
+    "invalid": "This invite is not known to your host: check the link, or ask for a new one.",
+    "revoked": "Your host took this invite back: ask for a new one.",
+    "expired": "This invite has expired: ask your host for a new one.",
+    "used": "This invite has been used already: ask your host for a new one.",
+}
 
 
 class Onboarding:
@@ -39,7 +46,9 @@ class Onboarding:
         """One sentence when the host answers; a CoordinatorError when it does not."""
         client = CoordinatorClient(invite.coordinator_url, version=node_version())
         try:
-            await client.me()  # without a token: a host answers "who are you?"
+            status = await client.check_invite(invite.code)
+            if status is None:  # a host too old to check codes: it answers at least
+                await client.me()  # without a token: "who are you?"
         except TokenRejected:
             return ANSWERS
         except CoordinatorUnreachable as exc:
@@ -52,6 +61,8 @@ class Onboarding:
             ) from exc
         finally:
             await client.aclose()
+        if status not in (None, "active"):
+            raise InviteRefused(INVITE_PROBLEMS.get(status, INVITE_PROBLEMS["invalid"]))
         return ANSWERS
 
     async def join(

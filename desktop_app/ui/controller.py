@@ -45,6 +45,8 @@ class NodeLike(Protocol):
 
     async def open_port(self) -> PortMapping: ...
 
+    async def update_profile(self, display_name: str, payout_handle: str) -> None: ...
+
 
 def now_local() -> datetime:
     """The local time, aware (pauses end and schedules run by the friend's clock)."""
@@ -241,8 +243,21 @@ class NodeController(QObject):
             self.model.set_reachability_error(str(exc).splitlines()[0] if str(exc) else repr(exc))
 
     @Slot(object)
-    def on_settings_saved(self, new: TraySettings) -> None:
+    @asyncSlot(object)
+    async def on_settings_saved(self, new: TraySettings) -> None:
+        """Save; tell the host a new name or payout handle; apply the limits now."""
         before = self.settings
+        names = (new.display_name, new.payout_handle)
+        if names != (before.display_name, before.payout_handle):
+            try:
+                await self.node.update_profile(*names)
+            except Exception as exc:
+                logger.info("profile not updated: %s", exc)
+                self.settings_applied.emit(
+                    "Not saved: your host could not be told your new name or payout handle. "
+                    "Try again when the app is connected."
+                )
+                return
         self.settings = new
         try:
             self._save_settings(new)
@@ -251,9 +266,12 @@ class NodeController(QObject):
             return
         self.model.set_upload_cap(new.upload_cap_mbit)
         note = "Saved."
+        if names != (before.display_name, before.payout_handle):
+            note += " Your host now sees the new name and payout handle."
         if new.relay_port != before.relay_port:
-            note += " The new relay port is used from the next start of the app."
+            note += " The new port is used from the next start of the app."
         self.settings_applied.emit(note)
+        self.on_limits_timeout()
 
     def _remember(self, **changes: Any) -> None:
         self.settings = self.settings.model_copy(update=changes)

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from desktop_app.core.relay.server import PREVIEW_AGENT
+from desktop_app.core.relay.preview_agent import PREVIEW_AGENT
 from desktop_app.ui.qt import (
     HAVE_MULTIMEDIA,
     QGuiApplication,

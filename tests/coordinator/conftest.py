@@ -1,8 +1,7 @@
 """Coordinator fixtures: an app per test on SQLite and on PostgreSQL, and an HTTP client into it."""
 
 import asyncio
-import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,53 +13,7 @@ from fastapi import FastAPI
 from coordinator_service.api.app import create_app
 from coordinator_service.api.state import AppContext, context
 from coordinator_service.config import Settings
-
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test run (dropped afterwards)."""
-    name = f"streamr_test_{secrets.token_hex(4)}"
-    try:
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    except (TimeoutError, OSError) as exc:
-        pytest.skip(
-            f"!!! PostgreSQL on 127.0.0.1:5432 does not answer ({exc}): "
-            "PostgreSQL tests SKIPPED; start it (./scripts/test does) to run them"
-        )
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-_PG_TABLES = (
-    "uptime_intervals, flag_intervals, probes, probe_leases, payout_lines, payouts, "
-    "stream_live_intervals, viewer_reports, peer_audits, nodes, invites, streams, app_settings"
-)
-
-
-async def _pg_truncate(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"), timeout=3)
-    try:
-        exists = await conn.fetchval("SELECT to_regclass('public.nodes') IS NOT NULL")
-        if exists:
-            await conn.execute(f"TRUNCATE {_PG_TABLES} RESTART IDENTITY CASCADE")
-    finally:
-        await conn.close()
+from tests.fixtures.postgres import empty_tables
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -69,7 +22,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'coordinator.db'}"
     url: str = request.getfixturevalue("postgres_url")
-    asyncio.run(_pg_truncate(url))
+    asyncio.run(empty_tables(url))
     return url
 
 

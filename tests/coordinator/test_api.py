@@ -308,3 +308,15 @@ async def test_openapi_and_docs_are_served(api):
     spec = (await api.client.get("/openapi.json")).json()
     assert "/api/v1/nodes/heartbeat" in spec["paths"]
     assert (await api.client.get("/docs")).status_code == 200
+
+
+async def test_an_invite_code_can_be_checked_without_using_it(api):
+    invite = await api.create_invite()
+    for _ in range(2):  # checking twice uses nothing up
+        answer = await api.client.get(f"/api/v1/join/{invite['code']}")
+        assert answer.status_code == 200 and answer.json() == {"status": "active"}
+    await api.register(invite["code"])
+    used = await api.client.get(f"/api/v1/join/{invite['code']}")
+    assert used.json() == {"status": "used"}
+    unknown = await api.client.get("/api/v1/join/abcdefghijklmnopqrstuvwxyz")
+    assert unknown.json() == {"status": "invalid"}

@@ -2,6 +2,7 @@
 from pebble (the ACME test CA) through DNS-01 answered by the coordinator's own DNS."""
 
 import hashlib
+import json
 import time
 from ipaddress import ip_address
 
@@ -172,6 +173,14 @@ def test_pebble_issues_a_node_certificate_through_the_coordinators_dns(tmp_path)
                 "/api/v1/nodes/me/tls", json={"csr": make_csr(key, name)}, headers=auth
             )
             assert same.json()["status"] in ("issued", "pending")
+
+            # the host sees it: `relay-certs list`
+            listed = json.loads(coord.cli("relay-certs", "list", "--json").stdout)
+            assert [(c["node_id"], c["name"], c["state"]) for c in listed] == [
+                (bob["node_id"], name, "issued")
+            ]
+            assert listed[0]["not_after"] and not listed[0]["last_error"]
+            assert name in coord.cli("relay-certs", "list").stdout
 
             # a banned node gets no certificate, and asks in vain
             coord.cli("nodes", "ban", bob["node_id"])

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from coordinator_service.api.state import context
 from coordinator_service.services.srs_hooks import hook_secret
-from coordinator_service.storage.models import StreamLiveInterval
+from coordinator_service.storage.models import Stream, StreamLiveInterval
 from tests.fixtures.coordinator import run_coordinator
 
 # SRS 6 (docs: http-callback, `http_hooks` section of the config), with the `tcUrl` and
@@ -59,6 +59,13 @@ async def hook_path(api) -> str:
         return f"/api/v1/hooks/srs/{await hook_secret(session)}"
 
 
+async def keyed(api, body: dict, name: str = "demo") -> dict:
+    """The hook body with the stream's publish key in `param`, as OBS's `NAME?key=…` makes it."""
+    async with api.ctx.db.session() as session:
+        key = await session.scalar(select(Stream.publish_key).where(Stream.name == name))
+    return body | {"param": f"?key={key}"}
+
+
 async def live(api, name: str = "demo") -> bool:
     streams = (await api.client.get("/api/v1/streams")).json()
     return next(s["live"] for s in streams if s["name"] == name)
@@ -74,7 +81,7 @@ async def test_on_publish_marks_the_stream_live_at_once_and_answers_code_0(api):
     path = await hook_path(api)
     assert await live(api) is False
 
-    response = await api.client.post(path, json=ON_PUBLISH)
+    response = await api.client.post(path, json=await keyed(api, ON_PUBLISH))
 
     assert response.status_code == 200
     assert response.json() == {"code": 0}
@@ -86,7 +93,7 @@ async def test_on_publish_marks_the_stream_live_at_once_and_answers_code_0(api):
 async def test_on_unpublish_ends_the_live_interval(api):
     await api.create_stream("demo")
     path = await hook_path(api)
-    await api.client.post(path, json=ON_PUBLISH)
+    await api.client.post(path, json=await keyed(api, ON_PUBLISH))
 
     response = await api.client.post(path, json=ON_UNPUBLISH)
 
@@ -96,14 +103,14 @@ async def test_on_unpublish_ends_the_live_interval(api):
     assert interval.ended_at >= interval.started_at
 
     # OBS reconnects at once: the same live interval goes on.
-    await api.client.post(path, json=ON_PUBLISH)
+    await api.client.post(path, json=await keyed(api, ON_PUBLISH))
     assert await live(api) is True
     assert len(await intervals(api)) == 1
 
 
 async def test_srs3_body_with_integer_client_id_is_understood(api):
     await api.create_stream("demo")
-    response = await api.client.post(await hook_path(api), json=ON_PUBLISH_SRS3)
+    response = await api.client.post(await hook_path(api), json=await keyed(api, ON_PUBLISH_SRS3))
     assert response.json() == {"code": 0}
     assert await live(api) is True
 
@@ -165,8 +172,14 @@ def test_hook_url_printed_by_the_cli_marks_a_running_coordinators_stream_live(tm
         printed = coord.cli("hooks", "url", "--base", coord.url).stdout.strip().splitlines()
         url = printed[-1]
         assert url.startswith(f"{coord.url}/api/v1/hooks/srs/")
+        shown = coord.cli("stream", "key", "demo").stdout.strip().splitlines()[-1]
+        obs_key = shown.rsplit(" ", 1)[-1]
+        assert obs_key.startswith("demo?key=")
 
-        answer = httpx.post(url, json=ON_PUBLISH, timeout=10)
+        refused = httpx.post(url, json=ON_PUBLISH, timeout=10)  # no key: SRS refuses
+        assert refused.status_code == 401
+        param = "?" + obs_key.split("?", 1)[1]
+        answer = httpx.post(url, json=ON_PUBLISH | {"param": param}, timeout=10)
 
         assert answer.status_code == 200 and answer.json() == {"code": 0}
         streams = httpx.get(f"{coord.url}/api/v1/streams", timeout=10).json()
@@ -176,3 +189,33 @@ def test_hook_url_printed_by_the_cli_marks_a_running_coordinators_stream_live(tm
         rotated = coord.cli("hooks", "rotate", "--base", coord.url).stdout.strip().splitlines()
         assert rotated[-1] != url
         assert httpx.post(url, json=ON_UNPUBLISH, timeout=10).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "param",
+    ["", "?key=", "?key=wrong", "?token=x", "?key=%s&key=extra"],
+    ids=["none", "empty", "wrong", "other-name", "prefix"],
+)
+async def test_on_publish_without_the_streams_key_is_refused_and_changes_nothing(api, param):
+    await api.create_stream("demo")
+    good = (await keyed(api, ON_PUBLISH))["param"].split("=", 1)[1]
+    param = param.replace("%s", good[:-1]) if "%s" in param else param
+    response = await api.client.post(await hook_path(api), json=ON_PUBLISH | {"param": param})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "bad_publish_key"
+    assert await live(api) is False
+    assert await intervals(api) == []
+
+
+async def test_a_rotated_key_replaces_the_old_one(api):
+    from coordinator_service.services.publish_keys import rotate_publish_key
+
+    await api.create_stream("demo")
+    old = await keyed(api, ON_PUBLISH)
+    async with api.ctx.db.transaction() as session:
+        stream = await session.scalar(select(Stream).where(Stream.name == "demo"))
+        await rotate_publish_key(session, stream)
+    path = await hook_path(api)
+    assert (await api.client.post(path, json=old)).status_code == 401
+    assert (await api.client.post(path, json=await keyed(api, ON_PUBLISH))).status_code == 200
+    assert await live(api) is True

@@ -13,7 +13,12 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 async def _migrate_to(db: Database, revision: str) -> None:
+    """Build the schema at `revision` from scratch (the run's PostgreSQL database is shared)."""
+
     def upgrade(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
         command.upgrade(migrations_config(connection), revision)
 
     async with db.writer.begin() as conn:
@@ -104,5 +109,40 @@ async def test_evidence_upgrade_keeps_nodes_and_streams(database_url) -> None:
             assert await session.scalar(select(func.count()).select_from(ViewerReport)) == 1
             audit = await session.get(PeerAudit, "a1")
             assert audit is not None and audit.reason == "" and audit.counted is False
+    finally:
+        await db.dispose()
+
+
+async def test_pool_history_upgrade_keeps_each_pool_as_the_first_row_and_adds_keys(
+    database_url,
+) -> None:
+    db = Database(database_url)
+    try:
+        await _migrate_to(db, "0004_relay_certificates")
+        async with db.writer.begin() as conn:
+            for name, pool, currency in (("main", 600, "USD"), ("yen", 900, "JPY")):
+                await conn.execute(
+                    text(
+                        "INSERT INTO streams (name, origin_url, pool_per_hour_minor, currency,"
+                        " paused, live, created_at) VALUES (:n, 'http://o/x.m3u8', :p, :c,"
+                        " false, false, :at)"
+                    ),
+                    {"n": name, "p": pool, "c": currency, "at": T0},
+                )
+        await db.migrate()
+        async with db.session() as session:
+            rows = (
+                await session.execute(
+                    text(
+                        "SELECT s.name, h.pool_per_hour_minor, h.currency, h.effective_from,"
+                        " s.publish_key FROM stream_pool_history h JOIN streams s"
+                        " ON s.id = h.stream_id ORDER BY s.name"
+                    )
+                )
+            ).all()
+        assert [(r[0], r[1], r[2]) for r in rows] == [("main", 600, "USD"), ("yen", 900, "JPY")]
+        assert all(str(r[3]).startswith("2026-03-01") for r in rows)
+        keys = [r[4] for r in rows]
+        assert all(len(k) >= 24 for k in keys) and keys[0] != keys[1]
     finally:
         await db.dispose()

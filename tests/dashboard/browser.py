@@ -2,7 +2,7 @@
 
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from coordinator_service.dashboard.routes.public import hls_vendored
 
-__all__ = ["CHROMIUM", "chromium", "ensure_hls_js", "player", "screenshot", "wait_player"]
+__all__ = ["CHROMIUM", "chromium", "ensure_hls_js", "player_state", "screenshot", "wait_player"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,7 @@ CHROMIUM_ARGS = [
 
 
 @asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
+async def chromium(extra_args: Sequence[str] = ()) -> AsyncIterator[Browser]:
     """Start Debian's chromium headless; skip the test (loudly) where it is not installed."""
     if not CHROMIUM.exists():
         pytest.skip(
@@ -39,7 +39,7 @@ async def chromium() -> AsyncIterator[Browser]:
         )
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args], headless=True
         )
         try:
             yield browser
@@ -61,23 +61,25 @@ def ensure_hls_js() -> None:
         subprocess.run([str(REPO_ROOT / "scripts" / "build-frontend")], check=True, timeout=300)
 
 
-async def player(page: Page) -> dict[str, Any]:
-    """Return the watch page's player state (`window.streamrPlayer`), its time and marker."""
-    return await page.evaluate(  # type: ignore[no-any-return]
-        "() => ({...window.streamrPlayer, time: document.getElementById('player').currentTime,"
-        " marker: window.__marker || 0})"
+async def player_state(page: Page) -> dict[str, Any]:
+    """The watch page's `window.streamrPlayer`, the video's current time, and `__marker` (a
+    test sets it once; 0 again means the page was reloaded)."""
+    state: dict[str, Any] = await page.evaluate(
+        "() => ({...(window.streamrPlayer || {}),"
+        " time: document.getElementById('player').currentTime, marker: window.__marker || 0})"
     )
+    return state
 
 
 async def wait_player(
     page: Page, check: Callable[[dict[str, Any]], bool], what: str, timeout_s: float = 40
 ) -> dict[str, Any]:
-    """Poll the player state until `check` holds; fail saying what never happened."""
+    """Poll the player state until `check` holds; fail saying what the player never did."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     state: dict[str, Any] = {}
     while asyncio.get_running_loop().time() < deadline:
-        state = await player(page)
+        state = await player_state(page)
         if check(state):
             return state
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(0.5)
     raise AssertionError(f"the player never {what}: {state}")

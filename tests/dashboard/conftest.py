@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coordinator_service.api.app import create_app
 from coordinator_service.api.state import AppContext, context
 from coordinator_service.config import Settings
-from tests.coordinator.conftest import _pg_truncate, postgres_url
+from tests.fixtures.postgres import empty_tables
 
-__all__ = ["CSRF_RE", "Dash", "csrf_of", "postgres_url"]
+__all__ = ["CSRF_RE", "Dash", "csrf_of"]
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 PUBLIC_URL = "http://coord.test:8000"
@@ -67,7 +67,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'coordinator.db'}"
     url: str = request.getfixturevalue("postgres_url")
-    asyncio.run(_pg_truncate(url))
+    asyncio.run(empty_tables(url))
     return url
 
 

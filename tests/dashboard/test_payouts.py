@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from coordinator_service.dashboard.credit_report import explain_credit
+from coordinator_service.ledger.explain import explain_credit
 from coordinator_service.ledger.payouts import compute_payout, get_payout, payout_csv
+from coordinator_service.ledger.tally import SHARED_RELAY
 from coordinator_service.storage.models import Node, Payout
 from tests.dashboard.conftest import Dash
 from tests.dashboard.seed import seed
@@ -180,3 +181,12 @@ async def test_preview_names_a_node_sharing_another_nodes_relay(dash: Dash) -> N
     preview = await dash.client.post("/payouts/preview", data={"csrf_token": csrf, **_period()})
     credited = re.findall(r'data-line="(n0000[12])"', preview.text)
     assert len(credited) == 1, "the ledger credits one of the two"
+    loser = "n00002" if credited == ["n00001"] else "n00001"
+    assert SHARED_RELAY in rows[loser] and SHARED_RELAY not in rows[credited[0]]
+    period = _period()
+    start = datetime.fromisoformat(period["period_from"]).replace(tzinfo=UTC)
+    end = datetime.fromisoformat(period["period_to"]).replace(tzinfo=UTC)
+    async with dash.db() as db:
+        report = await explain_credit(db, start, end, None)
+    for row in report:  # every second up is credited or taken by a named rule
+        assert row.up_seconds - sum(s for _, s in row.lost) == row.credited_seconds, row

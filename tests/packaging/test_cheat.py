@@ -1,11 +1,11 @@
-"""The cheat switch of the demo's dishonest nodes (desktop_app/cheat.py)."""
+"""The cheat switch of the demo's dishonest nodes (coordinator_service/demo/cheat.py)."""
 
 import hashlib
 import subprocess
 import sys
 from pathlib import Path
 
-from desktop_app.cheat import corrupt_bytes
+from coordinator_service.demo.cheat import corrupt_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,11 +23,11 @@ def test_corrupt_bytes_changes_the_hash_but_keeps_ts_sync_bytes():
 
 def test_cheat_entry_refuses_an_unknown_mode_with_usage():
     result = subprocess.run(
-        [sys.executable, "-m", "desktop_app.cheat", "generous", "--headless"],
+        [sys.executable, "-m", "coordinator_service.demo.cheat", "generous", "--headless"],
         capture_output=True, text=True, cwd=ROOT, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "usage: python -m desktop_app.cheat {stale,corrupt}" in result.stderr
+    assert "usage: python -m coordinator_service.demo.cheat {stale,corrupt}" in result.stderr
 
 
 def test_cheat_mode_is_not_a_flag_of_the_node_cli():

@@ -86,7 +86,10 @@ def test_compose_mounts_the_srs_conf_and_builds_the_coordinator_from_the_dockerf
     mount_source, mount_target = srs["volumes"][0].split(":")[:2]
     assert (HOST / mount_source).resolve() == HOST / "srs.conf"
     assert mount_target.endswith(srs["command"][-1].split("/")[-1])
-    assert {"1935:1935", "8080:8080"} <= set(srs["ports"])
+    assert "8080:8080" in srs["ports"]
+    rtmp = [p for p in srs["ports"] if p.endswith(":1935")]
+    # RTMP is published on loopback unless the host names an address (never all interfaces)
+    assert rtmp == ["${STREAMR_RTMP_BIND:-127.0.0.1}:1935:1935"]
     hook_env = srs["environment"]["SRS_VHOST_HTTP_HOOKS_ON_PUBLISH"]
     assert "/api/v1/hooks/srs/" in hook_env
     build = services["coordinator"]["build"]

@@ -1,5 +1,6 @@
 """Reliability fixtures: a fresh PostgreSQL database per run, a Redis DB of our own, nodes."""
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fixtures.postgres import PostgresUnavailable, fresh_postgres
+from tests.fixtures.postgres import fresh_postgres_or_skip
 
 REDIS_URL = "redis://127.0.0.1:6379/13"  # a DB number no other test area uses
 
@@ -16,11 +17,8 @@ REDIS_URL = "redis://127.0.0.1:6379/13"  # a DB number no other test area uses
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
     """An empty PostgreSQL database for this module (dropped afterwards)."""
-    try:
-        with fresh_postgres() as url:
-            yield url
-    except PostgresUnavailable as exc:
-        pytest.skip(f"!!! PostgreSQL on 127.0.0.1:5432 does not answer ({exc}): SKIPPED")
+    with fresh_postgres_or_skip("streamr_rel") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +49,9 @@ class FakeNode:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+_RELAY_PORTS = itertools.count(20_000)
+
+
 def register(client: httpx.Client, url: str, invite_code: str, name: str) -> FakeNode:
     """Join with `invite_code` through `url`; raise unless 201."""
     response = client.post(
@@ -59,7 +60,8 @@ def register(client: httpx.Client, url: str, invite_code: str, name: str) -> Fak
             "invite_code": invite_code,
             "display_name": name,
             "payout_handle": f"@{name}",
-            "relay_url": f"http://127.0.0.1:9/{name}",
+            # relay URLs are scheme, host and port only, one endpoint per node
+            "relay_url": f"http://127.0.0.1:{next(_RELAY_PORTS)}",
         },
     )
     assert response.status_code == 201, response.text

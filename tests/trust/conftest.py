@@ -7,21 +7,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.storage.db import Database
 from coordinator_service.storage.models import (
-    Base,
     FlagInterval,
     Node,
     Stream,
     StreamLiveInterval,
     UptimeInterval,
 )
+from tests.fixtures.postgres import empty_tables
 
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
-POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
@@ -31,47 +29,34 @@ def at(seconds: int) -> datetime:
 
 
 @asynccontextmanager
-async def open_database(kind: str, tmp_path: Path) -> AsyncIterator[SessionFactory]:
-    """Yield a session factory on a fresh database.
-
-    SQLite: the coordinator's own storage (migrations, WAL, one writer that begins IMMEDIATE).
-    PostgreSQL: the tables in a schema of their own, dropped afterwards.
-    """
-    if kind == "sqlite":
-        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}")
-        try:
-            await db.migrate()
-            yield db.transaction
-        finally:
-            await db.dispose()
-        return
-    schema = "t_" + secrets.token_hex(6)
-    admin = create_async_engine(POSTGRES_URL)
-    async with admin.begin() as conn:
-        await conn.execute(text(f"CREATE SCHEMA {schema}"))
-    await admin.dispose()
-    engine = create_async_engine(
-        POSTGRES_URL, connect_args={"server_settings": {"search_path": schema}}
-    )
+async def open_database(url: str) -> AsyncIterator[SessionFactory]:
+    """Yield a session factory on an empty database built by the coordinator's migrations
+    (SQLite: WAL, one writer that begins IMMEDIATE; PostgreSQL: the run's database, emptied)."""
+    db = Database(url)
     try:
-        async with engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
-        yield async_sessionmaker(engine, expire_on_commit=False)
+        await db.migrate()
+        if not db.is_sqlite:
+            await empty_tables(url)
+        yield db.transaction
     finally:
-        await engine.dispose()
-        admin = create_async_engine(POSTGRES_URL)
-        async with admin.begin() as conn:
-            await conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        await admin.dispose()
+        await db.dispose()
 
 
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
+def database_for(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL for a test parametrized by DATABASES: a new SQLite file or the run's PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
 @pytest.fixture(params=DATABASES)
 async def sessions(request, tmp_path: Path) -> AsyncIterator[SessionFactory]:
-    """Yield a session factory on a fresh SQLite or PostgreSQL database."""
-    async with open_database(request.param, tmp_path) as factory:
+    """Yield a session factory on a fresh SQLite or an emptied PostgreSQL database."""
+    async with open_database(database_for(request, tmp_path)) as factory:
         yield factory
 
 
@@ -146,8 +131,7 @@ from tests.coordinator.conftest import (  # noqa: E402
     api,
     app,
     database_url,
-    postgres_url,
     settings,
 )
 
-__all__ = ["Api", "api", "app", "database_url", "postgres_url", "settings"]
+__all__ = ["Api", "api", "app", "database_url", "settings"]

@@ -19,7 +19,7 @@ from coordinator_service.storage.models import (
 )
 from tests.fixtures.net import free_port
 from tests.fixtures.origin import live_origin
-from tests.trust.conftest import DATABASES, open_database
+from tests.trust.conftest import DATABASES, database_for, open_database
 from tests.trust.relays import MirrorRelay
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -33,7 +33,7 @@ async def origin():
 
 @pytest_asyncio.fixture(params=DATABASES, loop_scope="module")
 async def sessions(request, tmp_path):
-    async with open_database(request.param, tmp_path) as factory:
+    async with open_database(database_for(request, tmp_path)) as factory:
         yield factory
 
 

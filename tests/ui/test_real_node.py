@@ -91,6 +91,14 @@ def test_tray_follows_a_real_node_through_its_states(qtbot, qloop, home, router,
             saved = TraySettings.load()
             assert (saved.display_name, saved.relay_port) == ("Sam", relay_port)
 
+            # a new name in Settings reaches the host (PATCH /api/v1/nodes/me)
+            tab = app.window.settings_tab
+            tab.display_name.setText("Sam R")
+            tab.save_button.click()
+            qtbot.wait_until(lambda: "Your host now sees" in tab.message.text(), timeout=15_000)
+            assert '"Sam R"' in coord.cli("nodes", "list", "--json").stdout
+            assert TraySettings.load().display_name == "Sam R"
+
             # the coordinator's probes and the node's earnings reach the window
             qtbot.wait_until(lambda: model.probes_passed >= 1, timeout=30_000)
             qtbot.wait_until(lambda: model.today_minor > 0, timeout=30_000)
@@ -107,8 +115,10 @@ def test_tray_follows_a_real_node_through_its_states(qtbot, qloop, home, router,
             app.on_unsupported_changed([])
             qtbot.wait_until(lambda: fetch(qtbot, relay).status_code == 200, timeout=20_000)
 
+            qtbot.wait_until(lambda: model.state is TrayState.RELAYING, timeout=20_000)
             app.controller.pause_for("hour")
-            qtbot.wait_until(lambda: model.state is TrayState.IDLE, timeout=10_000)
+            qtbot.wait_until(lambda: model.paused, timeout=10_000)
+            assert model.state is TrayState.IDLE
             assert model.status_line().startswith("Paused until ")
             assert TraySettings.load().supporting is False
             assert TraySettings.load().paused_until is not None

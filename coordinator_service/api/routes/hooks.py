@@ -56,7 +56,7 @@ async def srs_hook(
 ) -> Any:
     """Mark the stream live on `on_publish`, off-air on `on_unpublish`; ignore other actions."""
     await check_hook_secret(session, secret)
-    outcome = await handle_hook(session, HookEvent(body.action, body.app, body.stream))
+    outcome = await handle_hook(session, HookEvent(body.action, body.app, body.stream, body.param))
     if outcome.changed:
         ctx.catalog.invalidate()
     return SrsHookResponse(code=0)

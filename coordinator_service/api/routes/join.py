@@ -6,8 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
 
-from coordinator_service.api.deps import ContextDep, ip_limited
+from coordinator_service.api.deps import ContextDep, SessionDep, ip_limited
+from coordinator_service.services.clock import utcnow
+from coordinator_service.services.invites import check_invite
 from streamr_protocol.invite import CODE_PATTERN, format_invite_link
+from streamr_protocol.models import InviteCheckResponse
 
 __all__ = ["router"]
 
@@ -48,3 +51,9 @@ async def join_page(code: CodePath, ctx: ContextDep) -> HTMLResponse:
     """Explain how to use an invite link (the code is not checked or used here)."""
     link = html.escape(format_invite_link(ctx.settings.public_url, code))
     return HTMLResponse(_PAGE.format(link=link))
+
+
+@router.get("/api/v1/join/{code}", response_model=InviteCheckResponse)
+async def check_join_code(code: CodePath, session: SessionDep) -> InviteCheckResponse:
+    """Whether this invite can still be used (nothing is used up): the app says so at once."""
+    return InviteCheckResponse(status=await check_invite(session, code, utcnow()))

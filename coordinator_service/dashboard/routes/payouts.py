@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.dashboard import queries
-from coordinator_service.dashboard.credit_report import explain_credit
 from coordinator_service.dashboard.web import (
     AdminDep,
     CsrfDep,
@@ -23,6 +22,7 @@ from coordinator_service.dashboard.web import (
 )
 from coordinator_service.errors import Error
 from coordinator_service.ledger.errors import PayoutNotFoundError
+from coordinator_service.ledger.explain import explain_credit
 from coordinator_service.ledger.payouts import (
     PayoutView,
     compute_payout,

@@ -11,7 +11,6 @@ same answer. A `?streamr_nonce=N` query (older coordinators) also gets the older
 """
 
 import asyncio
-import ipaddress
 import logging
 import re
 import socket
@@ -26,6 +25,7 @@ from aiohttp.web_protocol import RequestHandler
 
 from desktop_app.core.errors import RelayPortError
 from desktop_app.core.relay.guard import ConnectionGuard, Gate, Refuse
+from desktop_app.core.relay.preview_agent import PREVIEW_AGENT, is_local_preview
 from desktop_app.core.relay.puller import StreamPuller
 from desktop_app.core.relay.ratelimit import TokenBucket
 from desktop_app.core.relay.window import CachedSegment
@@ -64,7 +64,6 @@ SEGMENT = r"{segment:[0-9]{1,12}-[0-9a-f]{16}\.(?:ts|aac|mp3|m4s|mp4|m4a)}"
 NONCE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 PLAYLIST_CACHE = "no-cache, max-age=0"
 SEGMENT_CACHE = "public, max-age=3600, immutable"
-PREVIEW_AGENT = "StreamrP2P-preview"  # the user agent of the friend's own preview (not a viewer)
 WRITE_SLICE = 128 * 1024  # bytes one viewer writes per turn when no upload cap applies
 SLICES_PER_TURN = 8  # slices written per turn of the event loop, over all viewers
 
@@ -104,16 +103,6 @@ class ViewerTracker:
         for key in [k for k, at in self._seen.items() if at < cutoff]:
             del self._seen[key]
         return len(self._seen)
-
-
-def is_local_preview(remote: str | None, agent: str) -> bool:
-    """The friend's own preview (loopback, PREVIEW_AGENT): served, but no viewer helped."""
-    if not agent.startswith(PREVIEW_AGENT) or not remote:
-        return False
-    try:
-        return ipaddress.ip_address(remote).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""A cheating node for the demo and the fraud tests: `python -m desktop_app.cheat MODE NODE-ARGS`.
+"""A cheating node for the demo and fraud tests: `python -m coordinator_service.demo.cheat MODE …`.
 
 MODE is one of:
 - `stale`: pulls a few segments, then stops pulling, yet keeps claiming the stream is live and
@@ -8,9 +8,12 @@ MODE is one of:
 
 The rest of the arguments go to the ordinary node (`desktop_app.app.main`). Deliberately not a
 flag of `streamr-node` and not in the bundles: it exists so the host can watch fraud get caught.
+It runs as a process of its own; no coordinator module imports it (the architecture test allows
+this one module, and only it, to import the node core).
 """
 
 import dataclasses
+import hashlib
 import sys
 from collections.abc import Sequence
 
@@ -46,7 +49,11 @@ def install(mode: str) -> None:
             found = honest_segment(self, index, name)
             if found is None:
                 return None
-            return dataclasses.replace(found, data=corrupt_bytes(found.data))
+            data = corrupt_bytes(found.data)
+            # a cheat signs what it serves (its own key): the bytes are wrong, the proof is its own
+            return dataclasses.replace(
+                found, data=data, sha256=hashlib.sha256(data).hexdigest(), proofs={}
+            )
 
         StreamPuller.segment = segment  # type: ignore[method-assign]
     elif mode == "stale":
@@ -73,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in MODES:
         print(
-            f"usage: python -m desktop_app.cheat {{{','.join(MODES)}}} NODE-ARGUMENTS...",
+            f"usage: python -m coordinator_service.demo.cheat {{{','.join(MODES)}}} "
+            "NODE-ARGUMENTS...",
             file=sys.stderr,
         )
         return 2

@@ -1,0 +1,100 @@
+"""Why each node's time in a period was or was not credited: the tally's own rules, traced.
+
+`explain_credit` runs the very tally a payout runs (`tally.tally` with a `CreditTrace`), so the
+credited seconds here are the payout's, and every second a node was up is either credited or
+taken by a named rule: up but not relaying, not live, flagged, banned, shared relay address.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from coordinator_service.ledger.credit import to_seconds
+from coordinator_service.ledger.tally import CreditTrace, epoch_seconds, tally
+from coordinator_service.storage.models import Node, Stream, UptimeInterval
+
+__all__ = ["NOT_RELAYING", "NodeCredit", "explain_credit"]
+
+NOT_RELAYING = "up but not relaying the stream"
+
+
+@dataclass
+class NodeCredit:
+    """One node's time up in the period, its credited time, and what took the rest.
+
+    `up_seconds - sum(lost seconds) == credited_seconds`. Nodes whose relay URLs share a
+    `host:port` are one relay (only one of them is credited): `shared_with` names the others.
+    """
+
+    node_id: str
+    display_name: str
+    up_seconds: int
+    credited_seconds: int
+    lost: list[tuple[str, int]] = field(default_factory=list)
+    shared_relay: str = ""
+    shared_with: list[str] = field(default_factory=list)
+
+
+async def explain_credit(
+    session: AsyncSession, period_from: datetime, period_to: datetime, stream: str | None
+) -> list[NodeCredit]:
+    """Explain every node with time up in the period, most credited time first."""
+    stream_ids: list[int] | None = None
+    if stream is not None:
+        stream_ids = list(await session.scalars(select(Stream.id).where(Stream.name == stream)))
+    trace = CreditTrace()
+    counted = await tally(session, period_from, period_to, stream_ids, trace)
+    credited: dict[str, int] = defaultdict(int)
+    for line in counted.streams:
+        for node_id, seconds in line.credited.items():
+            credited[node_id] += seconds
+    up = await _up_seconds(session, period_from, period_to)
+    node_ids = set(up) | set(trace.relayed)
+    names = {
+        node_id: name
+        for node_id, name in await session.execute(
+            select(Node.id, Node.display_name).where(Node.id.in_(node_ids))
+        )
+    }
+    report = []
+    for node_id in node_ids:
+        relayed = trace.relayed.get(node_id, 0)
+        up_seconds = max(up.get(node_id, 0), relayed)
+        lost = [(NOT_RELAYING, up_seconds - relayed), *trace.lost.get(node_id, {}).items()]
+        endpoint, others = trace.shared.get(node_id, ("", []))
+        report.append(
+            NodeCredit(
+                node_id=node_id,
+                display_name=names.get(node_id, node_id),
+                up_seconds=up_seconds,
+                credited_seconds=credited.get(node_id, 0),
+                lost=[(why, seconds) for why, seconds in lost if seconds > 0],
+                shared_relay=endpoint,
+                shared_with=sorted(names.get(other, other) for other in others),
+            )
+        )
+    return sorted(report, key=lambda r: (-r.credited_seconds, r.display_name, r.node_id))
+
+
+async def _up_seconds(session: AsyncSession, start: datetime, end: datetime) -> dict[str, int]:
+    """Each node's seconds up (heartbeating, any stream or none) within [start, end)."""
+    lo, hi = to_seconds(start), to_seconds(end)
+    up: dict[str, int] = defaultdict(int)
+    for node_id, first, last in await session.execute(
+        select(
+            UptimeInterval.node_id,
+            epoch_seconds(session, UptimeInterval.started_at),
+            epoch_seconds(session, UptimeInterval.ended_at),
+        ).where(
+            UptimeInterval.stream_id.is_(None),
+            UptimeInterval.ended_at > start,
+            UptimeInterval.started_at < end,
+        )
+    ):
+        seconds = min(int(last), hi) - max(int(first), lo)
+        if seconds > 0:
+            up[node_id] += seconds
+    return dict(up)
