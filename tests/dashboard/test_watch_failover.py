@@ -33,7 +33,13 @@ RELAYS = ("Ana", "Ben", "Cat")
 # Samples the player every 50 ms: `longest` is the longest wall-clock gap between two advances
 # of currentTime since the last reset (a stall), `now_gap` the gap still open.
 STALL_METER = """
-window.__stall = { last: 0, lastTime: -1, longest: 0 };
+window.__stall = { last: 0, lastTime: -1, longest: 0, log: [] };
+['waiting', 'playing', 'seeking', 'seeked', 'stalled'].forEach(function (name) {
+  document.addEventListener(name, function () {
+    window.__stall.log.push([Math.round(performance.now()), name,
+      document.getElementById('player').currentTime.toFixed(2)]);
+  }, true);
+});
 setInterval(function () {
   const v = document.getElementById('player');
   const s = window.__stall;
@@ -82,6 +88,19 @@ async def _until(check: Callable[[], bool], what: str, timeout_s: float = 60) ->
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _same_numbering(nodes: list[RunningNode]) -> None:
+    """Each relay lists a segment (same bytes: same hash in its name) under the same number,
+    so a player moving between them finds what it needs (relays started seconds apart)."""
+    numbered: dict[str, list[str]] = {}
+    for node in nodes:
+        text = httpx.get(f"{node.relay_url}/live/main.m3u8", timeout=5).text
+        for name in re.findall(r"^main/([0-9]+-[0-9a-f]+)\.ts$", text, re.MULTILINE):
+            sequence, digest = name.split("-")
+            numbered.setdefault(digest, []).append(sequence)
+    assert any(len(found) > 1 for found in numbered.values()), numbered
+    assert all(len(set(found)) == 1 for found in numbered.values()), numbered
+
+
 def _kill(node: RunningNode) -> None:
     with contextlib.suppress(ProcessLookupError):
         node.process.send_signal(signal.SIGKILL)
@@ -117,6 +136,7 @@ async def test_killing_the_serving_relay_costs_a_short_stall_and_no_reload(
                 run_node(tmp_path, link, "--name", name, data_dir=tmp_path / name),
             )
         await _until(lambda: len(_relay_pathways(coord)) == 3, "three relays offered")
+        await asyncio.to_thread(_same_numbering, list(nodes.values()))
         by_id = {
             n["node_id"]: nodes[n["display_name"]]
             for n in await asyncio.to_thread(coord.admin_get, "/api/v1/admin/nodes")
@@ -142,7 +162,9 @@ async def test_killing_the_serving_relay_costs_a_short_stall_and_no_reload(
         serving = first["pathway"]
 
         # kill the relay serving the first viewer mid-play
-        await viewers[0].evaluate("() => { window.__stall.longest = 0; }")
+        await viewers[0].evaluate(
+            "() => { window.__stall.longest = 0; window.__killAt = Math.round(performance.now()); }"
+        )
         killed_at = time.monotonic()
         await asyncio.to_thread(_kill, by_id[serving])
         moved = await wait_player(
@@ -157,6 +179,11 @@ async def test_killing_the_serving_relay_costs_a_short_stall_and_no_reload(
             "played on",
         )
         stall_ms = await _stall_ms(viewers[0])
+        timeline = await viewers[0].evaluate(
+            "() => ({kill: window.__killAt, log: window.__stall.log,"
+            " events: (window.streamrPlayer.events || [])})"
+        )
+        (artifacts_dir / "watch-failover-timeline.json").write_text(json.dumps(timeline) + "\n")
         assert played["marker"] == 1, "the page was reloaded"
         assert played["restarts"] == 0 and played["switches"] >= 1
         await expect(viewers[0].locator("#relayed-by")).to_contain_text("Relayed by")

@@ -23,6 +23,7 @@
   const state = {
     segments: 0, restarts: 0, url: "", relayedBy: "", engine: "", pathway: "",
     pathways: [], switches: 0, reportsSent: 0, reportsAccepted: 0, reportsRefused: 0, token: "",
+    events: [],
   };
   window.streamrPlayer = state;
   let hls = null;
@@ -34,6 +35,12 @@
   let reportTimer = null;
 
   function say(text) { if (relayed) { relayed.textContent = text; } }
+
+  // the last player events, for whoever debugs a stall (window.streamrPlayer.events)
+  function note(name, detail) {
+    state.events.push([Math.round(performance.now()), name, detail || ""]);
+    if (state.events.length > 100) { state.events.shift(); }
+  }
 
   async function showRelay(url) {
     if (!url || url === lastUrl) { return; }
@@ -151,6 +158,7 @@
         restart("back to a friend's relay");
       }
     });
+    hls.on(Hls.Events.LEVELS_UPDATED, function () { note("pathway", hls.pathwayPriority); });
     hls.on(Hls.Events.LEVEL_LOADED, function (_event, data) {
       const details = data.details || {};
       const network = data.networkDetails || {};
@@ -159,6 +167,7 @@
     hls.on(Hls.Events.FRAG_LOADED, function (_event, data) {
       const frag = data.frag;
       const pathway = pathwayOf(frag.url);
+      note("frag", pathway + " " + frag.sn);
       if (pathway && pathway !== state.pathway) {
         if (state.pathway) { state.switches += 1; }
         state.pathway = pathway;
@@ -175,6 +184,7 @@
     });
     hls.on(Hls.Events.ERROR, function (_event, data) {
       const frag = data.frag;
+      note("error", data.details + (data.fatal ? " fatal" : ""));
       if (frag && (data.details === Hls.ErrorDetails.FRAG_LOAD_ERROR ||
           data.details === Hls.ErrorDetails.FRAG_LOAD_TIMEOUT)) {
         report({ pathway: pathwayOf(frag.url), uri: frag.url, ok: false, bytes: 0,
