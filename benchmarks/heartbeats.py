@@ -100,6 +100,7 @@ async def _hammer(
     concurrency: int,
     seconds: float,
     warmup: float,
+    profile: str | None = None,
 ) -> Result:
     body = json.dumps(
         {
@@ -107,6 +108,7 @@ async def _hammer(
             "viewers": 1,
             "bytes_served": 123456,
             "version": "bench",
+            "segment_proofs": True,  # as current nodes say (older ones get an update notice)
         }
     ).encode()
     latencies: list[float] = []
@@ -143,6 +145,8 @@ async def _hammer(
                     return
                 if sent >= measure_from and cpu_before is None:
                     cpu_before = _cpu_seconds(pid)
+                    if profile:
+                        _profile(pid, seconds, profile)
                 status = await beat(token)
                 done = time.perf_counter()
                 if sent >= measure_from:
@@ -155,6 +159,16 @@ async def _hammer(
         await asyncio.gather(*(worker(i) for i in range(concurrency)))
     cpu = _cpu_seconds(pid) - (cpu_before or 0.0)
     return Result(path, count, seconds, latencies, errors, cpu, count + errors)
+
+
+def _profile(pid: int, seconds: float, out: str) -> None:
+    """Sample the server with py-spy (a dev tool: `pip install py-spy`) while it is measured."""
+    command = ["py-spy", "record", "-p", str(pid), "-d", str(max(1, int(seconds) - 1)), "-r", "250"]
+    command += ["--nonblocking", "-f", "raw", "-o", out]
+    try:
+        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except FileNotFoundError:
+        print("--profile needs py-spy on PATH (pip install py-spy)", flush=True)
 
 
 def _start_noop() -> tuple[subprocess.Popen[bytes], str]:
@@ -188,6 +202,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument(
+        "--profile", metavar="FILE", help="py-spy samples of the coordinator (collapsed stacks)"
+    )
     args = parser.parse_args()
     env = {
         "STREAMR_RATE_LIMIT_IP": "100000000/minute",
@@ -226,6 +243,7 @@ def main() -> None:
                 args.concurrency,
                 args.seconds,
                 args.warmup,
+                args.profile,
             )
         )
         warnings = [line for line in coord.log().splitlines() if "WARNING" in line]

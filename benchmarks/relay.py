@@ -152,6 +152,7 @@ async def serve_relay(origin_url: str) -> None:
         settings=PullSettings(grace_s=3600, stall_factor=3600),
         limits=ServerLimits(
             max_connections=4096,
+            max_per_address=4096,  # the 200 load connections all come from 127.0.0.1
             send_buffer_bytes=int(os.environ.get("BENCH_SNDBUF", 256 * 1024)) or None,
         ),
     )
@@ -363,7 +364,12 @@ def main() -> int:
     parser.add_argument("--client", nargs=4, metavar=("MODE", "URL", "COUNT", "SECONDS"))
     args = parser.parse_args()
     if args.serve_relay:
-        asyncio.run(serve_relay(args.serve_relay))
+        if os.environ.get("BENCH_UVLOOP"):
+            import uvloop
+
+            uvloop.run(serve_relay(args.serve_relay))
+        else:
+            asyncio.run(serve_relay(args.serve_relay))
         return 0
     if args.client:
         mode, url, count, seconds = args.client

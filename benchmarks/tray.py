@@ -1,7 +1,7 @@
 """Tray app figures: cold start to tray icon, idle RSS, CPU relaying 8 Mbit/s to 4 viewers
 (window closed), and CPU with the preview playing.
 
-    python benchmarks/tray.py [--runs 3] [--measure-s 30]
+    python benchmarks/tray.py [--runs 3] [--measure-s 30] [--bundle dist/streamr-node/streamr-node]
 
 Runs the real app (`python -m desktop_app`) under Xvfb with trayer (a tray), a real coordinator
 and a live ffmpeg origin at 8 Mbit/s on loopback; four viewers follow the stream from the
@@ -38,6 +38,7 @@ TARGET_START_S = 0.8
 TARGET_RSS_MB = 100.0
 TARGET_CPU_PCT = 10.0
 TICKS = os.sysconf("SC_CLK_TCK")
+APP_COMMAND = [sys.executable, "-m", "desktop_app"]  # --bundle: the PyInstaller executable
 BARE_TRAY = (
     "from PySide6.QtWidgets import QApplication, QSystemTrayIcon\n"
     "app = QApplication([])\n"
@@ -72,9 +73,7 @@ class App:
         self.started = time.monotonic()
         self.process = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "desktop_app",
+                *APP_COMMAND,
                 "--data-dir",
                 str(data_dir),
                 "--relay-port",
@@ -220,5 +219,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--measure-s", type=float, default=30.0)
+    parser.add_argument("--bundle", type=Path, help="measure this executable (dist/streamr-node/…)")
     args = parser.parse_args()
+    if args.bundle:
+        APP_COMMAND[:] = [str(args.bundle.resolve())]
     asyncio.run(main(args.runs, args.measure_s))

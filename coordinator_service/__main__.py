@@ -2,6 +2,6 @@
 
 import sys
 
-from coordinator_service.cli import main
+from coordinator_service.entry import main
 
 sys.exit(main())

@@ -22,10 +22,12 @@ from coordinator_service.cli_common import (
     add_db_options,
     format_table,
     format_when,
+    link_base,
     open_database,
     parse_duration,
     run_async,
     settings_from_args,
+    warn_unless_serving,
 )
 from coordinator_service.config import Settings
 from coordinator_service.dashboard import cli as dashboard_cli
@@ -39,6 +41,7 @@ from coordinator_service.services import invites, nodes, streams
 from coordinator_service.services.admin_token import ensure_admin_token, ensure_data_dir
 from coordinator_service.services.app_settings import HEARTBEAT_INTERVAL, PUBLIC_URL, get_settings
 from coordinator_service.services.clock import utcnow
+from coordinator_service.services.origin_check import check_origin
 from coordinator_service.services.publish_keys import obs_stream_key, rotate_publish_key
 from coordinator_service.services.views import admin_node_view
 from coordinator_service.storage.db import Database
@@ -66,10 +69,12 @@ _SERVE_KEYS = (
     "acme_email",
     "acme_ca_bundle",
     "relay_ca_file",
+    "metrics_token",
 )
 # --- serve ----------------------------------------------------------------------------------
 
 
+_QUIET_LOGGERS = ("alembic", "httpx", "httpcore")
 _DRIVER_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool")
 
 
@@ -102,6 +107,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     print(f"admin token: kept in {settings.admin_token_path} (mode 0600)", flush=True)
     print(f"public URL (invite links): {settings.public_url}", flush=True)
     print(f"listening on http://{_url_host(settings.host)}:{settings.port}", flush=True)
+    data_flag = f" --data-dir {settings.data_dir}" if args.data_dir else ""
+    print(f"dashboard: {settings.public_url.rstrip('/')}/", flush=True)
+    print(
+        f"sign in: run `streamr-coordinator dashboard-link{data_flag}` and open the link "
+        "(or paste the admin token on the sign-in page)",
+        flush=True,
+    )
     config = uvicorn.Config(
         create_app(settings),
         log_level=settings.log_level,
@@ -152,6 +164,36 @@ def _cmd_stream_add(args: argparse.Namespace) -> int:
             f"pool {format_minor(stream.pool_per_hour_minor, currency)} {currency} per hour"
         )
         print(f"OBS stream key (keep it secret): {obs_stream_key(stream.name, stream.publish_key)}")
+        problem = await check_origin(stream.origin_url)
+        if problem:
+            print(
+                f"warning: {problem}; added anyway. Nodes start relaying once {stream.origin_url} "
+                "serves the live stream (is the streamer live? is the URL right?)",
+                file=sys.stderr,
+            )
+
+    return run_async(run)
+
+
+def _cmd_stream_remove(args: argparse.Namespace) -> int:
+    async def run() -> None:
+        async with open_database(args) as (_, db), db.transaction() as session:
+            await streams.delete_stream(session, args.name)
+        print(f"removed stream {args.name}: nodes stop relaying it at their next heartbeat")
+
+    return run_async(run)
+
+
+def _cmd_stream_pause(args: argparse.Namespace) -> int:
+    paused = args.stream_command == "pause"
+
+    async def run() -> None:
+        async with open_database(args) as (_, db), db.transaction() as session:
+            await streams.update_stream(session, args.name, streams.StreamChanges(paused=paused))
+        if paused:
+            print(f"paused stream {args.name}: nodes stop relaying it and earn nothing for it")
+        else:
+            print(f"resumed stream {args.name}: nodes relay it again at their next heartbeat")
 
     return run_async(run)
 
@@ -216,9 +258,7 @@ def _cmd_invite_create(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         async with open_database(args) as (settings, db), db.transaction() as session:
-            public_url = args.public_url or (
-                (await get_settings(session, PUBLIC_URL)).get(PUBLIC_URL) or settings.public_url
-            )
+            public_url = await link_base(session, settings, args.public_url)
             created = await invites.create_invite(
                 session, uses=args.uses, expires_in=expires_in, note=args.note
             )
@@ -226,6 +266,8 @@ def _cmd_invite_create(args: argparse.Namespace) -> int:
         uses = "1 use" if invite.max_uses == 1 else f"{invite.max_uses} uses"
         expires = format_when(invite.expires_at) if invite.expires_at else "never"
         print(f"invite {invite.id}: {uses}, expires {expires}")
+        if not args.public_url:
+            await warn_unless_serving(public_url)
         print("send this link to a friend (it is shown only now):")
         print(format_invite_link(public_url.rstrip("/"), created.code))
 
@@ -296,6 +338,7 @@ def _cmd_nodes_list(args: argparse.Namespace) -> int:
         async with open_database(args) as (settings, db), db.session() as session:
             rows = await nodes.list_nodes(session)
             stored = await get_settings(session, HEARTBEAT_INTERVAL)
+            probes = await nodes.last_probe_reasons(session, [n.id for n in rows])
         interval = int(stored.get(HEARTBEAT_INTERVAL) or settings.heartbeat_interval)
         grace = timedelta(seconds=interval * settings.grace_factor)
         now = utcnow()
@@ -312,7 +355,7 @@ def _cmd_nodes_list(args: argparse.Namespace) -> int:
             return
         print(
             format_table(
-                ["ID", "NAME", "STATE", "REPUTATION", "RELAY URL", "LAST HEARTBEAT"],
+                ["ID", "NAME", "STATE", "REPUTATION", "RELAY URL", "LAST HEARTBEAT", "LAST PROBE"],
                 [
                     [
                         v.node_id,
@@ -321,11 +364,20 @@ def _cmd_nodes_list(args: argparse.Namespace) -> int:
                         f"{v.reputation:.2f}",
                         v.relay_url,
                         format_when(v.last_heartbeat_at),
+                        probes.get(v.node_id, "-"),
                     ]
                     for v in views
                 ],
             )
         )
+        private = [v.display_name for v in views if probes.get(v.node_id) == "private_address"]
+        if private:
+            print(
+                f"note: probes of {', '.join(private)} fail with private_address: their relay "
+                "address is a LAN or loopback one. For relays on your own network, run serve "
+                "with --allow-private-relays; otherwise the friend gives --public-url (or "
+                "forwards the relay port) so viewers can reach them."
+            )
 
     return run_async(run)
 
@@ -380,6 +432,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--public-url", help="the address friends and viewers reach (default http://HOST:PORT)"
     )
+    serve.add_argument(
+        "--metrics-token",
+        metavar="TOKEN",
+        help="protect /metrics: Prometheus sends `Authorization: Bearer TOKEN` "
+        "(or STREAMR_METRICS_TOKEN; open when unset)",
+    )
     tls = serve.add_argument_group("HTTPS relays (see the host guide: relay domain)")
     tls.add_argument(
         "--relay-domain",
@@ -407,7 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=_cmd_serve)
 
-    stream = sub.add_parser("stream", help="add and list streams")
+    stream = sub.add_parser("stream", help="add, list, pause, resume and remove streams")
     stream_sub = stream.add_subparsers(dest="stream_command", metavar="ACTION", parser_class=Parser)
     stream_sub.required = True
     add = stream_sub.add_parser("add", help="add a stream")
@@ -433,6 +491,20 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--json", action="store_true", help="print JSON")
     add_db_options(ls)
     ls.set_defaults(handler=_cmd_stream_list)
+    remove = stream_sub.add_parser(
+        "remove", help="delete a stream (refused once payouts name it: pause it instead)"
+    )
+    remove.add_argument("name", metavar="NAME")
+    add_db_options(remove)
+    remove.set_defaults(handler=_cmd_stream_remove)
+    for action, text in (
+        ("pause", "stop relaying a stream (no credit while paused)"),
+        ("resume", "relay a paused stream again"),
+    ):
+        toggle = stream_sub.add_parser(action, help=text)
+        toggle.add_argument("name", metavar="NAME")
+        add_db_options(toggle)
+        toggle.set_defaults(handler=_cmd_stream_pause)
 
     invite = sub.add_parser("invite", help="create, list and revoke invites")
     invite_sub = invite.add_subparsers(dest="invite_command", metavar="ACTION", parser_class=Parser)
@@ -482,6 +554,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for name in _QUIET_LOGGERS:  # each admin command / each probe request said a line at INFO
+        logging.getLogger(name).setLevel(logging.WARNING)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

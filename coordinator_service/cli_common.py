@@ -9,24 +9,33 @@ migrates first). Raise `coordinator_service.errors.Error` for a one-line error (
 import argparse
 import asyncio
 import re
+import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, NoReturn
 
+import httpx
 import pydantic
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.config import Settings
-from coordinator_service.errors import ValidationError
+from coordinator_service.errors import Error, ValidationError
 from coordinator_service.services.admin_token import ensure_data_dir
+from coordinator_service.services.app_settings import PUBLIC_URL, get_settings
 from coordinator_service.storage.db import Database
 
 __all__ = [
     "DB_KEYS",
+    "check_database_exists",
     "Parser",
     "add_db_options",
     "format_table",
     "format_when",
+    "link_base",
+    "warn_unless_serving",
     "open_database",
     "parse_duration",
     "run_async",
@@ -81,10 +90,27 @@ def settings_from_args(
         raise ValidationError(f"{where}: {first['msg']}") from exc
 
 
+def check_database_exists(settings: Settings) -> None:
+    """Refuse to go on when the SQLite database is not there: only `serve` creates one."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        return
+    path = Path(url.database)
+    if not path.exists():
+        raise Error(
+            f"no coordinator database at {path}: give --data-dir (the folder `serve` uses), "
+            "or start `streamr-coordinator serve` first, which creates it"
+        )
+
+
 @asynccontextmanager
 async def open_database(args: argparse.Namespace) -> AsyncIterator[tuple[Settings, Database]]:
-    """Open (and migrate) the database named by the flags; closed on exit."""
+    """Open (and migrate) the database named by the flags; closed on exit.
+
+    Never creates a SQLite database: an admin command run without the right --data-dir says so.
+    """
     settings = settings_from_args(args)
+    check_database_exists(settings)
     ensure_data_dir(settings.data_dir)
     db = Database(settings.database_url)
     try:
@@ -114,3 +140,30 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def format_when(value: datetime | None) -> str:
     """Format a UTC time for the CLI's tables, or '-' when unset."""
     return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
+
+
+async def link_base(session: AsyncSession, settings: Settings, given: str | None) -> str:
+    """The coordinator address links carry: --public-url, else the one the last `serve` on
+    this data dir stored."""
+    return (
+        given or (await get_settings(session, PUBLIC_URL)).get(PUBLIC_URL) or settings.public_url
+    ).rstrip("/")
+
+
+async def warn_unless_serving(base: str) -> None:
+    """When nothing answers at `base`, say on stderr that a link assumes it does."""
+    if not await _answers(base):
+        print(
+            f"warning: nothing answers at {base} (the address the last `serve` on this data dir "
+            "gave): the link below assumes the coordinator runs there. Start `serve`, or pass "
+            "--public-url with the address of the one that runs.",
+            file=sys.stderr,
+        )
+
+
+async def _answers(base: str) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            return (await client.get(f"{base}/healthz")).status_code < 500
+    except httpx.HTTPError:
+        return False

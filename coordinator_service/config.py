@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     acme_email: str | None = None
     acme_ca_bundle: Path | None = None
     relay_ca_file: Path | None = None
+    metrics_token: str | None = None  # when set, /metrics needs `Authorization: Bearer TOKEN`
     relay_cert_renew_days: float = Field(default=30.0, gt=0)
     relay_cert_check_interval: float = Field(default=30.0, gt=0, le=86400)
 

@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import logging
 import signal
@@ -16,13 +17,15 @@ from desktop_app.core.errors import Error
 from desktop_app.core.events import (
     EarningsUpdated,
     NodeEvent,
+    ProbeObserved,
     StreamLiveChanged,
     UpdateAvailable,
     ViewersChanged,
 )
+from desktop_app.core.version import node_version
 from streamr_protocol import InviteLinkError, parse_invite_link
 
-__all__ = ["build_config", "main", "parse_args"]
+__all__ = ["PROBE_HINTS", "HeadlessLog", "build_config", "main", "parse_args"]
 
 logger = logging.getLogger("streamr_node")
 PROG = "streamr-node"
@@ -32,6 +35,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog=PROG, description="Relay a streamer's live stream for your friends (StreamrP2P)."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {node_version()}")
     parser.add_argument("--headless", action="store_true", help="no tray icon: logs only")
     parser.add_argument("--invite", metavar="LINK", help="join with this invite link (once)")
     parser.add_argument("--name", metavar="NAME", help="display name shown to the host")
@@ -76,6 +80,12 @@ def build_config(args: argparse.Namespace) -> NodeConfig:
         "tls_cert": getattr(args, "tls_cert", None),
         "tls_key": getattr(args, "tls_key", None),
     }
+    if args.invite:  # a streamr:// link may carry name, payout handle and relay port
+        with contextlib.suppress(InviteLinkError):  # a bad link is refused when joining
+            link = parse_invite_link(args.invite)
+            for key in ("name", "payout_handle", "relay_port"):
+                if given[key] is None:
+                    given[key] = getattr(link, key)
     try:
         return NodeConfig(**{k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
@@ -111,27 +121,55 @@ def _ask_join_details(config: NodeConfig) -> None:
         setattr(config, field, value)
 
 
-def _log_event(event: NodeEvent) -> None:
-    if isinstance(event, ViewersChanged):
-        logger.info("viewers %d %s", event.viewers, event.per_stream or "")
-    elif isinstance(event, StreamLiveChanged):
-        logger.info("stream %s is %s", event.stream, "live" if event.live else "not live")
-    elif isinstance(event, EarningsUpdated):
-        logger.info(
-            "earned today %d, this period %d (%s minor units)",
-            event.today_minor,
-            event.period_minor,
-            event.currency,
-        )
-    elif isinstance(event, UpdateAvailable):
-        logger.info("version %s is available: %s", event.version, event.download_url)
+# What a headless friend does about a failing probe (the tray says the same in its own words).
+_UNREACHABLE = (
+    "the coordinator cannot reach this relay: forward the relay port on your router (or open "
+    "the firewall), or give --public-url with the address viewers reach"
+)
+PROBE_HINTS = {
+    "private_address": "the coordinator sees a private (LAN or loopback) address for this relay: "
+    "give --public-url with the address viewers reach (the host can allow LAN relays with "
+    "`serve --allow-private-relays`)",
+    "no_relay": "the coordinator does not know this relay's address yet: give --public-url",
+    "timeout": _UNREACHABLE,
+    "refused": _UNREACHABLE,
+}
+
+
+class HeadlessLog:
+    """Log the node's events for a terminal: one line each, failing probes once per reason."""
+
+    def __init__(self) -> None:
+        self._probe_reason = "ok"
+
+    def __call__(self, event: NodeEvent) -> None:
+        if isinstance(event, ViewersChanged):
+            logger.info("viewers %d %s", event.viewers, event.per_stream or "")
+        elif isinstance(event, StreamLiveChanged) and not event.stopped:  # the relay says so
+            logger.info("stream %s is %s", event.stream, "live" if event.live else "not live")
+        elif isinstance(event, EarningsUpdated):
+            logger.info(
+                "earned today %d, this period %d (%s minor units)",
+                event.today_minor,
+                event.period_minor,
+                event.currency,
+            )
+        elif isinstance(event, UpdateAvailable):
+            logger.info("version %s is available: %s", event.version, event.download_url)
+        elif isinstance(event, ProbeObserved) and event.reason != self._probe_reason:
+            self._probe_reason = event.reason
+            if event.ok:
+                logger.info("probes of this relay pass again")
+            else:
+                hint = PROBE_HINTS.get(event.reason, "see the host's dashboard for details")
+                logger.warning("a probe of this relay failed (%s): %s", event.reason, hint)
 
 
 async def _run_headless(config: NodeConfig) -> int:
     from desktop_app.core.node import Node  # not at import: the tray's icon shows sooner
 
     node = Node(config)
-    node.subscribe(_log_event)
+    node.subscribe(HeadlessLog())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

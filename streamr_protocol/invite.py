@@ -1,4 +1,8 @@
-"""Invite links: `http(s)://COORDINATOR/join/CODE` or `streamr://join?coordinator=URL&code=CODE`."""
+"""Invite links: `http(s)://COORDINATOR/join/CODE` or `streamr://join?coordinator=URL&code=CODE`.
+
+A streamr:// link may also carry what the friend's app fills in for the friend:
+`&name=NAME&payout_handle=HANDLE&relay_port=PORT` (each optional; flags given win).
+"""
 
 import re
 from dataclasses import dataclass
@@ -15,10 +19,13 @@ class InviteLinkError(ValueError):
 
 @dataclass(frozen=True)
 class InviteLink:
-    """A parsed invite: where the coordinator is and the one-time code."""
+    """A parsed invite: where the coordinator is, the one-time code, and optional prefills."""
 
     coordinator_url: str
     code: str
+    name: str | None = None
+    payout_handle: str | None = None
+    relay_port: int | None = None
 
     def __str__(self) -> str:
         return format_invite_link(self.coordinator_url, self.code)
@@ -44,6 +51,22 @@ def _check_code(code: str) -> str:
     return code
 
 
+def _text(query: dict[str, list[str]], key: str) -> str | None:
+    value = query.get(key, [""])[0].strip()
+    if len(value) > 200 or not value.isprintable():
+        raise InviteLinkError(f"the link's {key} is not a short line of text")
+    return value or None
+
+
+def _port(query: dict[str, list[str]]) -> int | None:
+    value = query.get("relay_port", [""])[0].strip()
+    if not value:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise InviteLinkError("the link's relay_port must be a port number (1-65535)")
+    return int(value)
+
+
 def parse_invite_link(text: str) -> InviteLink:
     """Parse an invite link, raising InviteLinkError with a one-line reason."""
     text = (text or "").strip()
@@ -58,7 +81,13 @@ def parse_invite_link(text: str) -> InviteLink:
         code = query.get("code", [""])[0]
         if not coordinator or not code:
             raise InviteLinkError("a streamr:// link needs coordinator= and code=")
-        return InviteLink(_check_base(coordinator), _check_code(code))
+        return InviteLink(
+            _check_base(coordinator),
+            _check_code(code),
+            name=_text(query, "name"),
+            payout_handle=_text(query, "payout_handle"),
+            relay_port=_port(query),
+        )
     if parts.scheme not in ("http", "https"):
         raise InviteLinkError("an invite link starts with http://, https:// or streamr://")
     marker = "/join/"

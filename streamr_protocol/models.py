@@ -76,7 +76,7 @@ HttpUrl = Annotated[
 MAX_COUNTER = 2**62  # fits a signed 64-bit column with room to add
 MAX_CAPACITY_KBIT = 10_000_000  # 10 Gbit/s: the most upload capacity a node may claim
 
-NodeState = Literal["healthy", "flagged", "silent", "banned", "unreachable", "new"]
+NodeState = Literal["healthy", "flagged", "silent", "banned", "unreachable", "new", "left"]
 
 
 class _Model(BaseModel):

@@ -25,8 +25,9 @@ def test_node_core_imports_without_qt_or_server_packages() -> None:
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSEMBLY = ("coordinator_service.api", "coordinator_service.cli")
-ENTRY = ("coordinator_service.__main__",)
-CHEAT = ("coordinator_service.demo.cheat",)  # `python -m coordinator_service` runs the CLI
+# they start the CLI: `python -m coordinator_service` and the `streamr-coordinator` script
+ENTRY = ("coordinator_service.__main__", "coordinator_service.entry")
+CHEAT = ("coordinator_service.demo.cheat",)
 
 
 def _imports(text: str, package: str) -> set[str]:

@@ -21,6 +21,7 @@ from fastapi import APIRouter, FastAPI
 
 from coordinator_service import __version__
 from coordinator_service.api.errors import install_error_handlers
+from coordinator_service.api.fast_path import FastRoute
 from coordinator_service.api.limits_middleware import BodySizeLimit
 from coordinator_service.api.metrics import Metrics, MetricsMiddleware
 from coordinator_service.api.ratelimit import RateLimits
@@ -39,6 +40,7 @@ from coordinator_service.api.routes import (
     watch,
     watch_reports,
 )
+from coordinator_service.api.routes.nodes import HEARTBEAT_PATH
 from coordinator_service.api.state import AppContext, BackgroundJob, context
 from coordinator_service.app_state import attach
 from coordinator_service.config import Settings
@@ -155,6 +157,8 @@ def create_app(settings: Settings) -> FastAPI:
     if tls is not None:
         attach(app, tls)
     ctx.background.extend(background_jobs(dashboard, tls))
+    # innermost of ours: the heartbeat skips FastAPI's routing but not the size limit or metrics
+    app.add_middleware(FastRoute, fastapi_app=app, router=nodes.router, path=HEARTBEAT_PATH)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
     return app

@@ -4,7 +4,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BodySizeLimit"]
+__all__ = ["BodySizeLimit", "replay"]
 
 
 class BodySizeLimit:
@@ -40,7 +40,7 @@ class BodySizeLimit:
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                await self.app(scope, _replay([message]), send)
+                await self.app(scope, replay([message]), send)
                 return
             body = message.get("body", b"")
             size += len(body)
@@ -49,10 +49,10 @@ class BodySizeLimit:
                 return
             chunks.append(body)
             more = message.get("more_body", False)
-        replay: list[Message] = [
+        replayed: list[Message] = [
             {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         ]
-        await self.app(scope, _replay(replay, receive), send)
+        await self.app(scope, replay(replayed, receive), send)
 
     async def _too_large(self, send: Send) -> None:
         await self._refuse(
@@ -75,10 +75,13 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
+def replay(messages: list[Message], then: Receive | None = None) -> Receive:
+    """A receive() that gives `messages` again, then defers to `then` (or a disconnect)."""
+    pending = list(messages)
+
     async def receive() -> Message:
-        if messages:
-            return messages.pop(0)
+        if pending:
+            return pending.pop(0)
         if then is not None:
             return await then()
         return {"type": "http.disconnect"}

@@ -8,6 +8,10 @@ form too, carries a CSRF token: HMAC of the session id.
 
 One-time login links keep only the SHA-256 of their code, in `app_settings`, so the
 `dashboard-link` command works against the same database while `serve` runs.
+
+Signing out revokes the session on the server: a fingerprint of its id goes into
+`app_settings` until the cookie would have expired, and every page that needs the host checks
+it, so a copied cookie stops working at once on every replica.
 """
 
 import base64
@@ -24,6 +28,7 @@ from pathlib import Path
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coordinator_service.services.app_settings import put_settings
 from coordinator_service.services.clock import utcnow
 from coordinator_service.storage.models import AppSetting
 
@@ -34,8 +39,10 @@ __all__ = [
     "Session",
     "SessionSigner",
     "create_login_code",
+    "is_revoked",
     "load_secret",
     "redeem_login_code",
+    "revoke_session",
     "token_fingerprint",
     "tokens_equal",
 ]
@@ -44,6 +51,7 @@ COOKIE_NAME = "streamr_session"
 SESSION_TTL_S = 12 * 3600
 LOGIN_LINK_TTL = timedelta(minutes=10)
 _LOGIN_KEY_PREFIX = "dashboard_login:"
+_REVOKED_KEY_PREFIX = "dashboard_revoked:"
 _SECRET_FILE = "dashboard-secret"
 
 
@@ -180,3 +188,24 @@ async def redeem_login_code(db: AsyncSession, code: str, now: datetime | None = 
     except ValueError:
         return False
     return now < expires
+
+
+def _revoked_key(session: Session) -> str:
+    return _REVOKED_KEY_PREFIX + hashlib.sha256(session.sid.encode()).hexdigest()[:40]
+
+
+async def revoke_session(db: AsyncSession, session: Session, now: float | None = None) -> None:
+    """Refuse this session from now on (until it would expire anyway); forget expired ones."""
+    issued = time.time() if now is None else now
+    await db.execute(
+        delete(AppSetting).where(
+            AppSetting.key.startswith(_REVOKED_KEY_PREFIX),
+            AppSetting.value < f"{int(issued):012d}",
+        )
+    )
+    await put_settings(db, {_revoked_key(session): f"{session.expires_at:012d}"})
+
+
+async def is_revoked(db: AsyncSession, session: Session) -> bool:
+    """Tell whether the host signed this session out."""
+    return await db.get(AppSetting, _revoked_key(session)) is not None

@@ -3,9 +3,13 @@
 import argparse
 import asyncio
 
-from coordinator_service.cli_common import add_db_options, open_database
+from coordinator_service.cli_common import (
+    add_db_options,
+    link_base,
+    open_database,
+    warn_unless_serving,
+)
 from coordinator_service.dashboard.auth import LOGIN_LINK_TTL, create_login_code
-from coordinator_service.services.app_settings import PUBLIC_URL, get_settings
 
 __all__ = ["register"]
 
@@ -26,10 +30,10 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 def _cmd_dashboard_link(args: argparse.Namespace) -> int:
     async def run() -> None:
         async with open_database(args) as (settings, db), db.transaction() as session:
-            public_url = args.public_url or (
-                (await get_settings(session, PUBLIC_URL)).get(PUBLIC_URL) or settings.public_url
-            )
+            public_url = await link_base(session, settings, args.public_url)
             code = await create_login_code(session)
+        if not args.public_url:
+            await warn_unless_serving(public_url)
         minutes = int(LOGIN_LINK_TTL.total_seconds() // 60)
         print(f"open this link within {minutes} minutes to sign in (it works once):")
         print(f"{public_url.rstrip('/')}/login/{code}")

@@ -15,6 +15,7 @@ from coordinator_service.dashboard.auth import (
     SESSION_TTL_S,
     Session,
     SessionSigner,
+    is_revoked,
     token_fingerprint,
 )
 from coordinator_service.dashboard.env import DashboardEnv, get_env
@@ -87,17 +88,24 @@ def replace_session(request: Request, session: Session) -> None:
     request.state.set_session = session
 
 
-def require_admin(
+async def require_admin(
     request: Request, session: Annotated[Session, Depends(current_session)]
 ) -> Session:
-    """Return the signed-in host's session or send the visitor to the sign-in form."""
-    expected = get_env(request).admin_token()
-    if not session.admin or not expected or session.admin != token_fingerprint(expected):
-        next_path = request.url.path
-        if request.url.query:
-            next_path += "?" + request.url.query
-        raise LoginRequiredError(next_path)
-    return session
+    """Return the signed-in host's session or send the visitor to the sign-in form.
+
+    A session signed out (revoked on the server) counts as not signed in, on every request.
+    """
+    env = get_env(request)
+    expected = env.admin_token()
+    signed_in = bool(session.admin) and bool(expected)
+    if signed_in and session.admin == token_fingerprint(expected):
+        async with env.session() as db:
+            if not await is_revoked(db, session):
+                return session
+    next_path = request.url.path
+    if request.url.query:
+        next_path += "?" + request.url.query
+    raise LoginRequiredError(next_path)
 
 
 async def check_csrf(

@@ -71,9 +71,13 @@ class _NodeSpec:
 
 
 def _free_port(preferred: int = 0) -> int:
-    """Return `preferred` if it can be bound on 127.0.0.1, else a free port."""
+    """Return `preferred` if it can be bound on 127.0.0.1, else a free port.
+
+    With SO_REUSEADDR, as the servers bind: a port a stopped demo left in TIME-WAIT is free.
+    """
     for candidate in (preferred, 0) if preferred else (0,):
         with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", candidate))
             except OSError:
@@ -108,6 +112,8 @@ class Demo:
                 p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p
             ),
             "PYTHONUNBUFFERED": "1",
+            # the demo stays on this machine: its nodes' relays listen on loopback only
+            "STREAMR_NODE_RELAY_HOST": "127.0.0.1",
         }
 
     # --- processes -----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from coordinator_service.prober.addresses import refusal
 from coordinator_service.prober.fetch import FetchError, fetch
 from coordinator_service.prober.origin import StreamIndex
 from coordinator_service.prober.players import Player, pick_player
@@ -87,6 +88,7 @@ class ProbeConfig:
     page_origin: str = ""  # the watch page's origin, sent by browser players
     think: bool = True  # pause between requests like a viewer (tests of timing-free logic: off)
     relay_domain: str | None = None  # names under it carry their address: no DNS lookup
+    denied: frozenset[str] = frozenset()  # the coordinator's own addresses (addresses.py)
 
 
 class _Failed(Exception):
@@ -97,18 +99,8 @@ class _Failed(Exception):
 
 
 def is_public_address(address: str) -> bool:
-    """Tell whether an IP address is globally routable (not private, loopback, link-local, …)."""
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-    )
+    """Tell whether an IP address is a public internet address (see prober/addresses.py)."""
+    return refusal(address) is None
 
 
 async def _resolve(host: str, relay_domain: str | None = None) -> list[str]:
@@ -139,12 +131,18 @@ class _Relay:
         self.pinned: str | None = None
         self.address = ""
 
-    async def check(self, allow_private: bool, relay_domain: str | None = None) -> None:
+    async def check(
+        self,
+        allow_private: bool,
+        relay_domain: str | None = None,
+        denied: frozenset[str] = frozenset(),
+    ) -> None:
         addresses = await _resolve(self.parts.hostname or "", relay_domain)
         if not allow_private:
-            blocked = [a for a in addresses if not is_public_address(a)]
+            blocked = [a for a in addresses if refusal(a, denied)]
             if blocked:
-                raise _Failed("private_address", f"relay resolves to {blocked[0]}")
+                own = " (the coordinator's own address)" if blocked[0] in denied else ""
+                raise _Failed("private_address", f"relay resolves to {blocked[0]}{own}")
         if addresses:
             self.pinned = addresses[0]
         if addresses:
@@ -225,7 +223,7 @@ async def probe_node(
     try:
         async with asyncio.timeout(config.timeout_s):
             relay = _Relay(target.relay_url)
-            await relay.check(config.allow_private, config.relay_domain)
+            await relay.check(config.allow_private, config.relay_domain, config.denied)
             reason, detail = await _play(client, relay, player, target, index, refresh, config, rnd)
             return outcome(reason, detail)
     except TimeoutError:
@@ -307,7 +305,7 @@ async def check_reachable(
     try:
         async with asyncio.timeout(config.timeout_s):
             relay = _Relay(relay_url)
-            await relay.check(config.allow_private, config.relay_domain)
+            await relay.check(config.allow_private, config.relay_domain, config.denied)
             target, headers = relay.request(f"{relay.base}/")
             await fetch(
                 client,

@@ -19,7 +19,7 @@ after about 20 passed probes.
 """
 
 from dataclasses import dataclass, replace
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 __all__ = [
     "FAILURE_WEIGHTS",
@@ -45,18 +45,7 @@ Reason = Literal[
     "private_address",
     "outdated",
 ]
-REASONS: Final[tuple[Reason, ...]] = (
-    "ok",
-    "timeout",
-    "refused",
-    "http_error",
-    "stale",
-    "hash_mismatch",
-    "not_owned",
-    "no_relay",
-    "private_address",
-    "outdated",
-)
+REASONS: Final[tuple[Reason, ...]] = get_args(Reason)
 NEUTRAL: Final[frozenset[Reason]] = frozenset({"outdated"})
 
 FORGETTING: Final = 0.95

@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.ledger.credit import as_utc
+from coordinator_service.prober.addresses import coordinator_addresses
 from coordinator_service.prober.origin import OriginWatcher, StreamIndex, record_live
 from coordinator_service.prober.probe import ProbeConfig, ProbeOutcome, ProbeTarget, probe_node
 from coordinator_service.prober.reputation import Reputation
@@ -70,6 +71,8 @@ class ProberSettings:
     holder: str = ""
     relay_ca_file: Path | None = None  # an extra CA for HTTPS relays (private or test CA)
     relay_domain: str | None = None  # the host's relay domain (see relay_tls/names.py)
+    public_url: str = ""  # with listen_host: the coordinator's own addresses are never probed
+    listen_host: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +236,7 @@ class Prober:
             timeout_s=self.settings.probe_timeout_s,
             stale_after_s=self.settings.stale_after_s,
             relay_domain=self.settings.relay_domain,
+            denied=await coordinator_addresses(self.settings.public_url, self.settings.listen_host),
         )
 
         async def one(position: int, item: _Claimed) -> ProbeOutcome:

@@ -21,6 +21,8 @@ async def run_prober(
             allow_private_relays=settings.allow_private_relays,
             relay_ca_file=settings.relay_ca_file,
             relay_domain=settings.relay_domain,
+            public_url=settings.public_url,
+            listen_host=settings.host,
             relaying_window_s=settings.grace_seconds,
             beating_window_s=max(
                 1.5 * settings.heartbeat_interval, settings.heartbeat_interval + 1

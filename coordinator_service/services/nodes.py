@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.errors import AuthError, NotFoundError
@@ -11,11 +11,12 @@ from coordinator_service.prober.reputation import INITIAL_ALPHA
 from coordinator_service.services.clock import utcnow
 from coordinator_service.services.invites import redeem_invite
 from coordinator_service.services.tokens import hash_secret, new_id, new_token
-from coordinator_service.storage.models import Node, NodeProfileChange
+from coordinator_service.storage.models import Node, NodeProfileChange, Probe
 
 __all__ = [
     "ACTIVE",
     "BANNED",
+    "LEFT",
     "NewNode",
     "Registration",
     "authenticate_node",
@@ -30,6 +31,7 @@ __all__ = [
 
 ACTIVE = "active"
 BANNED = "banned"
+LEFT = "left"  # the friend left from the app: never probed or routed again, token void
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,16 @@ async def set_banned(session: AsyncSession, node_id: str, banned: bool) -> Node:
     return await get_node(session, node_id)
 
 
+async def leave(session: AsyncSession, node_id: str) -> None:
+    """The friend left: mark the node, void its token (its earned credit stays); commit."""
+    await session.execute(
+        update(Node)
+        .where(Node.id == node_id)
+        .values(status=LEFT, token_hash=hash_secret(new_token()))
+    )
+    await session.commit()
+
+
 async def update_profile(
     session: AsyncSession,
     node_id: str,
@@ -152,6 +164,8 @@ def node_state(node: Node, now: datetime, grace: timedelta) -> str:
     """Derive what the host sees: banned, flagged, new, silent or healthy."""
     if node.status == BANNED:
         return "banned"
+    if node.status == LEFT:
+        return "left"
     if node.flagged:
         return "flagged"
     if node.last_heartbeat_at is None:
@@ -165,3 +179,19 @@ def reputation(node: Node) -> float:
     """Return the node's Beta reputation alpha/(alpha+beta), in [0, 1]."""
     total = node.reputation_alpha + node.reputation_beta
     return node.reputation_alpha / total if total > 0 else 1.0
+
+
+async def last_probe_reasons(session: AsyncSession, node_ids: list[str]) -> dict[str, str]:
+    """Each node's latest probe reason ("ok", "private_address", …); nodes never probed left out."""
+    latest = (
+        select(Probe.node_id, func.max(Probe.at).label("at"))
+        .where(Probe.node_id.in_(node_ids))
+        .group_by(Probe.node_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Probe.node_id, Probe.reason).join(
+            latest, and_(Probe.node_id == latest.c.node_id, Probe.at == latest.c.at)
+        )
+    )
+    return {node_id: reason for node_id, reason in rows}

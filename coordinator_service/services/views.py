@@ -19,11 +19,11 @@ def watch_url(public_url: str, name: str) -> str:
     return f"{public_url.rstrip('/')}/watch/{name}.m3u8"
 
 
-def stream_view(stream: Stream, public_url: str) -> StreamResponse:
-    """Describe a stream on the wire."""
+def stream_view(stream: Stream, public_url: str, *, with_origin: bool = True) -> StreamResponse:
+    """Describe a stream on the wire; the origin URL only to nodes and the host (else "")."""
     return StreamResponse(
         name=stream.name,
-        origin_url=stream.origin_url,
+        origin_url=stream.origin_url if with_origin else "",
         pool_per_hour_minor=stream.pool_per_hour_minor,
         currency=stream.currency,
         live=stream.live,

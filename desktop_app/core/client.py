@@ -70,6 +70,10 @@ class CoordinatorClient:
             return None
         return self._parse(response, InviteCheckResponse).status
 
+    async def leave(self) -> None:
+        """Tell the coordinator this node leaves (its token stops working)."""
+        self._check(await self._call("POST", "/api/v1/nodes/me/leave"))
+
     async def me(self) -> NodeStatusResponse:
         return self._parse(await self._call("GET", "/api/v1/nodes/me"), NodeStatusResponse)
 

@@ -53,6 +53,7 @@ class RelayStopped:
 class StreamLiveChanged:
     stream: str
     live: bool
+    stopped: bool = False  # not live because the node stopped relaying it (shutdown, unassigned)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ await node.update_profile(name, handle) # tell the coordinator; keep it in the i
 
 import asyncio
 import contextlib
-import importlib.metadata
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from desktop_app.core.relay.puller import PullSettings
 from desktop_app.core.relay.relay import Relay
 from desktop_app.core.relay.tls import RelayCertificate
 from desktop_app.core.status_page import StatusPage
+from desktop_app.core.version import node_version
 from streamr_protocol import (
     HeartbeatRequest,
     HeartbeatResponse,
@@ -64,13 +64,6 @@ __all__ = ["Node", "NodeSnapshot", "RunState", "join", "node_version"]
 logger = logging.getLogger(__name__)
 
 RunState = Literal["stopped", "starting", "idle", "relaying", "paused", "failed"]
-
-
-def node_version() -> str:
-    try:
-        return importlib.metadata.version("streamrp2p")
-    except importlib.metadata.PackageNotFoundError:
-        return "0.1.0"
 
 
 @dataclass(frozen=True)
@@ -349,6 +342,13 @@ class Node:
             asyncio.create_task(self._poll_earnings(), name="earnings"),
         ]
 
+    async def leave(self) -> None:
+        """Tell the coordinator this node leaves (CoordinatorError when it cannot be told)."""
+        if self._client is None:
+            raise ConfigError("the node is not running: start it first")
+        await self._client.leave()
+        logger.info("left %s", self._client.base_url)
+
     async def stop(self, reason: str = "stopped") -> None:
         """Stop everything; idempotent."""
         if self.state == "stopped":
@@ -503,7 +503,9 @@ class Node:
     # --- periodic --------------------------------------------------------------------------
 
     def _on_live_changed(self, stream: str, live: bool) -> None:
-        self._publish(StreamLiveChanged(stream, live))
+        # the relay drops a puller from its streams before stopping it
+        stopped = not live and (self._relay is None or stream not in self._relay.pullers)
+        self._publish(StreamLiveChanged(stream, live, stopped=stopped))
 
     async def _watch_viewers(self) -> None:
         while True:

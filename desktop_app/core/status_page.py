@@ -49,9 +49,19 @@ class StatusPage:
         except OSError as exc:
             await self._runner.cleanup()
             self._runner = None
-            raise RelayPortError(
-                f"status port {self.port} is not usable: {exc.strerror or exc}"
-            ) from exc
+            if self.port == 0:
+                raise RelayPortError(f"no status port is free: {exc.strerror or exc}") from exc
+            # another node on this machine has it: a page somewhere beats no node at all
+            wanted, self.port = self.port, 0
+            await self.start()
+            logger.warning(
+                "status port %d is not usable (taken by another node?): the status page is on "
+                "http://%s:%d/ instead (choose one with --status-port)",
+                wanted,
+                HOST,
+                self.port,
+            )
+            return
         self.port = int(self._runner.addresses[0][1])
 
     @web.middleware

@@ -47,6 +47,8 @@ class NodeLike(Protocol):
 
     async def update_profile(self, display_name: str, payout_handle: str) -> None: ...
 
+    async def leave(self) -> None: ...
+
 
 def now_local() -> datetime:
     """The local time, aware (pauses end and schedules run by the friend's clock)."""
@@ -70,11 +72,13 @@ class NodeController(QObject):
         stopped(): the node stopped after `shutdown` (the app may quit now).
         error(str): a UI-to-core call failed; one line for the friend.
         settings_applied(str): settings saved; what happened, for the friend.
+        left_failed(str): leaving did not reach the host; the app keeps running.
     """
 
     stopped = Signal()
     error = Signal(str)
     settings_applied = Signal(str)
+    left_failed = Signal(str)
 
     def __init__(
         self,
@@ -208,6 +212,20 @@ class NodeController(QObject):
                 await self.resume()
         elif limit is not None:
             await self.pause(limit[1], limit[0])
+
+    @asyncSlot()
+    async def leave(self) -> None:
+        """Tell the host this app leaves, then stop (`stopped`); if the host cannot be told,
+        say so and keep running."""
+        try:
+            await self.node.leave()
+        except Exception as exc:
+            logger.info("leaving failed: %s", exc)
+            self.left_failed.emit(
+                "Your host could not be told that you leave: is it on? Try again later."
+            )
+            return
+        await self.shutdown()
 
     @asyncSlot()
     async def shutdown(self) -> None:

@@ -109,6 +109,9 @@ class ThreadedNode:
     async def check_reachability(self) -> ReachabilityResponse:
         return await self.core.run(self.node.check_reachability())
 
+    async def leave(self) -> None:
+        await self.core.run(self.node.leave())
+
     async def update_profile(self, display_name: str, payout_handle: str) -> None:
         await self.core.run(self.node.update_profile(display_name, payout_handle))
 

@@ -143,6 +143,7 @@ class TrayApp(QObject):
         self.controller.stopped.connect(self.on_controller_stopped)
         self.controller.error.connect(self.on_controller_error)
         self.controller.settings_applied.connect(self.on_settings_applied)
+        self.controller.left_failed.connect(self.on_left_failed)
         self.controller.start()
         self.node_started.emit()
 
@@ -181,6 +182,12 @@ class TrayApp(QObject):
     def on_settings_applied(self, message: str) -> None:
         if self._window is not None:
             self._window.settings_tab.show_message(message)
+
+    @Slot(str)
+    def on_left_failed(self, message: str) -> None:
+        self._leaving = False
+        self._pending_invite = ""
+        self.window.settings_tab.show_message(message)
 
     @Slot(int)
     def on_wizard_finished(self, result: int) -> None:
@@ -322,9 +329,9 @@ class TrayApp(QObject):
     def on_leave_requested(self) -> None:
         if self.controller is None or self._quitting:
             return
-        self.window.settings_tab.show_message("Leaving: stopping the relay …")
+        self.window.settings_tab.show_message("Telling your host that you leave…")
         self._leaving = True
-        self.controller.shutdown()
+        self.controller.leave()
 
     @Slot(str)
     def on_controller_error(self, message: str) -> None:

@@ -291,6 +291,9 @@ async def test_join_page_explains_the_link(api):
     assert response.headers["content-type"].startswith("text/html")
     assert f"http://coord.test:8000/join/{code}" in response.text
     assert "streamr-node --headless --invite" in response.text
+    # the command stays one line: it scrolls in a <pre> rather than breaking inside the URL
+    command = f"<pre><code>streamr-node --headless --invite http://coord.test:8000/join/{code}"
+    assert command in response.text and "break-all" not in response.text
 
 
 async def test_healthz_and_metrics(api):

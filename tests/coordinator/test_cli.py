@@ -12,13 +12,13 @@ from coordinator_service.cli import main
 from coordinator_service.cli_common import parse_duration
 from coordinator_service.errors import ValidationError
 from streamr_protocol.invite import parse_invite_link
-from tests.fixtures.coordinator import REPO_ROOT, coordinator_env
+from tests.fixtures.coordinator import REPO_ROOT, coordinator_env, make_database
 
 
 @pytest.fixture
 def cli(tmp_path, capsys):
     """Run the CLI on a fresh data dir; return (exit code, stdout, stderr)."""
-    data = ["--data-dir", str(tmp_path / "data")]
+    data = ["--data-dir", str(make_database(tmp_path / "data"))]
 
     def run(*args: str) -> tuple[int, str, str]:
         try:

@@ -1,4 +1,5 @@
-"""A paused node keeps beating: it stays known (never silent), is sent nothing, earns nothing."""
+"""A paused node keeps beating (never silent, sent nothing, earns nothing); a node that leaves
+says so."""
 
 from sqlalchemy import select
 
@@ -32,3 +33,15 @@ async def test_an_older_node_without_the_field_is_not_paused(api):
     joined = await api.register()
     response = await api.beat(joined["node_token"], streams=[{"name": "demo", "live": True}])
     assert [s["name"] for s in response.json()["streams"]] == ["demo"]
+
+
+async def test_a_node_that_leaves_is_marked_left_and_its_token_stops(api):
+    joined = await api.register()
+    token = joined["node_token"]
+    assert (await api.beat(token)).status_code == 200
+    headers = {"Authorization": f"Bearer {token}"}
+    left = await api.client.post("/api/v1/nodes/me/leave", headers=headers)
+    assert left.status_code == 204
+    assert (await api.beat(token)).status_code == 401
+    nodes = (await api.client.get("/api/v1/admin/nodes", headers=api.admin)).json()
+    assert [n["state"] for n in nodes] == ["left"]

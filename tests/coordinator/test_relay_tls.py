@@ -3,6 +3,7 @@ from pebble (the ACME test CA) through DNS-01 answered by the coordinator's own 
 
 import hashlib
 import json
+import random
 import time
 from ipaddress import ip_address
 
@@ -234,3 +235,33 @@ def _serve_and_check(tmp_path, chain: str, key, name: str, root_pem: str) -> Non
     finally:
         thread.join(10)
         listener.close()
+
+
+def test_the_zone_dns_never_raises_on_damaged_messages():
+    dns = RelayDns(ZONE, "coordinator.example.org", ChallengeRecords())
+    names = (f"1-2-3-4.{NODE}.{ZONE}", ZONE, f"_acme-challenge.1-2-3-4.{NODE}.{ZONE}", "x.com")
+    valid = [bytes(DNSRecord.question(n, t).pack()) for n in names for t in ("A", "TXT", "ANY")]
+    rnd = random.Random(7)
+    for _ in range(5000):
+        message = bytearray(rnd.choice(valid))
+        for _ in range(rnd.randint(1, 4)):
+            message[rnd.randrange(len(message))] = rnd.randrange(256)
+        if rnd.random() < 0.2:
+            message = message[: rnd.randrange(len(message))]
+        reply = dns.answer(bytes(message))
+        assert reply is None or DNSRecord.parse(reply).header.qr
+
+
+async def test_without_a_relay_domain_relays_stay_on_plain_http(api):
+    node = await api.register(relay_url="http://203.0.113.7:8090")
+    beat = await api.beat(node["node_token"], relay_url="http://203.0.113.7:8090")
+    assert beat.status_code == 200
+    assert "tls_name" not in beat.json() and "tls_certificate" not in beat.json()
+    key = ec.generate_private_key(ec.SECP256R1())
+    refused = await api.client.post(
+        "/api/v1/nodes/me/tls",
+        json={"csr": make_csr(key, f"203-0-113-7.{node['node_id']}.{ZONE}")},
+        headers={"Authorization": f"Bearer {node['node_token']}"},
+    )
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "no_relay_tls"

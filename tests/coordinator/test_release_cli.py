@@ -7,10 +7,11 @@ from coordinator_service.api.state import context
 from coordinator_service.cli import main
 from coordinator_service.config import Settings
 from coordinator_service.services.heartbeats import load_catalog
+from tests.fixtures.coordinator import make_database
 
 
 def test_release_set_is_shown_and_reaches_the_heartbeat_catalog(tmp_path, capsys):
-    data = ["--data-dir", str(tmp_path)]
+    data = ["--data-dir", str(make_database(tmp_path))]
     assert main(["release", "show", *data]) == 0
     assert "no release announced" in capsys.readouterr().out
 
@@ -29,9 +30,8 @@ def test_release_set_is_shown_and_reaches_the_heartbeat_catalog(tmp_path, capsys
 
 
 def test_release_set_refuses_a_url_that_is_not_http_in_one_line(tmp_path, capsys):
-    code = main(
-        ["release", "set", "0.2.0", "--url", "ftp://example.org/x", "--data-dir", str(tmp_path)]
-    )
+    data_dir = str(make_database(tmp_path))
+    code = main(["release", "set", "0.2.0", "--url", "ftp://example.org/x", "--data-dir", data_dir])
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert err.startswith("streamr-coordinator: error: download_url:") and "\n" not in err

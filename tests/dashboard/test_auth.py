@@ -95,11 +95,14 @@ async def test_one_time_login_link_works_once(dash: Dash) -> None:
         code = await create_login_code(db)
     first = await dash.client.get(f"/login/{code}")
     assert first.status_code == 200
+    assert '<meta http-equiv="refresh" content="0; url=/">' in first.text  # on to the dashboard
     assert (await dash.client.get("/")).status_code == 200
     dash.client.cookies.clear()
     second = await dash.client.get(f"/login/{code}")
     assert second.status_code == 401
     assert "used already or has expired" in second.text
+    assert "<code>streamr-coordinator dashboard-link</code>" in second.text
+    assert "`" not in second.text  # no Markdown backticks shown to the host
     assert (await dash.client.get("/")).status_code == 303
 
 
@@ -137,3 +140,23 @@ async def test_guessing_the_token_is_rate_limited(dash: Dash) -> None:
         for i in range(40)
     ]
     assert statuses[0] == 401 and statuses[-1] == 429
+
+
+async def test_sign_out_revokes_the_cookie_on_the_server(dash: Dash) -> None:
+    await dash.sign_in()
+    stolen = dash.client.cookies.get(COOKIE_NAME)
+    assert stolen and (await dash.client.get("/nodes")).status_code == 200
+    csrf = await dash.csrf("/")
+    assert (await dash.client.post("/logout", data={"csrf_token": csrf})).status_code == 303
+    # someone kept a copy of the signed-in cookie: it no longer opens any host page
+    dash.client.cookies.clear()
+    dash.client.cookies.set(COOKIE_NAME, stolen)
+    for path in ("/", "/nodes", "/payouts", "/invites"):
+        answer = await dash.client.get(path)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+    forged_post = await dash.client.post("/nodes/x/ban", data={"csrf_token": csrf})
+    assert forged_post.status_code in (303, 403)
+    # signing in again gives a new session that works
+    dash.client.cookies.clear()
+    await dash.sign_in()
+    assert (await dash.client.get("/nodes")).status_code == 200

@@ -72,6 +72,9 @@ async def test_node_publishes_events_follows_assignments_and_pauses(tmp_path) ->
                 await wait_until(both_live, 30)
                 await node.pause()
                 assert node.snapshot().state == "paused" and node.snapshot().streams == ()
+                # not live because the node stopped relaying: said as such (no "not live" log)
+                ended = [e for e in events if isinstance(e, StreamLiveChanged) and not e.live]
+                assert len(ended) == 2 and all(e.stopped for e in ended)
                 beats = sum(isinstance(e, HeartbeatSent) for e in events)
                 # paused, it keeps beating (announcing the pause): never silent, relays nothing
                 await wait_until(

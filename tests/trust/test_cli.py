@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from coordinator_service.cli import main
 from coordinator_service.storage.models import Probe, Stream
+from tests.fixtures.coordinator import make_database
 from tests.trust.conftest import Seeder
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -44,7 +45,7 @@ async def seed(db_file: Path) -> None:
 
 @pytest.fixture
 def data_dir(tmp_path: Path, capsys) -> Path:
-    folder = tmp_path / "data"
+    folder = make_database(tmp_path / "data")
     code, out, _ = cli(
         capsys, folder, "stream", "add", "main", "--origin", "http://127.0.0.1:1/live/main.m3u8",
         "--pool-per-hour", "10.00",

@@ -1,5 +1,6 @@
 """The tray app driven by a real node core, a real coordinator and a live ffmpeg origin."""
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -188,6 +189,8 @@ def test_quitting_stops_the_relay_and_a_restart_needs_no_wizard(
             lambda: again.wizard is not None and again.wizard.isVisible(), timeout=20_000
         )
         assert not config.identity_path.exists() and not again.joined
+        nodes = json.loads(coord.cli("nodes", "list", "--json").stdout)
+        assert [n["state"] for n in nodes] == ["left"]  # the host was told
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{relay_port}/live/demo.m3u8", timeout=2)
         with qtbot.wait_signal(again.finished, timeout=20_000):

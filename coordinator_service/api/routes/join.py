@@ -23,7 +23,10 @@ _PAGE = """<!doctype html>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 40em; margin: 3em auto; padding: 0 1em;
        line-height: 1.5; color: #222; }}
-code {{ background: #f3f3f3; padding: .2em .4em; border-radius: 4px; word-break: break-all; }}
+code {{ background: #f3f3f3; padding: .2em .4em; border-radius: 4px; }}
+pre {{ background: #f3f3f3; padding: .5em .75em; border-radius: 4px; overflow-x: auto;
+      white-space: pre; }}
+pre code {{ padding: 0; }}
 ol li {{ margin: .5em 0; }}
 </style></head>
 <body>
@@ -34,11 +37,13 @@ the time you relay.</p>
 <ol>
 <li>Install the <strong>StreamrP2P</strong> app (ask the host for the download, or see the project's
 README).</li>
-<li>Start it and paste this link when it asks for your invite:<br><code>{link}</code></li>
+<li>Start it and paste this link when it asks for your invite:
+<pre><code>{link}</code></pre></li>
 <li>Choose a display name and how you want to be paid. That's all: the tray icon shows when you
 are relaying.</li>
 </ol>
-<p>On a server without a screen: <code>streamr-node --headless --invite {link}</code></p>
+<p>On a server without a screen (the command is one line; it scrolls rather than wraps):</p>
+<pre><code>streamr-node --headless --invite {link}</code></pre>
 <p>Keep the link to yourself: it can be used only as often as the host allowed.</p>
 </body></html>
 """

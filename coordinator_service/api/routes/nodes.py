@@ -21,7 +21,7 @@ from coordinator_service.errors import AuthError, ValidationError
 from coordinator_service.relay_tls.service import tls_answer_fields
 from coordinator_service.services.clock import utcnow
 from coordinator_service.services.heartbeats import Beat, Catalog
-from coordinator_service.services.nodes import NewNode, register_node, update_profile
+from coordinator_service.services.nodes import NewNode, leave, register_node, update_profile
 from coordinator_service.services.pause import PAUSED_REPORT
 from coordinator_service.services.tokens import hash_secret
 from coordinator_service.services.views import node_status_view
@@ -38,9 +38,10 @@ from streamr_protocol.models import (
 )
 from streamr_protocol.relay_url import RelayUrlError, canonical_relay_url
 
-__all__ = ["router"]
+__all__ = ["HEARTBEAT_PATH", "router"]
 
 router = APIRouter(prefix="/api/v1/nodes", tags=["nodes"])
+HEARTBEAT_PATH = "/api/v1/nodes/heartbeat"  # served by api/fast_path.py: no dependencies here
 
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "missing or wrong node token"},
@@ -221,3 +222,11 @@ async def patch_me(
     now = utcnow()
     updated = await update_profile(session, node.id, body.display_name, body.payout_handle, now)
     return node_status_view(updated, now, ctx.grace)
+
+
+@router.post("/me/leave", status_code=status.HTTP_204_NO_CONTENT, responses=_AUTH_ERRORS)
+async def leave_me(node: NodeDep, session: WriteSessionDep) -> Response:
+    """The friend leaves this host: never probed or sent viewers again, the token stops
+    working; what was earned stays in the ledger."""
+    await leave(session, node.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -13,6 +13,7 @@ import httpx
 from fastapi import APIRouter
 
 from coordinator_service.api.deps import ContextDep, NodeDep
+from coordinator_service.prober.addresses import coordinator_addresses
 from coordinator_service.prober.probe import ProbeConfig, check_reachable
 from coordinator_service.relay_tls.trust import relay_trust
 from streamr_protocol.models import ErrorResponse, ReachabilityResponse
@@ -31,7 +32,9 @@ _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 async def reachability(node: NodeDep, ctx: ContextDep) -> ReachabilityResponse:
     """Fetch the calling node's relay URL from the coordinator; say whether it answered."""
     config = ProbeConfig(
-        allow_private=ctx.settings.allow_private_relays, relay_domain=ctx.settings.relay_domain
+        allow_private=ctx.settings.allow_private_relays,
+        relay_domain=ctx.settings.relay_domain,
+        denied=await coordinator_addresses(ctx.settings.public_url, ctx.settings.host),
     )
     async with httpx.AsyncClient(
         timeout=httpx.Timeout(config.timeout_s, connect=min(3.0, config.timeout_s)),

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from coordinator_service.api.deps import (
     ContextDep,
@@ -11,7 +11,10 @@ from coordinator_service.api.deps import (
     ip_limited,
     require_admin,
 )
+from coordinator_service.errors import AuthError
 from coordinator_service.services import streams as service
+from coordinator_service.services.nodes import authenticate_node
+from coordinator_service.services.tokens import same_secret
 from coordinator_service.services.views import stream_view
 from streamr_protocol.models import (
     STREAM_NAME_PATTERN,
@@ -38,10 +41,32 @@ _UNKNOWN: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("", response_model=list[StreamResponse])
-async def list_public(session: SessionDep, ctx: ContextDep) -> list[StreamResponse]:
-    """Every stream that is not paused."""
+async def list_public(
+    session: SessionDep, ctx: ContextDep, request: Request
+) -> list[StreamResponse]:
+    """Every stream that is not paused; `origin_url` is "" unless a node or the host asks.
+
+    Anyone may see the names and whether they are live; the origin URL would let anyone bypass
+    the relays, so only a caller with a node token (or the admin token) gets it.
+    """
     streams = await service.list_streams(session, include_paused=False)
-    return [stream_view(s, ctx.settings.public_url) for s in streams]
+    trusted = await _node_or_host(request, session, ctx)
+    return [stream_view(s, ctx.settings.public_url, with_origin=trusted) for s in streams]
+
+
+async def _node_or_host(request: Request, session: SessionDep, ctx: ContextDep) -> bool:
+    """Tell whether the caller presents a valid node token or the admin token (never raises)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 256:
+        return False
+    if ctx.admin_token and same_secret(token, ctx.admin_token):
+        return True
+    try:
+        await authenticate_node(session, token)
+    except AuthError:
+        return False
+    return True
 
 
 @admin_router.post(

@@ -5,13 +5,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from coordinator_service.dashboard.auth import redeem_login_code, token_fingerprint, tokens_equal
+from coordinator_service.dashboard.auth import (
+    redeem_login_code,
+    revoke_session,
+    token_fingerprint,
+    tokens_equal,
+)
 from coordinator_service.dashboard.web import (
     CsrfDep,
     EnvDep,
     SecureRoute,
     SessionDep,
     WriteDbDep,
+    current_session,
     render,
     replace_session,
     signer_of,
@@ -71,19 +77,20 @@ async def login_link(request: Request, code: str, env: EnvDep, db: WriteDbDep) -
             "login.html",
             {
                 "next": "/",
-                "error": "That sign-in link was used already or has expired; "
-                "run `streamr-coordinator dashboard-link` for a new one.",
+                "error": "That sign-in link was used already or has expired.",
+                "hint_command": "streamr-coordinator dashboard-link",
             },
             status_code=401,
         )
     replace_session(request, signer_of(request).new_session(token_fingerprint(env.admin_token())))
-    # A page rather than a redirect: a SameSite=Strict cookie set while following a link
-    # from elsewhere is only sent on the next navigation that starts on this site.
+    # Not a redirect: a SameSite=Strict cookie set while following a link from elsewhere is
+    # only sent on a navigation that starts on this site, so this page forwards at once.
     return render(request, "signed_in.html")
 
 
 @router.post("/logout")
-async def logout(request: Request, _csrf: CsrfDep) -> Response:
-    """Sign out: the browser gets a fresh anonymous session."""
+async def logout(request: Request, _csrf: CsrfDep, db: WriteDbDep) -> Response:
+    """Sign out: the session is revoked on the server; the browser gets a fresh anonymous one."""
+    await revoke_session(db, current_session(request))
     replace_session(request, signer_of(request).new_session())
     return RedirectResponse("/login", status_code=303)

@@ -10,6 +10,7 @@ room for a new one, so a few hostile clients cannot lock viewers out.
 import asyncio
 from collections import Counter
 from collections.abc import Callable
+from typing import cast
 
 __all__ = ["ConnectionGuard", "Gate", "Refuse"]
 
@@ -20,9 +21,10 @@ class Refuse(asyncio.Protocol):
     """Answer 503 and hang up."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.WriteTransport)
-        transport.write(REFUSAL)
-        transport.close()
+        # uvloop's transports are not asyncio.Transport subclasses: cast, do not assert
+        writer = cast(asyncio.WriteTransport, transport)
+        writer.write(REFUSAL)
+        writer.close()
 
 
 class ConnectionGuard:
@@ -55,14 +57,13 @@ class Gate(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        peer = transport.get_extra_info("peername")
+        self._transport = cast(asyncio.Transport, transport)
+        peer = self._transport.get_extra_info("peername")
         self._address = str(peer[0]) if peer else ""
         guard = self._guard
         if guard.by_address[self._address] >= guard.per_address:
-            transport.write(REFUSAL)
-            transport.close()
+            self._transport.write(REFUSAL)
+            self._transport.close()
             return
         guard.by_address[self._address] += 1
         guard.waiting[self] = None

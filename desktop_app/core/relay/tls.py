@@ -4,6 +4,8 @@ the friend's own certificate), and one ssl.SSLContext reloaded in place on renew
 The private key is made here and never leaves the node; the coordinator only sees the CSR.
 """
 
+from __future__ import annotations
+
 import hashlib
 import logging
 import os
@@ -11,13 +13,13 @@ import ssl
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from typing import TYPE_CHECKING
 
 from desktop_app.core.errors import ConfigError, CoordinatorError
+
+if TYPE_CHECKING:  # cryptography costs ~10 MB: loaded only when a certificate is handled
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 __all__ = ["RelayCertificate", "certificate_names", "make_csr"]
 
@@ -28,6 +30,10 @@ TLS_DIR = "relay-tls"
 
 def make_csr(key: ec.EllipticCurvePrivateKey, name: str) -> str:
     """A PEM CSR for exactly `name`, signed by `key`."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
     csr = (
         x509.CertificateSigningRequestBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
@@ -39,6 +45,8 @@ def make_csr(key: ec.EllipticCurvePrivateKey, name: str) -> str:
 
 def certificate_names(cert: x509.Certificate) -> list[str]:
     """The host names a certificate is for (DNS subject alt names, then IP addresses)."""
+    from cryptography import x509
+
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -68,6 +76,7 @@ class RelayCertificate:
         self.name: str | None = None
         self.held_sha256: str | None = None
         self._requested: str | None = None
+        self._refused: str | None = None  # the last chain sent that did not fit this key
         if own_cert is not None or own_key is not None:
             if own_cert is None or own_key is None:
                 raise ConfigError("give both --tls-cert and --tls-key")
@@ -86,6 +95,8 @@ class RelayCertificate:
     # --- loading -----------------------------------------------------------------------------
 
     def _load_own(self, cert_path: Path, key_path: Path) -> None:
+        from cryptography import x509
+
         try:
             pem = cert_path.read_bytes()
             cert = x509.load_pem_x509_certificate(pem)
@@ -102,8 +113,13 @@ class RelayCertificate:
         """Use the chain the coordinator issued earlier, if it still fits the key."""
         try:
             pem = self.chain_path.read_bytes()
+        except OSError:
+            return
+        from cryptography import x509
+
+        try:
             names = certificate_names(x509.load_pem_x509_certificate(pem))
-        except (OSError, ValueError):
+        except ValueError:
             return
         if names and self._fits_key(pem):
             try:
@@ -126,6 +142,9 @@ class RelayCertificate:
     # --- the node's own key --------------------------------------------------------------------
 
     def _key(self) -> ec.EllipticCurvePrivateKey:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         try:
             key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
             if isinstance(key, ec.EllipticCurvePrivateKey):
@@ -142,12 +161,32 @@ class RelayCertificate:
         return key
 
     def _fits_key(self, chain_pem: bytes) -> bool:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+
         try:
             leaf = x509.load_pem_x509_certificate(chain_pem)
             key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
         except (OSError, ValueError):
             return False
         return leaf.public_key() == key.public_key()
+
+    def _take(self, name: str, pem: bytes) -> bool:
+        """Load a chain the coordinator sent, when it is for `name` and this node's key."""
+        from cryptography import x509
+
+        try:
+            leaf = x509.load_pem_x509_certificate(pem)
+        except ValueError:
+            logger.warning("the coordinator sent a relay certificate that is not PEM")
+            return False
+        if name not in certificate_names(leaf) or not self._fits_key(pem):
+            logger.warning("relay certificate sent is not for %s with this key", name)
+            return False
+        _write_private(self.chain_path, pem)
+        self._use(self.chain_path, self.key_path, name, pem)
+        logger.info("relay certificate for %s loaded (HTTPS)", name)
+        return True
 
     # --- the coordinator's side ------------------------------------------------------------------
 
@@ -160,21 +199,13 @@ class RelayCertificate:
         """Act on a heartbeat answer's TLS fields; True when a (new) certificate got loaded."""
         if self.own or name is None:
             return False
+        again = False
         if chain is not None:
-            pem = chain.encode()
-            try:
-                leaf = x509.load_pem_x509_certificate(pem)
-            except ValueError:
-                logger.warning("the coordinator sent a relay certificate that is not PEM")
-                return False
-            if name not in certificate_names(leaf) or not self._fits_key(pem):
-                logger.warning("relay certificate sent is not for %s with this key", name)
-                return False
-            _write_private(self.chain_path, pem)
-            self._use(self.chain_path, self.key_path, name, pem)
-            logger.info("relay certificate for %s loaded (HTTPS)", name)
-            return True
-        if name not in (self.name, self._requested):
+            if self._take(name, chain.encode()):
+                return True
+            refused = hashlib.sha256(chain.encode()).hexdigest()
+            again, self._refused = refused != self._refused, refused  # once per such chain
+        if again or name not in (self.name, self._requested):
             try:
                 await submit_csr(make_csr(self._key(), name))
             except CoordinatorError as exc:
