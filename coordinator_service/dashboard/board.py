@@ -6,7 +6,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from coordinator_service.ledger.earnings import ANONYMOUS, current_period_start, estimate
+from coordinator_service.ledger.earnings import (
+    ANONYMOUS,
+    current_period_start,
+    estimate,
+    flagged_node_ids,
+)
 from coordinator_service.ledger.payouts import split_tally
 from coordinator_service.ledger.tally import Tally
 
@@ -49,12 +54,14 @@ async def stream_boards(db: AsyncSession, now: datetime, limit: int = 50) -> Boa
     """Rank each stream's nodes by credited time since the last payout (the ledger's split)."""
     period_from = min(await current_period_start(db, now), now)
     counted = (await estimate(db, period_from, now)).counted
+    flagged = await flagged_node_ids(db)
     boards = []
     for stream in counted.streams:
         amounts, seconds, pool, _ = split_tally(
             Tally(counted.start, counted.end, [stream], counted.nodes)
         )
-        ranked = sorted(seconds, key=lambda n: (-seconds[n], -amounts.get(n, 0), n))[:limit]
+        shown = [n for n in seconds if n not in flagged]
+        ranked = sorted(shown, key=lambda n: (-seconds[n], -amounts.get(n, 0), n))[:limit]
         rows = [
             BoardRow(
                 rank=rank,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coordinator_service.ledger.credit import as_utc
 from coordinator_service.ledger.payouts import split_tally
 from coordinator_service.ledger.tally import Tally, tally
-from coordinator_service.storage.models import Payout, PayoutLine, Probe, Stream
+from coordinator_service.storage.models import Node, Payout, PayoutLine, Probe, Stream
 from streamr_protocol.models import (
     LeaderboardEntry,
     LeaderboardResponse,
@@ -27,6 +27,7 @@ from streamr_protocol.models import (
 )
 
 __all__ = [
+    "flagged_node_ids",
     "ANONYMOUS",
     "Estimate",
     "EstimateCache",
@@ -172,8 +173,9 @@ async def leaderboard(
     period_from = min(await current_period_start(session, now), now)
     result = await (cache or EstimateCache(0)).get(session, period_from, now)
     nodes = result.counted.nodes
+    flagged = await flagged_node_ids(session)
     ranked = sorted(
-        result.seconds,
+        (n for n in result.seconds if n not in flagged),
         key=lambda n: (-result.seconds[n], -result.amounts.get(n, 0), n),
     )[:limit]
     return LeaderboardResponse(
@@ -191,3 +193,8 @@ async def leaderboard(
             for rank, n in enumerate(ranked, start=1)
         ],
     )
+
+
+async def flagged_node_ids(session: AsyncSession) -> set[str]:
+    """Nodes flagged now: the public leaderboards leave them out (a caught cheat is no example)."""
+    return set((await session.scalars(select(Node.id).where(Node.flagged))).all())

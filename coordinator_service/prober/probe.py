@@ -9,8 +9,10 @@
 3. Each segment's `X-Streamr-Segment-Proof` must be the HMAC of the node's relay URL and the
    body's SHA-256 keyed by this node's probe key (`not_owned` otherwise; `outdated` when the
    relay signs nothing at all: an app older than signed segments, see `MUST_UPDATE`).
-4. Each body's SHA-256 must be a segment the origin published (`hash_mismatch`), recently enough:
-   its age minus the segments listed after it must stay under the stale limit (`stale`).
+4. Each body's SHA-256 must be a segment the origin published (`hash_mismatch`), recently enough
+   (`stale`, `StreamIndex.staleness`): one of the current publish session may be older than its
+   place in the playlist says by at most the stale limit; one of an earlier session is fine
+   until the current session has had that long to reach the node (the publish gap never counts).
 
 Playlists are read up to `MAX_PLAYLIST_BYTES` (a player needs the live tail; our relays list a
 handful of segments) and parsed on a worker thread, so a node serving a huge playlist costs the
@@ -280,10 +282,10 @@ async def _play(
         if published is None:
             return "hash_mismatch", f"sha256 {digest[:16]}… is no recent origin segment"
         listed_after = sum(s.duration for s in segments[position + 1 :])
-        age = time.time() - published.seen_at - listed_after
         limit = config.stale_after_s or max(4 * index.target_duration, 8.0)
-        if age > limit:
-            return "stale", f"stale by {age:.0f} s (limit {limit:.0f} s)"
+        stale = index.staleness(published, listed_after, limit, time.time())
+        if stale is not None:  # judged on the current publish session, with a restart grace
+            return "stale", stale
     return "ok", ""
 
 

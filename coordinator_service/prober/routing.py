@@ -1,6 +1,7 @@
 """Pick where a viewer of a stream goes: healthy nodes with spare capacity, else the origin.
 
-`eligible_relays` lists the nodes a viewer may be sent to: active (not banned), not flagged,
+`eligible_relays` lists the nodes a viewer may be sent to (none while the stream is not live,
+`origin.is_live`): active (not banned), not flagged,
 heard from within the heartbeat grace, reporting the stream live within it, with an http(s)
 relay URL, whose latest probe in the last `UNREACHABLE_WINDOW` did not fail, and with spare
 viewer slots (`weight = capacity_kbit // VIEWER_KBIT − viewers`, where `viewers` leaves out
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.errors import NotFoundError
 from coordinator_service.ledger.credit import as_utc
+from coordinator_service.prober.origin import is_live
 from coordinator_service.prober.players import PLAYERS
 from coordinator_service.services.nodes import ACTIVE
 from coordinator_service.storage.models import Node, Probe, Stream, UptimeInterval
@@ -83,6 +85,8 @@ async def eligible_relays(
     stream = await session.scalar(select(Stream).where(Stream.name == stream_name))
     if stream is None:
         raise NotFoundError(f"there is no stream named {stream_name!r}", code="unknown_stream")
+    if not is_live(stream):  # no viewer goes to a node relaying an ended stream's last segments
+        return stream, []
     since = now - grace
     relaying = exists().where(
         UptimeInterval.node_id == Node.id,

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.ledger.credit import as_utc
 from coordinator_service.prober.addresses import coordinator_addresses
-from coordinator_service.prober.origin import OriginWatcher, StreamIndex, record_live
+from coordinator_service.prober.origin import OriginWatcher, StreamIndex, record_origin
 from coordinator_service.prober.probe import ProbeConfig, ProbeOutcome, ProbeTarget, probe_node
 from coordinator_service.prober.reputation import Reputation
 from coordinator_service.relay_tls.trust import relay_trust
@@ -51,8 +51,6 @@ __all__ = ["SHARD_CONNECTIONS", "Prober", "ProberSettings"]
 logger = logging.getLogger(__name__)
 
 SHARD_CONNECTIONS = 16
-# A live state an SRS hook (or an earlier poll) set stands this long against the poller.
-LIVE_HOLD = timedelta(seconds=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +108,7 @@ class Prober:
         ]
         self.watcher = OriginWatcher(self.client)
         self.origins: dict[str, tuple[int, str]] = {}
+        self.hooks: dict[str, tuple[bool, datetime]] = {}
         self._poll_locks: dict[str, asyncio.Lock] = {}
         self._polled_at: dict[str, float] = {}
         self._rnd = random.SystemRandom()
@@ -164,29 +163,40 @@ class Prober:
     # --- origins -----------------------------------------------------------------------------
 
     async def poll_origins(self) -> dict[str, StreamIndex]:
-        """Poll every unpaused stream's origin and record whether it is live."""
+        """Poll every unpaused stream's origin and record whether it is live (hooks first)."""
         async with self.read_sessions() as session:
             rows = (
                 await session.execute(
-                    select(Stream.id, Stream.name, Stream.origin_url, Stream.live).where(
-                        Stream.paused.is_(False)
-                    )
+                    select(
+                        Stream.id,
+                        Stream.name,
+                        Stream.origin_url,
+                        Stream.live,
+                        Stream.hook_live,
+                        Stream.hook_at,
+                    ).where(Stream.paused.is_(False))
                 )
             ).all()
-        self.origins = {name: (sid, url) for sid, name, url, _ in rows}
-        was_live = {name: live for _, name, _, live in rows}
+        self.origins = {row.name: (row.id, row.origin_url) for row in rows}
+        self.hooks = {
+            row.name: (bool(row.hook_live), as_utc(row.hook_at))
+            for row in rows
+            if row.hook_at is not None
+        }
+        was_live = {row.name: row.live for row in rows}
         indexes = await asyncio.gather(*(self._poll(name) for name in self.origins))
         now = self.clock()
-        grace = timedelta(seconds=2 * self.settings.origin_poll_s + 2)
-        changes = [
-            (self.origins[index.name][0], index.is_live(now.timestamp()))
-            for index in indexes
-            if index.is_live(now.timestamp()) or was_live[index.name]
-        ]
-        if changes:  # nothing to write while every stream stays offline
+        changes = []
+        for index in indexes:
+            live = index.is_live(now.timestamp())
+            if live or was_live[index.name]:  # nothing to write while a stream stays offline
+                hook = self.hooks.get(index.name)
+                seen = hook[1] if hook else None
+                changes.append((self.origins[index.name][0], live, index.live_span(), seen))
+        if changes:
             async with self.sessions() as session:
-                for stream_id, live in changes:
-                    await record_live(session, stream_id, live, now, grace, LIVE_HOLD)
+                for stream_id, live, span, seen in changes:
+                    await record_origin(session, stream_id, live, now, span, seen)
                 await session.commit()
         return {index.name: index for index in indexes}
 
@@ -201,7 +211,9 @@ class Prober:
             if index is not None and self._polled_at.get(name, -1e9) >= started_after:
                 return index
             self._polled_at[name] = loop.time()
-            return await self.watcher.poll(name, self.origins[name][1])
+            hook = self.hooks.get(name)
+            noted = (hook[0], hook[1].timestamp()) if hook else None
+            return await self.watcher.poll(name, self.origins[name][1], noted)
 
     def _refresher(self, name: str) -> Callable[[], Awaitable[StreamIndex]]:
         """Return a callback that gets an index polled after the moment it is called."""

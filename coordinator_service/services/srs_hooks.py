@@ -14,14 +14,13 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.errors import AuthError
-from coordinator_service.prober.origin import record_live
+from coordinator_service.prober.origin import record_hook
 from coordinator_service.services.app_settings import get_setting, put_settings
 from coordinator_service.services.clock import utcnow
 from coordinator_service.services.publish_keys import check_publish_key
@@ -29,7 +28,6 @@ from coordinator_service.storage.models import Stream
 
 __all__ = [
     "HOOK_PATH",
-    "REPUBLISH_JOINS",
     "SRS_HOOK_SECRET",
     "HookEvent",
     "HookOutcome",
@@ -43,8 +41,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SRS_HOOK_SECRET = "srs_hook_secret"
-# A publish this soon after the last live interval ended continues it (OBS reconnecting).
-REPUBLISH_JOINS = timedelta(seconds=30)
 HOOK_PATH = "/api/v1/hooks/srs/{secret}"
 
 
@@ -116,7 +112,7 @@ async def handle_hook(session: AsyncSession, event: HookEvent) -> HookOutcome:
     if live:
         check_publish_key(stream, event.param)  # AuthError: SRS refuses the publish
     changed = bool(stream.live) != live
-    await record_live(session, stream.id, live, utcnow(), REPUBLISH_JOINS)
+    await record_hook(session, stream.id, live, utcnow())
     await session.commit()
     logger.info("SRS %s: stream %s is %s", event.action, stream.name, "live" if live else "off")
     return HookOutcome(stream.name, live, changed, "ok")

@@ -85,6 +85,9 @@ class Stream(Base):
     created_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
     # the secret OBS appends as `NAME?key=…`; checked by the SRS on_publish hook
     publish_key: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # SRS's latest hook for the stream (on_publish: True): authoritative over the origin poller
+    hook_live: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=None)
+    hook_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME, nullable=True, default=None)
 
 
 class StreamPoolChange(Base):

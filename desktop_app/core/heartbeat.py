@@ -49,10 +49,10 @@ class HeartbeatLoop:
 
     async def run(self) -> None:
         while True:
+            self._wake.clear()  # a wake-up during the beat below asks for another one
             delay = await self._beat_once()
             if delay is None:
                 return
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), delay)
             except TimeoutError:

@@ -506,6 +506,9 @@ class Node:
         # the relay drops a puller from its streams before stopping it
         stopped = not live and (self._relay is None or stream not in self._relay.pullers)
         self._publish(StreamLiveChanged(stream, live, stopped=stopped))
+        if live and self._heartbeat is not None:
+            # tell the coordinator at once: credit starts with the relay, not a beat later
+            self._heartbeat.beat_now()
 
     async def _watch_viewers(self) -> None:
         while True:

@@ -130,11 +130,26 @@ def preview_self_test(tray_app: TrayApp, url: str) -> None:
     logger.info("preview self-test: playing %s with %s", url, backend or "nothing")
 
 
+def prefilled(config: NodeConfig, settings: TraySettings) -> TraySettings:
+    """The settings with what the command line gave (--name, --payout-handle, --relay-port),
+    so the wizard starts filled in; saved only when the friend joins."""
+    given = config.model_fields_set
+    update: dict[str, object] = {}
+    if "name" in given and config.name:
+        update["display_name"] = config.name
+    if "payout_handle" in given and config.payout_handle:
+        update["payout_handle"] = config.payout_handle
+    if "relay_port" in given and config.relay_port:
+        update["relay_port"] = config.relay_port
+    return settings.model_copy(update=update) if update else settings
+
+
 def build_tray_app(
     config: NodeConfig, settings: TraySettings, has_tray: bool | None = None
 ) -> TrayApp:
     """Put the app together around the real node core (loaded when the node starts)."""
     joined = config.identity_path.exists()
+    settings = prefilled(config, settings)
 
     def current_host() -> str | None:
         try:

@@ -9,10 +9,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from coordinator_service.api.app import create_app
 from coordinator_service.api.state import AppContext, context
 from coordinator_service.config import Settings
+from coordinator_service.services.srs_hooks import hook_secret
+from coordinator_service.storage.models import Stream
 from tests.fixtures.postgres import empty_tables
 
 
@@ -61,6 +64,20 @@ class Api:
         response = await self.client.post("/api/v1/admin/streams", json=body, headers=self.admin)
         assert response.status_code == 201, response.text
         return response.json()  # type: ignore[no-any-return]
+
+    async def publish(self, stream: str = "demo", action: str = "on_publish") -> None:
+        """Call SRS's hook as SRS does when OBS starts (or, `on_unpublish`, stops) publishing.
+
+        The stream is then live (viewers may go to its nodes) though the test origin is never
+        read: an origin the coordinator cannot read is no evidence against the hook.
+        """
+        async with self.ctx.db.transaction() as session:
+            secret = await hook_secret(session)
+            key = await session.scalar(select(Stream.publish_key).where(Stream.name == stream))
+            await session.commit()
+        body = {"action": action, "app": "live", "stream": stream, "param": f"?key={key}"}
+        response = await self.client.post(f"/api/v1/hooks/srs/{secret}", json=body)
+        assert response.json() == {"code": 0}, response.text
 
     async def create_invite(self, **fields: Any) -> dict[str, Any]:
         response = await self.client.post("/api/v1/admin/invites", json=fields, headers=self.admin)

@@ -4,6 +4,8 @@ import re
 
 from sqlalchemy import update
 
+from coordinator_service.app_state import lookup
+from coordinator_service.dashboard.env import DashboardEnv
 from coordinator_service.dashboard.routes.public import hls_vendored
 from coordinator_service.storage.models import Node
 from tests.dashboard.conftest import Dash
@@ -83,3 +85,23 @@ async def test_leaderboard_page_ranks_each_streams_supporters_without_sign_in(da
     pool = re.search(r"pool so far ([0-9.]+) USD", page.text)
     assert pool and float(pool.group(1)) > 0
     assert 'href="/watch/main"' in page.text
+
+
+async def test_a_flagged_node_is_left_off_the_public_leaderboards(dash: Dash) -> None:
+    await _seeded(dash, nodes=6)  # Friend 0003 is flagged (and credited for part of the day)
+
+    async def names() -> tuple[set[str], set[str]]:
+        page = (await dash.client.get("/leaderboard")).text
+        rows = re.findall(r'<td class="num">(\d+)</td><th scope="row">([^<]+)</th>', page)
+        shown = {name for _, name in rows}
+        api = (await dash.client.get("/api/v1/leaderboard")).json()["entries"]
+        return shown, {entry["display_name"] for entry in api}
+
+    page, api = await names()
+    assert "Friend 0003" not in page | api and "Friend 0001" in page & api
+    async with dash.db() as db:
+        await db.execute(update(Node).where(Node.id == "n00003").values(flagged=False))
+        await db.commit()
+    lookup(dash.app, DashboardEnv).board.clear()  # the page's board is kept a few seconds
+    page, api = await names()
+    assert "Friend 0003" in page and "Friend 0003" in api  # the same node, no longer flagged

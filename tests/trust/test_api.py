@@ -220,6 +220,7 @@ async def test_watch_redirects_to_healthy_nodes_only_and_falls_back_to_the_origi
             node.last_heartbeat_at = now - timedelta(hours=1) if name == "silent" else now
             node.flagged = name == "flagged"
             node.viewers = 5 if name == "full" else 0
+            node.next_probe_at = now + timedelta(hours=1)  # the app's prober leaves them be
             session.add(
                 UptimeInterval(
                     node_id=node.id,
@@ -230,6 +231,8 @@ async def test_watch_redirects_to_healthy_nodes_only_and_falls_back_to_the_origi
             )
         session.add(Probe(node_id=nodes["failing"]["node_id"], at=now, ok=False, reason="timeout"))
         await session.commit()
+    assert (await api.client.get("/watch/main.m3u8")).headers["location"] == origin  # not live
+    await api.publish("main")
     targets = set()
     for _ in range(30):
         response = await api.client.get("/watch/main/relay.m3u8")

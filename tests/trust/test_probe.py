@@ -42,7 +42,13 @@ async def origin():
 async def watched(origin):
     async with httpx.AsyncClient(timeout=5) as client:
         watcher = OriginWatcher(client)
-        await watcher.poll("main", origin.url("main"))
+        # the first poll only learns the playlist (it may be an old one): live once it grows
+        index = await watcher.poll("main", origin.url("main"))
+        for _ in range(50):
+            if index.is_live(time.time()):
+                break
+            await asyncio.sleep(0.2)
+            index = await watcher.poll("main", origin.url("main"))
         yield client, watcher
 
 

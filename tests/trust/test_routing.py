@@ -59,8 +59,11 @@ async def test_eligible_relays_lists_only_healthy_relays_with_spare_slots(sessio
             )
             other = None if kind == "elsewhere" else stream
             await seed.up(kind, other, (500, 600))
+        _, offline = await eligible_relays(session, "main", now, timedelta(seconds=60))
+        stream.live = True
         got_stream, candidates = await eligible_relays(session, "main", now, timedelta(seconds=60))
     assert got_stream.name == "main"
+    assert offline == [], "no viewer goes to a node while the stream is not live"
     assert candidates == [RelayCandidate("ok", "http://10.0.0.2:80", 3)]
 
 
@@ -74,12 +77,14 @@ async def test_legacy_redirect_never_carries_the_node_chosen_path_or_query(api: 
         # register and heartbeat refuse such URLs (422); a row from before that rule may hold one
         node.relay_url = "http://198.51.100.7:8090/phish/page?next=https://evil.test"
         node.last_heartbeat_at = now
+        node.next_probe_at = now + timedelta(hours=1)  # the app's prober leaves it be
         session.add(
             UptimeInterval(
                 node_id=node.id, stream_id=sid, started_at=now - timedelta(minutes=1), ended_at=now
             )
         )
         await session.commit()
+    await api.publish("main")
     response = await api.client.get("/watch/main/relay.m3u8")
     assert response.status_code == 302
     assert response.headers["location"] == "http://198.51.100.7:8090/live/main.m3u8"

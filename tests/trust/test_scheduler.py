@@ -1,11 +1,12 @@
 """The probe loop on real databases: leases, reputations, flags, live intervals."""
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from coordinator_service.prober.scheduler import Prober, ProberSettings
 from coordinator_service.services.pause import PAUSED_REPORT
@@ -79,6 +80,16 @@ def settings(**kw):
     return ProberSettings(**{**base, **kw})
 
 
+async def poll_until_live(*probers: Prober) -> None:
+    """Poll the origins until each prober sees the stream grow (a first poll only learns it)."""
+    for _ in range(50):
+        indexes = await asyncio.gather(*(p.poll_origins() for p in probers))
+        if all(i["main"].is_live(time.time()) for i in indexes):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("the origin never looked live")
+
+
 async def run_cycles(prober: Prober, cycles: int) -> None:
     for _ in range(cycles):
         await prober.poll_origins()
@@ -141,7 +152,7 @@ async def test_two_replicas_never_probe_the_same_node_at_once(sessions, origin):
         one = Prober(sessions, settings(probe_interval_s=60, holder="one"))
         two = Prober(sessions, settings(probe_interval_s=60, holder="two"))
         try:
-            await asyncio.gather(one.poll_origins(), two.poll_origins())
+            await poll_until_live(one, two)
             counts = await asyncio.gather(one.probe_due(), two.probe_due())
         finally:
             await one.stop()
@@ -162,7 +173,10 @@ async def test_silent_nodes_are_not_probed_and_failures_after_the_last_beat_do_n
         await seed(sessions, origin, {"quitting": relay.url}, {"quitting": "k"})
         prober = Prober(sessions, settings(beating_window_s=1.0))
         try:
-            await prober.poll_origins()
+            await poll_until_live(prober)
+            async with sessions() as session:  # it beats once more, now
+                await session.execute(update(Node).values(last_heartbeat_at=datetime.now(UTC)))
+                await session.commit()
             assert await prober.probe_due() == 1  # heard from just now: probed
             await asyncio.sleep(0.7)
             assert await prober.probe_due() == 0  # silent for longer than the window
@@ -187,7 +201,7 @@ async def test_a_failure_of_a_node_that_announced_a_pause_is_not_counted(session
             await session.commit()
         prober = Prober(sessions, settings())
         try:
-            await prober.poll_origins()
+            await poll_until_live(prober)
             assert await prober.probe_due() == 1
         finally:
             await prober.stop()

@@ -33,6 +33,7 @@ async def relaying(api: Api, first: int = 1, **kinds: str) -> dict[str, str]:
     now = utcnow()
     async with api.ctx.db.transaction() as session:
         sid = (await session.execute(Stream.__table__.select())).first().id
+        (await session.get(Stream, sid)).live = True
         for name, kind in kinds.items():
             node = await session.get(Node, ids[name])
             node.last_heartbeat_at = now - timedelta(hours=1) if kind == "silent" else now

@@ -2,6 +2,7 @@
 
 from desktop_app.core.config import NodeConfig
 from desktop_app.ui.app import LazyJoinBackend as CoreJoinBackend
+from desktop_app.ui.app import build_tray_app
 from desktop_app.ui.history import History
 from desktop_app.ui.node_settings import read_invite
 from desktop_app.ui.settings import TraySettings
@@ -100,3 +101,15 @@ class FakeNode:
 
     async def start(self) -> None:
         raise RuntimeError("not in this test")
+
+
+def test_the_wizard_starts_with_what_the_command_line_gave(qtbot, qloop, home, tmp_path) -> None:
+    config = NodeConfig(
+        data_dir=tmp_path / "node", name="Sam", payout_handle="@sam", relay_port=9123
+    )
+    app = build_tray_app(config, TraySettings(), has_tray=False)
+    wizard = app.show_wizard()
+    qtbot.add_widget(wizard)
+    assert wizard.profile_page.display_name.text() == "Sam"
+    assert wizard.profile_page.payout_handle.text() == "@sam"
+    assert wizard.relay_port == 9123

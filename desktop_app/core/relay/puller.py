@@ -1,7 +1,9 @@
 """Pull one stream from its origin into sliding windows: adaptive polling, each segment once.
 
-A stream is one media playlist, or a master playlist whose variants are all pulled (a master
-with a single variant, as SRS 6 answers first with its `hls_ctx` step, is simply followed).
+A stream is one media playlist, or a master playlist whose variants are all pulled. SRS 6's
+`hls_ctx` step (a one-variant master) is followed for every variant and the session URL it gives
+is kept, stepped again only when SRS expires it (`streamr_protocol.hls_steps`), so SRS counts
+the node once.
 Origin trouble (404, ENDLIST, stalls, garbage, 5xx) is logged once per kind, retried with
 backoff, and never drops what is already good; after `grace_s` offline the stream is reported
 not live and its window is dropped.
@@ -32,6 +34,7 @@ from streamr_protocol.hls import (
     parse_playlist,
     render_master,
 )
+from streamr_protocol.hls_steps import follow_steps, resolve_renditions
 
 __all__ = ["PullSettings", "Rendition", "StreamPuller"]
 
@@ -178,21 +181,13 @@ class StreamPuller:
             await asyncio.sleep(backoff.next())
 
     async def _discover(self) -> None:
-        text, url = await self._fetch_playlist(self.origin_url)
-        parsed = parse_playlist(text, url)
-        if isinstance(parsed, MasterPlaylist) and len(parsed.variants) == 1:
-            url = parsed.variants[0].uri
-            text, url = await self._fetch_playlist(url)
-            parsed = parse_playlist(text, url)
-            if isinstance(parsed, MasterPlaylist):
-                raise PlaylistError("master playlist points at another master playlist")
-        if isinstance(parsed, MasterPlaylist):
-            variants = list(parsed.variants)[: self.settings.max_variants]
-            self.master = parsed
-            self._layout([v.uri for v in variants], list(variants))
-        else:
-            self.master = None
-            self._layout([url], [None])
+        """Read the entry URL, through SRS's `hls_ctx` step for every variant."""
+        resolved = await resolve_renditions(
+            self._fetch_playlist, self.origin_url, self.settings.max_variants
+        )
+        variants = [r.variant for r in resolved]
+        self.master = MasterPlaylist(tuple(v for v in variants if v)) if len(resolved) > 1 else None
+        self._layout([r.url for r in resolved], variants)
 
     def _layout(self, urls: list[str], variants: list[Variant | None]) -> None:
         """Keep the windows when the layout is unchanged (e.g. a new hls_ctx), else rebuild."""
@@ -235,8 +230,11 @@ class StreamPuller:
             try:
                 text, final_url = await self._fetch_playlist(rendition.url)
                 parsed = parse_playlist(text, final_url)  # after redirects
-                if not isinstance(parsed, MediaPlaylist):
-                    raise _Rediscover()
+                if isinstance(parsed, MasterPlaylist):  # SRS expired our hls_ctx session
+                    final_url, parsed = await follow_steps(self._fetch_playlist, final_url, parsed)
+                    if isinstance(parsed, MasterPlaylist):
+                        raise _Rediscover()
+                    rendition.url = final_url  # the session SRS gave us now
                 added = await self._ingest(rendition, parsed)
             except _Offline:
                 raise
@@ -336,9 +334,9 @@ class StreamPuller:
             if self.live:
                 logger.warning("stream %s: not live; dropping its window", self.name)
                 for rendition in self.renditions:
+                    # where it was is kept: SRS 6 goes on serving its last playlist after the
+                    # publisher left, and those segments must not come back as new ones
                     rendition.window.clear()
-                    rendition.last_sequence = -1
-                    rendition.uris.clear()
             self._set_live(False)
 
     def _set_live(self, live: bool) -> None:
