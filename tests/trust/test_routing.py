@@ -94,6 +94,7 @@ async def test_our_own_recent_probes_do_not_use_up_a_relays_viewer_slots(session
     async with sessions() as session:
         seed = Seeder(session)
         stream = await seed.stream()
+        stream.live = True
         now = at(600)
         for node_id in ("probed", "watched"):
             await seed.node(node_id, last_heartbeat_at=now, capacity_kbit=8_000, viewers=4)
