@@ -231,7 +231,8 @@ async def test_watch_redirects_to_healthy_nodes_only_and_falls_back_to_the_origi
             )
         session.add(Probe(node_id=nodes["failing"]["node_id"], at=now, ok=False, reason="timeout"))
         await session.commit()
-    assert (await api.client.get("/watch/main/relay.m3u8")).headers["location"] == origin  # not live
+    not_live = await api.client.get("/watch/main/relay.m3u8")
+    assert not_live.headers["location"] == origin
     await api.publish("main")
     targets = set()
     for _ in range(30):
