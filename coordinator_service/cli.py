@@ -45,6 +45,7 @@ from coordinator_service.services.origin_check import check_origin
 from coordinator_service.services.publish_keys import obs_stream_key, rotate_publish_key
 from coordinator_service.services.views import admin_node_view
 from coordinator_service.storage.db import Database
+from streamr_protocol.addresses import plain_http_public
 from streamr_protocol.invite import format_invite_link
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
@@ -106,6 +107,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     print(f"data dir: {settings.data_dir}", flush=True)
     print(f"admin token: kept in {settings.admin_token_path} (mode 0600)", flush=True)
     print(f"public URL (invite links): {settings.public_url}", flush=True)
+    if plain_http_public(settings.public_url):
+        print(
+            "warning: the public URL is plain http:// on a public address: node tokens and "
+            "stream assignments travel in clear; put HTTPS in front and pass "
+            "--public-url https://…",
+            flush=True,
+        )
     print(f"listening on http://{_url_host(settings.host)}:{settings.port}", flush=True)
     data_flag = f" --data-dir {settings.data_dir}" if args.data_dir else ""
     print(f"dashboard: {settings.public_url.rstrip('/')}/", flush=True)
@@ -373,10 +381,8 @@ def _cmd_nodes_list(args: argparse.Namespace) -> int:
         private = [v.display_name for v in views if probes.get(v.node_id) == "private_address"]
         if private:
             print(
-                f"note: probes of {', '.join(private)} fail with private_address: their relay "
-                "address is a LAN or loopback one. For relays on your own network, run serve "
-                "with --allow-private-relays; otherwise the friend gives --public-url (or "
-                "forwards the relay port) so viewers can reach them."
+                f"note: probes of {', '.join(private)} fail with private_address: "
+                f"{nodes.PRIVATE_ADDRESS_FIX}."
             )
 
     return run_async(run)

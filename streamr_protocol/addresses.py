@@ -6,8 +6,16 @@ and IPv6 forms that embed such an IPv4 address (IPv4-mapped, 6to4, NAT64), decod
 """
 
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+from urllib.parse import urlsplit
 
-__all__ = ["CGNAT", "NAT64_PREFIXES", "embedded_ipv4", "is_internal", "parse_ip"]
+__all__ = [
+    "CGNAT",
+    "NAT64_PREFIXES",
+    "embedded_ipv4",
+    "is_internal",
+    "parse_ip",
+    "plain_http_public",
+]
 
 CGNAT = ip_network("100.64.0.0/10")
 NAT64_PREFIXES = (ip_network("64:ff9b::/96"), ip_network("64:ff9b:1::/48"))
@@ -42,3 +50,16 @@ def is_internal(ip: IPv4Address | IPv6Address) -> bool:
     if isinstance(ip, IPv4Address) and ip in CGNAT:
         return True
     return not ip.is_global or ip.is_multicast
+
+
+def plain_http_public(url: str) -> bool:
+    """Tell whether `url` is plain http:// to a host that is not local (a name counts as public)."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return False
+    if parts.scheme.lower() != "http" or host == "localhost" or host.endswith(".localhost"):
+        return False
+    ip = parse_ip(host)
+    return ip is None or not is_internal(ip)

@@ -1,9 +1,10 @@
 """Links from the coordinator the app may open or trust: http(s) only, rebuilt by the app."""
 
-from ipaddress import ip_address
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["is_local_host", "is_plain_http_remote", "safe_download_url"]
+from streamr_protocol.addresses import plain_http_public
+
+__all__ = ["is_plain_http_remote", "safe_download_url"]
 
 
 def safe_download_url(url: str) -> str | None:
@@ -23,22 +24,6 @@ def safe_download_url(url: str) -> str | None:
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
 
 
-def is_local_host(host: str) -> bool:
-    """Tell whether `host` is this machine or a private network address (no DNS lookup)."""
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address = ip_address(host)
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_private or address.is_link_local
-
-
 def is_plain_http_remote(url: str) -> bool:
     """Tell whether `url` is plain http:// to a host that is not local (readable on the path)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme.lower() == "http" and not is_local_host(parts.hostname or "")
+    return plain_http_public(url)

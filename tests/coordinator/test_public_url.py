@@ -16,3 +16,12 @@ def test_explicit_schemes_and_the_local_default_are_kept(tmp_path) -> None:
         "http://10.0.0.2:8000"
     )
     assert Settings(data_dir=tmp_path, port=8123).public_url == "http://127.0.0.1:8123"
+
+
+def test_serve_warns_about_a_plain_http_public_url() -> None:
+    from streamr_protocol.addresses import plain_http_public
+
+    assert plain_http_public("http://stream.example.org:8000")
+    assert plain_http_public("http://93.184.216.34:8000")
+    for fine in ("https://stream.example.org", "http://127.0.0.1:8000", "http://10.0.0.2:8000"):
+        assert not plain_http_public(fine), fine
