@@ -381,10 +381,8 @@ def _cmd_nodes_list(args: argparse.Namespace) -> int:
         private = [v.display_name for v in views if probes.get(v.node_id) == "private_address"]
         if private:
             print(
-                f"note: probes of {', '.join(private)} fail with private_address: their relay "
-                "address is a LAN or loopback one. For relays on your own network, run serve "
-                "with --allow-private-relays; otherwise the friend gives --public-url (or "
-                "forwards the relay port) so viewers can reach them."
+                f"note: probes of {', '.join(private)} fail with private_address: "
+                f"{nodes.PRIVATE_ADDRESS_FIX}."
             )
 
     return run_async(run)

@@ -20,6 +20,10 @@ __all__ = [
     "MAX_CAPACITY_KBIT",
     "STREAM_NAME_PATTERN",
     "AdminNodeResponse",
+    "AuditAssignment",
+    "AuditReport",
+    "AuditReportBatch",
+    "AuditReportsAccepted",
     "ErrorBody",
     "ErrorResponse",
     "HeartbeatRequest",
@@ -155,6 +159,8 @@ class HeartbeatRequest(_Model):
     viewers: int = Field(default=0, ge=0, le=1_000_000)
     capacity_kbit: int = Field(default=10_000, ge=0, le=MAX_CAPACITY_KBIT)
     version: Version = "0"
+    audits: bool = False
+    """This node performs peer audits: the answer may carry `audits` (older nodes never ask)."""
     segment_proofs: bool = Field(
         default=False, description="the relay signs every segment (older nodes: nonce probes)"
     )
@@ -182,6 +188,14 @@ class UpdateInfo(_Model):
     download_url: str
 
 
+class AuditAssignment(_Model):
+    """Fetch a stream from another node's relay as a player would, then report it."""
+
+    id: str = Field(min_length=1, max_length=32)
+    url: str = Field(max_length=2048)
+    expires_at: datetime
+
+
 class HeartbeatResponse(_Model):
     interval_s: int
     streams: list[StreamAssignment]
@@ -196,6 +210,29 @@ class HeartbeatResponse(_Model):
         max_length=65536,
         description="PEM chain for tls_name, sent when the node does not hold it yet",
     )
+    audits: list[AuditAssignment] | None = None
+
+
+class AuditReport(_Model):
+    """What an auditor got: HTTP status, bytes and SHA-256 of one segment, and timings."""
+
+    id: str = Field(min_length=1, max_length=32)
+    status: int = Field(default=0, ge=0, le=999)
+    bytes: int = Field(default=0, ge=0, le=1 << 31)
+    sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
+    ttfb_ms: int = Field(default=0, ge=0, le=600_000)
+    total_ms: int = Field(default=0, ge=0, le=600_000)
+    error: str = Field(default="", max_length=200)
+
+
+class AuditReportBatch(_Model):
+    """Sent by an auditor to `POST /api/v1/nodes/audits`."""
+
+    reports: list[AuditReport] = Field(min_length=1, max_length=32)
+
+
+class AuditReportsAccepted(_Model):
+    accepted: int
 
 
 class RelayCsrRequest(_Model):

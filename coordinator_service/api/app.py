@@ -27,6 +27,7 @@ from coordinator_service.api.metrics import Metrics, MetricsMiddleware
 from coordinator_service.api.ratelimit import RateLimits
 from coordinator_service.api.routes import (
     admin,
+    audits,
     health,
     hooks,
     invites,
@@ -69,6 +70,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     payouts.node_router,
     watch.router,
     watch_reports.router,
+    audits.router,
     leaderboard.router,
     hooks.router,
     relay_tls.router,
@@ -79,7 +81,7 @@ def background_jobs(dashboard: DashboardEnv, tls: RelayTls | None) -> list[Backg
     """Every job the app runs for its lifetime (each a coroutine function of the context)."""
 
     async def prober(ctx: AppContext) -> None:
-        await run_prober(ctx.db, ctx.settings, ctx.origins)
+        await run_prober(ctx.db, ctx.settings, ctx.auditors, ctx.origins)
 
     async def overview_cache(ctx: AppContext) -> None:
         await warm_overview(dashboard)

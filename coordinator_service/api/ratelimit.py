@@ -53,7 +53,8 @@ def _storage(redis_url: str | None) -> Storage:
 
 class RateLimits:
     """Limits: `ip` (any caller), `register` (joins per IP), `node` (per node token),
-    `report` (viewer report batches per IP)."""
+    `report` (viewer report batches per IP), `audit` (peer audit reports per node token, counted
+    apart so audits never cost a node its heartbeats)."""
 
     def __init__(self, settings: Settings) -> None:
         self._storage = _storage(settings.redis_url)
@@ -63,6 +64,7 @@ class RateLimits:
             "register": parse(settings.rate_limit_register),
             "node": parse(settings.rate_limit_node),
             "report": parse(settings.rate_limit_report),
+            "audit": parse(settings.rate_limit_node),
         }
         self._warned_at = 0.0
 

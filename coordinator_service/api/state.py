@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -34,6 +34,8 @@ class AppContext:
     recorder: HeartbeatRecorder
     admin_token: str = ""
     report_secret: bytes = b""
+    auditors: dict[str, datetime] = field(default_factory=dict)
+    """Nodes that announced `audits: true` in a heartbeat to this replica, and when."""
     estimates: EstimateCache = field(default_factory=lambda: EstimateCache(ttl_s=5.0))
     origins: dict[str, StreamIndex] = field(default_factory=dict)  # the prober's origin indexes
     background: list[BackgroundJob] = field(default_factory=list)

@@ -19,6 +19,7 @@ from coordinator_service.dashboard.auth import (
     token_fingerprint,
 )
 from coordinator_service.dashboard.env import DashboardEnv, get_env
+from coordinator_service.services.nodes import PRIVATE_ADDRESS_FIX
 
 __all__ = [
     "ADMIN_CSP",
@@ -38,6 +39,7 @@ __all__ = [
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals["private_address_fix"] = PRIVATE_ADDRESS_FIX
 templates.env.filters["money"] = money.format_minor
 templates.env.filters["amount"] = money.format_amount
 templates.env.filters["duration"] = money.format_duration

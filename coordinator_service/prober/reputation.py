@@ -3,7 +3,8 @@
 Each probe updates the node's evidence: `α ← λα + w·success`, `β ← λβ + w·failure`, with
 λ = 0.95, so old evidence fades (a probe 14 probes ago counts half). The score is `α / (α + β)`.
 
-Weights by reason: a passed probe adds 1 to α; a timeout adds 0.3 to β (networks drop packets:
+Weights by reason: a passed probe adds 1 to α; a timeout, or a peer audit's `slow` segment (a
+lossy link is no cheat), adds 0.3 to β (networks drop packets:
 an honest node with 10 % random timeouts keeps a score near 0.97 and, over 2,000 simulated days of a
 probe a minute, never dropped below 0.81); every other failure (refused,
 HTTP error, stale playlist, wrong bytes, proof failure, no relay, private address) adds 3 to β.
@@ -43,6 +44,7 @@ Reason = Literal[
     "not_owned",
     "no_relay",
     "private_address",
+    "slow",
     "outdated",
 ]
 REASONS: Final[tuple[Reason, ...]] = get_args(Reason)
@@ -56,7 +58,7 @@ SUCCESS_WEIGHT: Final = 1.0
 TIMEOUT_WEIGHT: Final = 0.3
 HARD_FAILURE_WEIGHT: Final = 3.0
 FAILURE_WEIGHTS: Final[dict[Reason, float]] = {
-    reason: (TIMEOUT_WEIGHT if reason == "timeout" else HARD_FAILURE_WEIGHT)
+    reason: (TIMEOUT_WEIGHT if reason in ("timeout", "slow") else HARD_FAILURE_WEIGHT)
     for reason in REASONS
     if reason != "ok" and reason not in NEUTRAL
 }

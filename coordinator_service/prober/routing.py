@@ -3,10 +3,12 @@
 `eligible_relays` lists the nodes a viewer may be sent to (none while the stream is not live,
 `origin.is_live`): active (not banned), not flagged,
 heard from within the heartbeat grace, reporting the stream live within it, with an http(s)
-relay URL, whose latest probe in the last `UNREACHABLE_WINDOW` did not fail, and with spare
-viewer slots (`weight = capacity_kbit // VIEWER_KBIT − viewers`, where `viewers` leaves out
-the clients our own probes look like: a relay counts each player shape a probe used within
-`PROBE_VIEWER_WINDOW` as a viewer). `pick_pathways` draws N of
+relay URL, whose latest probe in the last `UNREACHABLE_WINDOW` did not fail, that its viewers do
+not report failing (`evidence.py`), and with spare viewer slots: the claim
+(`capacity_kbit // VIEWER_KBIT − viewers`, where `viewers` leaves out the clients our own probes
+look like: a relay counts each player shape a probe used within `PROBE_VIEWER_WINDOW` as a
+viewer), none when peer audits measured it too slow, bounded to twice the median weight until
+viewers justify more (`capacity.py`). `pick_pathways` draws N of
 them for one viewer, each draw proportional to weight without replacement. `watch_target` is
 the legacy single redirect: one draw, else the origin.
 
@@ -26,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.errors import NotFoundError
 from coordinator_service.ledger.credit import as_utc
+from coordinator_service.prober.capacity import bounded_weights, measure, slots
 from coordinator_service.prober.origin import is_live
 from coordinator_service.prober.players import PLAYERS
 from coordinator_service.services.nodes import ACTIVE
@@ -108,15 +111,25 @@ async def eligible_relays(
     ).all()
     if not rows:
         return stream, []
-    failing, probed = await _probe_history(session, [row[0] for row in rows], now)
-    candidates = []
+    ids = [row[0] for row in rows]
+    failing, probed = await _probe_history(session, ids, now)
+    measured = await measure(session, stream.id, ids, now)
+    weights: dict[str, int] = {}
+    bases: dict[str, str] = {}
     for node_id, relay_url, capacity, viewers in rows:
         base = canonical_relay_base(relay_url)
-        # the relay counts our own probes (shaped like players) among its viewers for a while
-        weight = capacity // VIEWER_KBIT - max(0, viewers - probed[node_id])
-        if node_id in failing or base is None or weight <= 0:
+        if node_id in failing or base is None or measured[node_id].fails_viewers:
             continue
-        candidates.append(RelayCandidate(node_id=node_id, relay_url=base, weight=weight))
+        bases[node_id] = base
+        # the relay counts our own probes (shaped like players) among its viewers for a while
+        viewers = max(0, viewers - probed[node_id])
+        weights[node_id] = slots(capacity, viewers, measured[node_id], VIEWER_KBIT)
+    bounded = bounded_weights(weights, measured)
+    candidates = [
+        RelayCandidate(node_id=node_id, relay_url=bases[node_id], weight=weight)
+        for node_id, weight in bounded.items()
+        if weight > 0
+    ]
     return stream, candidates
 
 

@@ -1,8 +1,11 @@
 """The prober as a background job of the coordinator app (the app assembles it in `api/app.py`)."""
 
 import asyncio
+from collections.abc import Mapping
+from datetime import datetime
 
 from coordinator_service.config import Settings
+from coordinator_service.prober.audits import AuditRunner
 from coordinator_service.prober.origin import StreamIndex
 from coordinator_service.prober.scheduler import Prober, ProberSettings
 from coordinator_service.storage.db import Database
@@ -11,9 +14,16 @@ __all__ = ["run_prober"]
 
 
 async def run_prober(
-    db: Database, settings: Settings, origins: dict[str, StreamIndex] | None = None
+    db: Database,
+    settings: Settings,
+    auditors: Mapping[str, datetime] | None = None,
+    origins: dict[str, StreamIndex] | None = None,
 ) -> None:
-    """Watch origins and probe nodes until cancelled; `origins` shares the origin indexes."""
+    """Watch origins, probe nodes and run peer audits until cancelled.
+
+    `auditors`: the nodes that lately announced they audit (heartbeats fill it), and when.
+    `origins`: shares the origin indexes (the watch playlist reads the origin's variants).
+    """
     prober = Prober(
         db.transaction,
         ProberSettings(
@@ -30,10 +40,22 @@ async def run_prober(
         ),
         read_sessions=db.session,
     )
-    if origins is not None:  # the watch playlist reads the origin's variants from them
+    if origins is not None:
         prober.watcher.indexes = origins
+    beating_window_s = max(1.5 * settings.heartbeat_interval, settings.heartbeat_interval + 1)
+    audits = AuditRunner(
+        db.transaction,
+        lambda: prober.watcher.indexes,
+        lambda: prober.origins,
+        (lambda: auditors) if auditors is not None else None,
+        audit_interval_s=settings.probe_interval,
+        relaying_window_s=settings.grace_seconds,
+        beating_window_s=beating_window_s,
+    )
     await prober.start()
+    await audits.start()
     try:
         await asyncio.Event().wait()
     finally:
+        await audits.stop()
         await prober.stop()

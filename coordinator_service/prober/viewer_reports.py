@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coordinator_service.prober.evidence import SLOW_SEGMENT_MS
 from coordinator_service.storage.models import AppSetting
 
 __all__ = [
@@ -162,11 +163,14 @@ class PathwayTally:
 
 
 def tally_reports(reports: Iterable[tuple[str, bool, int, int]]) -> dict[str, PathwayTally]:
-    """Sum `(pathway, ok, bytes, ms)` reports per pathway (bytes and ms of loads that worked)."""
+    """Sum `(pathway, ok, bytes, ms)` reports per pathway (bytes and ms of loads that worked).
+
+    A load slower than `SLOW_SEGMENT_MS` counts as failed: the viewer's playback stalled.
+    """
     tallies: dict[str, PathwayTally] = {}
     for pathway, ok, size, ms in reports:
         tally = tallies.setdefault(pathway, PathwayTally())
-        if ok:
+        if ok and ms <= SLOW_SEGMENT_MS:
             tally.ok += 1
             tally.bytes += size
             tally.ms += ms

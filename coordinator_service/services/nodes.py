@@ -14,6 +14,7 @@ from coordinator_service.services.tokens import hash_secret, new_id, new_token
 from coordinator_service.storage.models import Node, NodeProfileChange, Probe
 
 __all__ = [
+    "PRIVATE_ADDRESS_FIX",
     "ACTIVE",
     "BANNED",
     "LEFT",
@@ -195,3 +196,11 @@ async def last_probe_reasons(session: AsyncSession, node_ids: list[str]) -> dict
         )
     )
     return {node_id: reason for node_id, reason in rows}
+
+
+PRIVATE_ADDRESS_FIX = (
+    "its relay address is a LAN or loopback one: for relays on your own network, run serve "
+    "with --allow-private-relays; otherwise the friend gives --public-url (or forwards the "
+    "relay port) so viewers can reach it"
+)
+"""What the host reads where a probe failed with `private_address` (CLI and dashboard)."""

@@ -1,5 +1,6 @@
 """CoordinatorClient: the node's httpx calls to the coordinator, errors mapped to core.errors."""
 
+from collections.abc import Sequence
 from typing import TypeVar
 
 import httpx
@@ -25,6 +26,7 @@ from streamr_protocol import (
     RelayCsrResponse,
     StreamResponse,
 )
+from streamr_protocol.models import AuditReport, AuditReportBatch, AuditReportsAccepted
 
 __all__ = ["CoordinatorClient"]
 
@@ -61,6 +63,13 @@ class CoordinatorClient:
         return self._parse(
             await self._call("POST", "/api/v1/nodes/heartbeat", request), HeartbeatResponse
         )
+
+    async def report_audits(self, reports: Sequence[AuditReport]) -> int:
+        """Post peer audit reports; returns how many the coordinator accepted."""
+        response = await self._call(
+            "POST", "/api/v1/nodes/audits", AuditReportBatch(reports=list(reports))
+        )
+        return self._parse(response, AuditReportsAccepted).accepted
 
     async def check_invite(self, code: str) -> str | None:
         """The invite's status (active, invalid, revoked, expired, used); None from a host too

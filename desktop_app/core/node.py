@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from desktop_app.core.audit import Auditor
 from desktop_app.core.client import CoordinatorClient
 from desktop_app.core.config import Identity, NodeConfig
 from desktop_app.core.errors import ConfigError, CoordinatorError, Error, RelayPortError
@@ -149,6 +150,7 @@ class Node:
         self._status: StatusPage | None = None
         self._client: CoordinatorClient | None = None
         self._heartbeat: HeartbeatLoop | None = None
+        self._auditor: Auditor | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._beat_task: asyncio.Task[None] | None = None
         self._reachable: bool | None = None
@@ -324,6 +326,8 @@ class Node:
         self._client = CoordinatorClient(
             self.identity.coordinator_url, self.identity.node_token, version=node_version()
         )
+        wildcard = config.relay_host in ("", "0.0.0.0", "::")
+        self._auditor = Auditor(self._client.report_audits, None if wildcard else config.relay_host)
         self._heartbeat = HeartbeatLoop(
             self._client,
             self._heartbeat_request,
@@ -374,6 +378,9 @@ class Node:
             await self._relay.stop()
         if self._status is not None:
             await self._status.stop()
+        if self._auditor is not None:
+            await self._auditor.aclose()
+            self._auditor = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -426,6 +433,7 @@ class Node:
                 "viewers": sum(r.viewers for r in reports),
                 "capacity_kbit": self.config.capacity_kbit,
                 "version": node_version(),
+                "audits": self.state != "paused",
                 "segment_proofs": True,
                 "paused": self.state == "paused",
                 "tls_certificate_sha256": self._certificate.held_sha256
@@ -445,6 +453,8 @@ class Node:
         if answer.state == "banned":
             await self._on_rejected("the coordinator has banned this node")
             return
+        if answer.audits and self._auditor is not None:
+            self._auditor.take(answer.audits)
         wanted = {a.name: a.origin_url for a in answer.streams if a.name not in self._unsupported}
         if self.state == "paused":
             wanted = {}

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -95,12 +96,19 @@ async def test_stream_add_warns_when_the_origin_answers_404_or_not_hls(tmp_path:
 @pytest.mark.slow
 def test_links_say_when_they_point_at_a_server_that_is_not_running(tmp_path: Path) -> None:
     with run_coordinator(tmp_path) as coord:
+        # the origin watcher reads this "origin" every poll: no INFO line per HTTP request
+        coord.cli("stream", "add", "x", "--origin", coord.url + "/healthz", "--pool-per-hour", "1")
         assert "dashboard: http://127.0.0.1:" in coord.log()
         assert "sign in: run `streamr-coordinator dashboard-link" in coord.log()
         alive = coord.cli("invite", "create")
         assert alive.returncode == 0 and "warning" not in alive.stderr
         assert alive.stdout.strip().splitlines()[-1].startswith(coord.url + "/join/")
         assert "alembic" not in alive.stderr  # no INFO lines of the migration tool
+        deadline = time.monotonic() + 30
+        while "origin of x sent a bad playlist" not in coord.log():  # the watcher has read it
+            assert time.monotonic() < deadline, coord.log()[-2000:]
+            time.sleep(0.2)
+        assert "HTTP Request:" not in coord.log()
     # the server stopped: the stored address answers no more
     for args in (("invite", "create"), ("dashboard-link",)):
         dead = coord.cli(*args)

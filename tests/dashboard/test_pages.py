@@ -6,7 +6,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from coordinator_service.storage.models import Invite, Node, Stream
+from coordinator_service.services.clock import utcnow
+from coordinator_service.services.nodes import PRIVATE_ADDRESS_FIX
+from coordinator_service.storage.models import Invite, Node, Probe, Stream
 from streamr_protocol.invite import parse_invite_link
 from tests.dashboard.conftest import PUBLIC_URL, Dash
 from tests.dashboard.seed import seed
@@ -230,3 +232,15 @@ async def test_overview_hour_cache_gives_the_same_series_and_counts_only_new_hou
         again = await stats.overview(db, now, 75, cache)
     assert again.probes_failed[:-1] == plain.probes_failed[:-1]
     assert again.probes_failed[-1] == plain.probes_failed[-1] + 1
+
+
+async def test_a_private_address_probe_says_what_to_do(dash: Dash) -> None:
+    await _seeded(dash, nodes=2)
+    async with dash.db() as db:
+        db.add(Probe(node_id="n00001", at=utcnow(), ok=False, reason="private_address"))
+        await db.commit()
+    page = html.unescape((await dash.client.get("/nodes/n00001")).text)
+    assert "private_address</span> at" in page and PRIVATE_ADDRESS_FIX in page
+    listing = html.unescape((await dash.client.get("/nodes")).text)
+    assert f'title="{PRIVATE_ADDRESS_FIX}">private_address' in listing
+    assert "--allow-private-relays" in PRIVATE_ADDRESS_FIX and "--public-url" in PRIVATE_ADDRESS_FIX

@@ -44,6 +44,9 @@ def test_srs_conf_cuts_short_hls_segments_and_calls_the_hooks():
     hls = vhost["hls"]
     assert hls["enabled"] == ["on"]
     assert 1 <= float(hls["hls_fragment"][0]) <= 2
+    # SRS 6 cuts only after hls_td_ratio × hls_fragment: 1.0 keeps the promised 2 s segments
+    # (tests/coordinator/test_srs_origin.py reads what the real SRS makes of it)
+    assert float(hls["hls_td_ratio"][0]) == 1.0
     assert float(hls["hls_window"][0]) >= 3 * float(hls["hls_fragment"][0])
     assert hls["hls_ts_file"] == ["[app]/[stream]-[seq].ts"]
     hooks = vhost["http_hooks"]

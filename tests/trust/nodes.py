@@ -28,6 +28,7 @@ class BeatingNode:
         self.real_relay: Relay | None = None
         self.mirror: MirrorRelay | None = None
         self._task: asyncio.Task[None] | None = None
+        self.capacity_kbit: int | None = None
         self.client = httpx.AsyncClient(timeout=5)
 
     async def join(self, invite_link: str, relay_url: str, **fields: Any) -> None:
@@ -68,7 +69,8 @@ class BeatingNode:
             with contextlib.suppress(httpx.HTTPError):
                 response = await self.client.post(
                     f"{self.coordinator_url}/api/v1/nodes/heartbeat",
-                    json={"streams": [{"name": "main", "live": True}], "viewers": 0},
+                    json={"streams": [{"name": "main", "live": True}], "viewers": 0}
+                    | ({"capacity_kbit": self.capacity_kbit} if self.capacity_kbit else {}),
                     headers=headers,
                 )
                 if response.status_code == 200 and self.real_relay is not None:

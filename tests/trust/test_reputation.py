@@ -32,14 +32,14 @@ def test_honest_node_with_ten_percent_timeouts_is_never_flagged_over_a_day(seed)
     assert min(rep.score for rep in history) > FLAG_BELOW + 0.05
 
 
-@pytest.mark.parametrize("reason", sorted(set(FAILURE_WEIGHTS) - {"timeout"}))
+@pytest.mark.parametrize("reason", sorted(set(FAILURE_WEIGHTS) - {"timeout", "slow"}))
 def test_a_cheat_is_flagged_within_three_probes_from_full_trust(reason):
     history = simulate([reason] * 3)
     assert history[-1].flagged
     assert history[-1].score < FLAG_BELOW
 
 
-@pytest.mark.parametrize("reason", sorted(set(FAILURE_WEIGHTS) - {"timeout"}))
+@pytest.mark.parametrize("reason", sorted(set(FAILURE_WEIGHTS) - {"timeout", "slow"}))
 def test_a_cheat_is_flagged_within_three_probes_after_a_long_honest_record(reason):
     rnd = random.Random(7)
     honest = ["timeout" if rnd.random() < 0.10 else "ok" for _ in range(500)]

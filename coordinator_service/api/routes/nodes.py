@@ -16,6 +16,7 @@ from coordinator_service.api.deps import (
     ip_limited,
     register_limited,
 )
+from coordinator_service.api.routes.audits import audit_field
 from coordinator_service.api.state import context
 from coordinator_service.errors import AuthError, ValidationError
 from coordinator_service.relay_tls.service import tls_answer_fields
@@ -153,18 +154,20 @@ async def heartbeat(body: HeartbeatRequest, request: Request) -> Response:
     streams, update = _rendered(await ctx.catalog.get())
     if not body.segment_proofs:
         update = _must_update(await ctx.catalog.get(), ctx.settings.public_url)
-    tls = b""
+    extra = b""  # optional answer fields: the relay certificate, peer audits to run
     if result.state != "banned":
-        tls = await tls_answer_fields(
+        extra = await tls_answer_fields(
             request.app, result.node_id, beat.relay_url, body.tls_certificate_sha256
         )
+        if body.audits and not body.paused:
+            extra += await audit_field(ctx, result.node_id, result.at)
     answer = b'{"interval_s":%d,"streams":%s,"state":"%s","server_time":"%s","update":%s%s}' % (
         ctx.settings.heartbeat_interval,
         b"[]" if result.state == "banned" or body.paused else streams,
         result.state.encode(),
         result.at.isoformat().replace("+00:00", "Z").encode(),
         update,
-        tls,
+        extra,
     )
     return Response(answer, media_type="application/json")
 

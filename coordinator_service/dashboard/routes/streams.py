@@ -18,6 +18,7 @@ from coordinator_service.dashboard.web import (
 from coordinator_service.errors import Error
 from coordinator_service.money import to_minor
 from coordinator_service.services import streams as streams_service
+from coordinator_service.services.publish_keys import rotate_publish_key
 
 router = APIRouter(route_class=SecureRoute, include_in_schema=False)
 
@@ -26,6 +27,7 @@ _DONE = {
     "saved": "Stream saved.",
     "paused": "Stream paused.",
     "resumed": "Stream resumed.",
+    "key": "New publish key made: put it in OBS (Settings → Stream → Stream Key).",
 }
 
 
@@ -98,6 +100,9 @@ async def edit_stream(
 ) -> Response:
     """Save a stream's origin and pool, or pause/resume it."""
     try:
+        if action == "rotate-key":
+            await rotate_publish_key(db, await streams_service.get_stream(db, name))
+            return RedirectResponse("/streams?done=key", status_code=303)
         if action in ("pause", "resume"):
             changes = streams_service.StreamChanges(paused=action == "pause")
             done = "paused" if action == "pause" else "resumed"
