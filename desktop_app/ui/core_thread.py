@@ -8,6 +8,7 @@ and receives the core's events as queued Qt signals.
 """
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 from collections.abc import Callable, Coroutine, Iterable
@@ -46,9 +47,16 @@ class CoreThread:
         finally:
             self.loop.close()
 
+    def _submit(self, coro: Coroutine[Any, Any, T]) -> "concurrent.futures.Future[T]":
+        """Hand `coro` to the core's loop; once the loop has stopped, close it and refuse."""
+        if not self._thread.is_alive() or self.loop.is_closed():
+            coro.close()  # never leave a coroutine that was not awaited behind
+            raise RuntimeError("the node core has stopped")
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
     async def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Await `coro` on the core's loop from another loop (the Qt one)."""
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+        return await asyncio.wrap_future(self._submit(coro))
 
     def call(self, function: Callable[[], T], timeout: float = SNAPSHOT_TIMEOUT_S) -> T:
         """Run a quick synchronous `function` on the core's thread and return its result."""
@@ -56,7 +64,7 @@ class CoreThread:
         async def wrapper() -> T:
             return function()
 
-        return asyncio.run_coroutine_threadsafe(wrapper(), self.loop).result(timeout)
+        return self._submit(wrapper()).result(timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the loop and wait for the thread."""

@@ -8,10 +8,12 @@ segments back as new ones.
 
 import asyncio
 import hashlib
+import time
 
 import httpx
 import pytest
 
+from coordinator_service.prober.origin import OriginWatcher
 from tests.coordinator.test_srs_origin import served_hashes
 from tests.fixtures.srs import needs_srs, srs_origin, srs_publisher
 from tests.node.helpers import running_relay, wait_segments, wait_until
@@ -80,3 +82,30 @@ async def test_srs_serving_its_last_playlist_does_not_bring_the_stream_back() ->
             with srs_publisher(srs.rtmp_url("main"), pattern="smptebars"):
                 await wait_until(lambda: puller.live, timeout=30)
                 assert puller.segments_pulled > pulled
+
+
+async def test_an_expired_hls_ctx_session_is_stepped_again_and_the_stream_goes_on() -> None:
+    """SRS answers an expired (here: unknown) session's URL with a master: both readers step."""
+    with srs_origin() as srs, srs_publisher(srs.rtmp_url("main")):
+        async with (
+            running_relay({"main": srs.playlist_url("main")}) as relay,
+            httpx.AsyncClient(timeout=10) as client,
+        ):
+            watcher = OriginWatcher(client)
+            url = f"http://127.0.0.1:{relay.port}/live/main.m3u8"
+            await wait_segments(client, url, 2, timeout=30)
+            index = await watcher.poll("main", srs.playlist_url("main"))
+            expired = srs.playlist_url("main") + "?hls_ctx=expired1"
+            puller = relay.pullers["main"]
+            puller.renditions[0].url = expired
+            [cursor] = index.cursors.values()
+            cursor.url = expired
+            pulled = puller.segments_pulled
+            for _ in range(20):
+                index = await watcher.poll("main", srs.playlist_url("main"))
+                await asyncio.sleep(0.5)
+            assert puller.live and puller.segments_pulled > pulled
+            assert "hls_ctx=expired1" in puller.renditions[0].url  # SRS's new answer kept
+            assert cursor.url.endswith("hls_ctx=expired1") and index.is_live(time.time())
+            # the entry URL was not read again: SRS counts the publisher, node, watcher, expired
+            assert srs.clients("main") <= 4

@@ -29,7 +29,7 @@ class OverviewTab(QWidget):
         chart_card.body.addWidget(self.chart)
         self.viewers = Figure("Viewers helped")
         self.served = Figure("Data passed on")
-        self.uptime = Figure("Helping for")
+        self.uptime = Figure("App running for")
         self.trust = Figure("Host's checks")
         self.reasons = QLabel()
         self.reasons.setWordWrap(True)
@@ -75,7 +75,8 @@ class OverviewTab(QWidget):
             f"today · {format_bytes(m.history.bytes_served_since(month_start(today)))} this month",
         )
         uptime = m.uptime()
-        self.uptime.show_figure(uptime or "–", "since the app started" if uptime else "not now")
+        caption = "paused now" if m.paused else "since the app started" if uptime else "not now"
+        self.uptime.show_figure(uptime or "–", caption)
         passed, total = m.checks_summary()
         if total == 0:
             self.trust.show_figure("No checks yet", "The host checks this app now and then.")
