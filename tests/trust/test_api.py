@@ -219,7 +219,7 @@ async def test_watch_redirects_to_healthy_nodes_only_and_falls_back_to_the_origi
             node = await session.get(Node, reg["node_id"])
             node.last_heartbeat_at = now - timedelta(hours=1) if name == "silent" else now
             node.flagged = name == "flagged"
-            node.viewers = 5 if name == "full" else 0
+            node.viewers = 6 if name == "full" else 0  # its one probe counts as a viewer
             if name != "unprobed":  # a relay URL gets viewers once a probe there passed
                 session.add(Probe(node_id=node.id, at=now, ok=True, reason="ok"))
             node.next_probe_at = now + timedelta(hours=1)  # the app's prober leaves them be
