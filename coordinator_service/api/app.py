@@ -81,7 +81,7 @@ def background_jobs(dashboard: DashboardEnv, tls: RelayTls | None) -> list[Backg
     """Every job the app runs for its lifetime (each a coroutine function of the context)."""
 
     async def prober(ctx: AppContext) -> None:
-        await run_prober(ctx.db, ctx.settings, ctx.auditors)
+        await run_prober(ctx.db, ctx.settings, ctx.auditors, ctx.origins)
 
     async def overview_cache(ctx: AppContext) -> None:
         await warm_overview(dashboard)
@@ -152,6 +152,7 @@ def create_app(settings: Settings) -> FastAPI:
         sign_in_limit=lambda ip: ctx.limits.hit("register", ip),
         silent_after_s=ctx.grace.total_seconds(),
         public_url=settings.public_url,
+        audience=ctx.metrics.audience,
     )
     install_dashboard(app, dashboard)
     tls = relay_tls_for(settings, db)

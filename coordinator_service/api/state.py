@@ -12,6 +12,7 @@ from coordinator_service.api.ratelimit import RateLimits
 from coordinator_service.app_state import lookup
 from coordinator_service.config import Settings
 from coordinator_service.ledger.earnings import EstimateCache
+from coordinator_service.prober.origin import StreamIndex
 from coordinator_service.services.heartbeats import CatalogCache, HeartbeatRecorder
 from coordinator_service.storage.db import Database
 
@@ -36,6 +37,7 @@ class AppContext:
     auditors: dict[str, datetime] = field(default_factory=dict)
     """Nodes that announced `audits: true` in a heartbeat to this replica, and when."""
     estimates: EstimateCache = field(default_factory=lambda: EstimateCache(ttl_s=5.0))
+    origins: dict[str, StreamIndex] = field(default_factory=dict)  # the prober's origin indexes
     background: list[BackgroundJob] = field(default_factory=list)
 
     @property

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coordinator_service.app_state import lookup
 from coordinator_service.dashboard.auth import SessionSigner, load_secret
 from coordinator_service.dashboard.board import Board
+from coordinator_service.services.audience import Audience
 
 __all__ = ["DashboardEnv", "SessionFactory", "get_env"]
 
@@ -32,6 +33,7 @@ class DashboardEnv:
         public_url: the coordinator's address in invite links (default: as the host reached it).
         hours: the overview's counted past hours (filled once at start, then per new hour).
         board: the public leaderboard, recomputed every few seconds at most.
+        audience: this replica's viewers on relays and on the origin (the watch routes count).
     """
 
     data_dir: Path
@@ -43,6 +45,7 @@ class DashboardEnv:
     public_url: str = ""
     hours: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     board: dict[str, Board] = field(default_factory=dict)
+    audience: Audience = field(default_factory=Audience)
 
     @cached_property
     def signer(self) -> SessionSigner:

@@ -123,6 +123,7 @@ class LiveOrigin:
     async def start(self, *, wait: bool = True) -> None:
         """Start the HTTP server and every publisher; wait for their first segments."""
         app = web.Application()
+        app.on_response_prepare.append(_allow_any_origin)
         app.router.add_get("/live/{file}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -328,6 +329,11 @@ class LiveOrigin:
     def _segment(self, file: str) -> web.Response:
         _, path = self._find(file)
         return web.Response(body=path.read_bytes(), content_type="video/mp2t")
+
+
+async def _allow_any_origin(_request: web.Request, response: web.StreamResponse) -> None:
+    """Let browser players read it from any page, as SRS does (`crossdomain on`)."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
 
 
 async def _serve(args: argparse.Namespace) -> None:

@@ -24,7 +24,7 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coordinator_service.ledger.credit import as_utc
 from coordinator_service.prober.fetch import FetchError, fetch
 from coordinator_service.storage.models import Stream, StreamLiveInterval
-from streamr_protocol.hls import HlsError, MasterPlaylist, MediaPlaylist, MediaSegment
+from streamr_protocol.hls import HlsError, MasterPlaylist, MediaPlaylist, MediaSegment, Variant
 from streamr_protocol.hls_steps import follow_steps, resolve_renditions
 
 __all__ = [
@@ -106,6 +106,9 @@ class StreamIndex:
     target_duration: float = 2.0
     ended: bool = False
     sessions: list[PublishSession] = field(default_factory=list)
+    # each rendition as a variant at the URL the watcher reads it from now (its SRS session);
+    # a lone stream is one variant without attributes; empty until the origin was read
+    variants: tuple[Variant, ...] = ()
     recent: "OrderedDict[tuple[str, int, int], OriginSegment]" = field(default_factory=OrderedDict)
     by_hash: "OrderedDict[str, OriginSegment]" = field(default_factory=OrderedDict)
     cursors: dict[str, _Cursor] = field(default_factory=dict)
@@ -253,9 +256,11 @@ class OriginWatcher:
             index.read_at = time.time()
         except FetchError as exc:
             index.cursors.clear()  # read the entry URL again next time
+            index.variants = ()
             logger.info("origin of %s unreadable: %s", name, exc.detail)
         except HlsError as exc:
             index.cursors.clear()
+            index.variants = ()
             logger.info("origin of %s sent a bad playlist: %s", name, exc)
         return index
 
@@ -275,9 +280,15 @@ class OriginWatcher:
                     raise HlsError("a rendition's playlist became a multi-variant master")
                 cursor.url = url  # SRS expired the session: keep the new one
                 result.append((key, cursor, parsed))
+            urls = [cursor.url for cursor in index.cursors.values()]
+            if len(urls) == len(index.variants):
+                index.variants = tuple(
+                    replace(v, uri=u) for v, u in zip(index.variants, urls, strict=True)
+                )
             return result
         old, index.cursors = index.cursors, {}
         result = []
+        variants = []
         for rendition in await resolve_renditions(self._fetch_text, entry):
             key = _path(rendition.variant.uri if rendition.variant else entry)
             if key in index.cursors:
@@ -286,6 +297,8 @@ class OriginWatcher:
             cursor.url = rendition.url
             index.cursors[key] = cursor
             result.append((key, cursor, rendition.playlist))
+            variants.append(replace(rendition.variant or Variant("", 0), uri=rendition.url))
+        index.variants = tuple(variants)
         return result
 
     async def _ingest(

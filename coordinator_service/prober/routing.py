@@ -5,8 +5,10 @@
 heard from within the heartbeat grace, reporting the stream live within it, with an http(s)
 relay URL, whose latest probe in the last `UNREACHABLE_WINDOW` did not fail, that its viewers do
 not report failing (`evidence.py`), and with spare viewer slots: the claim
-(`capacity_kbit // VIEWER_KBIT − viewers`), none when peer audits measured it too slow, bounded to
-twice the median weight until viewers justify more (`capacity.py`). `pick_pathways` draws N of
+(`capacity_kbit // VIEWER_KBIT − viewers`, where `viewers` leaves out the clients our own probes
+look like: a relay counts each player shape a probe used within `PROBE_VIEWER_WINDOW` as a
+viewer), none when peer audits measured it too slow, bounded to twice the median weight until
+viewers justify more (`capacity.py`). `pick_pathways` draws N of
 them for one viewer, each draw proportional to weight without replacement. `watch_target` is
 the legacy single redirect: one draw, else the origin.
 
@@ -15,6 +17,7 @@ dropped, so no coordinator answer sends a viewer to a node-chosen path.
 """
 
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,8 +27,10 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.errors import NotFoundError
+from coordinator_service.ledger.credit import as_utc
 from coordinator_service.prober.capacity import bounded_weights, measure, slots
 from coordinator_service.prober.origin import is_live
+from coordinator_service.prober.players import PLAYERS
 from coordinator_service.services.nodes import ACTIVE
 from coordinator_service.storage.models import Node, Probe, Stream, UptimeInterval
 
@@ -42,6 +47,7 @@ __all__ = [
 
 VIEWER_KBIT = 2_000
 UNREACHABLE_WINDOW = timedelta(minutes=15)
+PROBE_VIEWER_WINDOW = timedelta(seconds=30)  # how long a relay counts a client as a viewer
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +112,7 @@ async def eligible_relays(
     if not rows:
         return stream, []
     ids = [row[0] for row in rows]
-    failing = await _failing(session, ids, now - UNREACHABLE_WINDOW)
+    failing, probed = await _probe_history(session, ids, now)
     measured = await measure(session, stream.id, ids, now)
     weights: dict[str, int] = {}
     bases: dict[str, str] = {}
@@ -115,6 +121,8 @@ async def eligible_relays(
         if node_id in failing or base is None or measured[node_id].fails_viewers:
             continue
         bases[node_id] = base
+        # the relay counts our own probes (shaped like players) among its viewers for a while
+        viewers = max(0, viewers - probed[node_id])
         weights[node_id] = slots(capacity, viewers, measured[node_id], VIEWER_KBIT)
     bounded = bounded_weights(weights, measured)
     candidates = [
@@ -153,14 +161,22 @@ async def watch_target(
     return stream.origin_url
 
 
-async def _failing(session: AsyncSession, node_ids: list[str], since: datetime) -> set[str]:
-    """Return the nodes whose latest probe since `since` failed."""
+async def _probe_history(
+    session: AsyncSession, node_ids: list[str], now: datetime
+) -> tuple[set[str], Counter[str]]:
+    """Return the nodes whose latest probe in `UNREACHABLE_WINDOW` failed, and per node how
+    many viewers our own recent probes may count as (one per player shape, within the window
+    a relay counts a viewer)."""
     rows = await session.execute(
-        select(Probe.node_id, Probe.ok)
-        .where(Probe.node_id.in_(node_ids), Probe.at >= since)
+        select(Probe.node_id, Probe.ok, Probe.at)
+        .where(Probe.node_id.in_(node_ids), Probe.at >= now - UNREACHABLE_WINDOW)
         .order_by(Probe.node_id, Probe.at.desc(), Probe.id.desc())
     )
     latest: dict[str, bool] = {}
-    for node_id, ok in rows.all():
+    probed: Counter[str] = Counter()
+    recent = now - PROBE_VIEWER_WINDOW
+    for node_id, ok, at in rows.all():
         latest.setdefault(node_id, ok)
-    return {node_id for node_id, ok in latest.items() if not ok}
+        if as_utc(at) >= recent and probed[node_id] < len(PLAYERS):
+            probed[node_id] += 1
+    return {node_id for node_id, ok in latest.items() if not ok}, probed

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from coordinator_service.config import Settings
 from coordinator_service.prober.audits import AuditRunner
+from coordinator_service.prober.origin import StreamIndex
 from coordinator_service.prober.scheduler import Prober, ProberSettings
 from coordinator_service.storage.db import Database
 
@@ -13,11 +14,15 @@ __all__ = ["run_prober"]
 
 
 async def run_prober(
-    db: Database, settings: Settings, auditors: Mapping[str, datetime] | None = None
+    db: Database,
+    settings: Settings,
+    auditors: Mapping[str, datetime] | None = None,
+    origins: dict[str, StreamIndex] | None = None,
 ) -> None:
     """Watch origins, probe nodes and run peer audits until cancelled.
 
     `auditors`: the nodes that lately announced they audit (heartbeats fill it), and when.
+    `origins`: shares the origin indexes (the watch playlist reads the origin's variants).
     """
     prober = Prober(
         db.transaction,
@@ -35,6 +40,8 @@ async def run_prober(
         ),
         read_sessions=db.session,
     )
+    if origins is not None:
+        prober.watcher.indexes = origins
     beating_window_s = max(1.5 * settings.heartbeat_interval, settings.heartbeat_interval + 1)
     audits = AuditRunner(
         db.transaction,

@@ -1,6 +1,7 @@
 """Debian's chromium, headless, driven by Playwright's async API (never a downloaded browser)."""
 
 import asyncio
+import subprocess
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -9,7 +10,11 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-__all__ = ["CHROMIUM", "chromium", "player_state", "screenshot", "wait_player"]
+from coordinator_service.dashboard.routes.public import hls_vendored
+
+__all__ = ["CHROMIUM", "chromium", "ensure_hls_js", "player_state", "screenshot", "wait_player"]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -50,11 +55,18 @@ async def screenshot(page: Page, folder: Path, name: str) -> Path:
     return path
 
 
+def ensure_hls_js() -> None:
+    """Run the build step that vendors hls.js when it has not run yet (scripts/test runs it)."""
+    if not hls_vendored():
+        subprocess.run([str(REPO_ROOT / "scripts" / "build-frontend")], check=True, timeout=300)
+
+
 async def player_state(page: Page) -> dict[str, Any]:
-    """The watch page's `window.streamrPlayer` plus the video's current time."""
+    """The watch page's `window.streamrPlayer`, the video's current time, and `__marker` (a
+    test sets it once; 0 again means the page was reloaded)."""
     state: dict[str, Any] = await page.evaluate(
         "() => ({...(window.streamrPlayer || {}),"
-        " time: document.getElementById('player').currentTime})"
+        " time: document.getElementById('player').currentTime, marker: window.__marker || 0})"
     )
     return state
 

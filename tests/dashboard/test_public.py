@@ -64,9 +64,11 @@ async def test_node_endpoint_names_the_relay_a_playlist_url_belongs_to(dash: Das
     assert missing.json()["error"]["code"] == "unknown_stream"
 
 
-async def test_watch_page_and_the_playlist_redirect_share_the_watch_path(dash: Dash) -> None:
+async def test_watch_page_playlist_and_relay_redirect_share_the_watch_path(dash: Dash) -> None:
     await _seeded(dash)
-    redirect = await dash.client.get("/watch/main.m3u8")
+    playlist = await dash.client.get("/watch/main.m3u8")
+    assert playlist.status_code == 200 and playlist.text.startswith("#EXTM3U")
+    redirect = await dash.client.get("/watch/main/relay.m3u8")
     assert redirect.status_code == 302
     assert redirect.headers["location"].endswith(".m3u8")
     page = await dash.client.get("/watch/main")

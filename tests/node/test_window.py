@@ -68,3 +68,40 @@ def test_window_invariants_hold_for_any_sequence_of_segments(items, max_bytes, l
         assert segment.name.split("-")[1].startswith(hashlib.sha256(segment.data).hexdigest()[:16])
     parsed = m3u8.loads(window.render("s/"))
     assert len(parsed.segments) == min(list_size, len(kept))
+
+
+def _feed(window: SegmentWindow, sequences: range | list[int]) -> list[int]:
+    return [
+        window.add(
+            bytes([n % 256]) * 10, duration=1.0, origin_uri=f"o/{n}.ts", origin_sequence=n
+        ).sequence
+        for n in sequences
+    ]
+
+
+def test_relays_that_started_apart_number_the_same_segment_alike() -> None:
+    early, late = SegmentWindow(list_size=3), SegmentWindow(list_size=3)
+    _feed(early, range(40, 50))
+    _feed(late, range(46, 50))
+    assert [s.sequence for s in early.listed] == [s.sequence for s in late.listed] == [47, 48, 49]
+    assert [s.name for s in early.listed] == [s.name for s in late.listed]
+    assert m3u8.loads(early.render("main/")).media_sequence == 47
+
+
+def test_an_origin_restart_keeps_the_numbering_going_up() -> None:
+    window = SegmentWindow(list_size=4)
+    assert _feed(window, range(7, 10)) == [7, 8, 9]
+    window.mark_discontinuity()
+    assert _feed(window, range(3)) == [10, 11, 12]  # the publisher restarted at 0
+    assert _feed(window, [3]) == [13]
+
+
+def test_a_skip_ahead_lists_only_the_new_run() -> None:
+    window = SegmentWindow(list_size=6)
+    _feed(window, range(4))
+    window.mark_discontinuity()
+    assert _feed(window, [9, 10]) == [9, 10]  # segments 4-8 never reached this relay
+    assert [s.sequence for s in window.listed] == [9, 10]
+    parsed = m3u8.loads(window.render("main/"))
+    assert parsed.media_sequence == 9 and len(parsed.segments) == 2
+    assert window.get(window.segments[0].name) is not None  # still served by name

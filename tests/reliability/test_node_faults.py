@@ -43,7 +43,7 @@ def _wait(check: Callable[[], Any], what: str, timeout: float = 40) -> Any:
 
 
 def _watch(coord_url: str) -> str:
-    answer = httpx.get(f"{coord_url}/watch/main.m3u8", timeout=5)
+    answer = httpx.get(f"{coord_url}/watch/main/relay.m3u8", timeout=5)
     assert answer.status_code == 302, answer.text
     return answer.headers["location"]
 

@@ -203,14 +203,14 @@ async def test_leaderboard_ranks_by_credited_time_and_hides_anonymous_names(api:
 
 
 async def test_watch_redirects_to_healthy_nodes_only_and_falls_back_to_the_origin(api: Api):
-    assert (await api.client.get("/watch/nope.m3u8")).status_code == 404
+    assert (await api.client.get("/watch/nope/relay.m3u8")).status_code == 404
     stream = await api.create_stream("main", pool_per_hour_minor=3600)
     nodes = {}
     for name in ("healthy", "flagged", "failing", "silent", "full"):
         nodes[name] = await api.register(
             display_name=name, relay_url=f"http://198.51.100.{len(name)}:80{len(nodes)}"
         )
-    origin = (await api.client.get("/watch/main.m3u8")).headers["location"]
+    origin = (await api.client.get("/watch/main/relay.m3u8")).headers["location"]
     assert origin == stream["origin_url"]
     now = utcnow()
     async with api.ctx.db.transaction() as session:
@@ -231,11 +231,12 @@ async def test_watch_redirects_to_healthy_nodes_only_and_falls_back_to_the_origi
             )
         session.add(Probe(node_id=nodes["failing"]["node_id"], at=now, ok=False, reason="timeout"))
         await session.commit()
-    assert (await api.client.get("/watch/main.m3u8")).headers["location"] == origin  # not live
+    not_live = await api.client.get("/watch/main/relay.m3u8")
+    assert not_live.headers["location"] == origin
     await api.publish("main")
     targets = set()
     for _ in range(30):
-        response = await api.client.get("/watch/main.m3u8")
+        response = await api.client.get("/watch/main/relay.m3u8")
         assert response.status_code == 302
         targets.add(response.headers["location"])
     healthy_url = (await api.client.get("/api/v1/admin/nodes", headers=api.admin)).json()

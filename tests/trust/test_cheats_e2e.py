@@ -159,11 +159,19 @@ async def test_cheats_are_flagged_honest_nodes_are_not_and_payouts_are_exact(tmp
         # viewers go only to unflagged nodes, and a real player plays the stream through /watch
         async with httpx.AsyncClient(timeout=5) as client:
             targets = {
-                (await client.get(f"{coord.url}/watch/main.m3u8")).headers["location"]
+                (await client.get(f"{coord.url}/watch/main/relay.m3u8")).headers["location"]
                 for _ in range(30)
+            }
+            offered = {
+                line
+                for _ in range(10)
+                for line in (await client.get(f"{coord.url}/watch/main.m3u8")).text.splitlines()
+                if line.startswith("http")
             }
         allowed = {f"{nodes[name].relay_url}/live/main.m3u8" for name in HONEST}
         assert targets and targets <= allowed
+        assert offered & allowed, offered
+        assert all(url.startswith(origin.base_url) for url in offered - allowed), offered
         probe = await asyncio.to_thread(
             subprocess.run,
             ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",

@@ -11,7 +11,7 @@ from coordinator_service.prober.routing import (
     pick_pathways,
 )
 from coordinator_service.services.clock import utcnow
-from coordinator_service.storage.models import Node, Stream, UptimeInterval
+from coordinator_service.storage.models import Node, Probe, Stream, UptimeInterval
 from tests.trust.conftest import Api, Seeder, at
 
 
@@ -88,3 +88,20 @@ async def test_legacy_redirect_never_carries_the_node_chosen_path_or_query(api: 
     response = await api.client.get("/watch/main/relay.m3u8")
     assert response.status_code == 302
     assert response.headers["location"] == "http://198.51.100.7:8090/live/main.m3u8"
+
+
+async def test_our_own_recent_probes_do_not_use_up_a_relays_viewer_slots(sessions):
+    async with sessions() as session:
+        seed = Seeder(session)
+        stream = await seed.stream()
+        stream.live = True
+        now = at(600)
+        for node_id in ("probed", "watched"):
+            await seed.node(node_id, last_heartbeat_at=now, capacity_kbit=8_000, viewers=4)
+            await seed.up(node_id, stream, (500, 600))
+        # three probes within the window the relay counts viewers in, one long before
+        for seconds in (590, 595, 599, 60):
+            session.add(Probe(node_id="probed", at=at(seconds), ok=True, reason="ok"))
+        await session.flush()
+        _, candidates = await eligible_relays(session, "main", now, timedelta(seconds=60))
+    assert [(c.node_id, c.weight) for c in candidates] == [("probed", 3)]

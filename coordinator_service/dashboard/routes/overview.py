@@ -22,8 +22,15 @@ async def overview_page(request: Request, _admin: AdminDep, env: EnvDep, db: DbD
         data.hour_starts,
         [("passed", "s-ok", data.probes_ok), ("failed", "s-bad", data.probes_failed)],
     )
+    audience = env.audience.streams()
     return render(
         request,
         "overview.html",
-        {"o": data, "streams": streams, "nodes_chart": nodes_chart, "probes_chart": probes_chart},
+        {
+            "o": data,
+            "streams": streams,
+            "audience": audience,
+            "nodes_chart": nodes_chart,
+            "probes_chart": probes_chart,
+        },
     )

@@ -289,6 +289,7 @@ class StreamPuller:
                 discontinuity=segment.discontinuity,
                 program_date_time=segment.program_date_time,
                 title=segment.title,
+                origin_sequence=segment.sequence,
             )
             rendition.last_sequence = segment.sequence
             rendition.uris[segment.sequence] = _path(segment.uri)

@@ -1,8 +1,15 @@
 """A sliding window of one rendition's segments in memory, bounded in bytes, keyed by content.
 
-The node names its segments `SEQ-HASH.EXT`: its own monotonic sequence plus the first hex
-digits of the SHA-256 of the bytes. A publisher restart that makes the origin reuse names can
-therefore never make the node serve stale bytes under a reused name.
+The node names its segments `SEQ-HASH.EXT`: a monotonic sequence plus the first hex digits of
+the SHA-256 of the bytes. A publisher restart that makes the origin reuse names can therefore
+never make the node serve stale bytes under a reused name.
+
+The sequence follows the origin's media sequence numbers when the puller gives them, so every
+relay numbers the same segment alike: a player switching relays (content steering pathways,
+redundant variants) finds the segment it needs under the same number. When the origin's
+numbering goes back (a publisher restart) the node keeps counting up from where it was; when
+it skips ahead (segments the node never got) the playlist lists only segments from the skip on,
+so the numbers a player derives from the playlist stay right.
 """
 
 import hashlib
@@ -57,6 +64,8 @@ class SegmentWindow:
         self._by_name: dict[str, CachedSegment] = {}
         self._bytes = 0
         self._next_sequence = 0
+        self._offset = 0  # node sequence − origin sequence (grows at each origin restart)
+        self._run_from = 0  # the first sequence of the current unbroken run (what is listed)
         self._pending_discontinuity = False
         self._evicted_discontinuities = 0
 
@@ -77,11 +86,22 @@ class SegmentWindow:
         discontinuity: bool = False,
         program_date_time: datetime | None = None,
         title: str | None = None,
+        origin_sequence: int | None = None,
     ) -> CachedSegment:
-        """Store a segment's bytes under a content-derived name and return it."""
+        """Store a segment's bytes under a content-derived name and return it.
+
+        `origin_sequence` is the segment's media sequence number at the origin (see above).
+        """
         digest = hashlib.sha256(data).hexdigest()
         sequence = self._next_sequence
-        self._next_sequence += 1
+        if origin_sequence is not None:
+            wanted = origin_sequence + self._offset
+            if wanted < sequence:  # the origin numbers from lower again: keep counting up
+                self._offset += sequence - wanted
+            elif wanted > sequence:  # skipped ahead: list only the new run
+                sequence = wanted
+                self._run_from = sequence
+        self._next_sequence = sequence + 1
         segment = CachedSegment(
             sequence=sequence,
             name=f"{sequence}-{digest[:HASH_CHARS]}{extension}",
@@ -134,8 +154,8 @@ class SegmentWindow:
 
     @property
     def listed(self) -> list[CachedSegment]:
-        """The newest segments, as the playlist lists them."""
-        return list(self._segments)[-self.list_size :]
+        """The newest segments of the current unbroken run, as the playlist lists them."""
+        return [s for s in list(self._segments)[-self.list_size :] if s.sequence >= self._run_from]
 
     @property
     def bytes_cached(self) -> int:
