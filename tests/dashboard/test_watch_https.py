@@ -1,4 +1,5 @@
-"""The watch page over HTTPS plays from HTTPS relays in a real Chromium.
+"""The watch page over HTTPS plays from HTTPS relays in a real Chromium, and keeps playing when
+the relay serving it is killed (the stall is measured into artifacts/watch-failover-https.json).
 
 The coordinator sits behind a TLS-terminating reverse proxy (as the host guide says), with a
 relay domain and pebble as its ACME CA; two real nodes get certificates for their names and
@@ -11,6 +12,8 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import json
+import signal
 import ssl
 import subprocess
 import time
@@ -23,9 +26,10 @@ from cryptography.hazmat.primitives import serialization
 
 from coordinator_service.dashboard.routes.public import hls_vendored
 from tests.dashboard.browser import chromium, screenshot, wait_player
+from tests.dashboard.test_watch_failover import STALL_METER
 from tests.fixtures.balancer import round_robin_balancer
 from tests.fixtures.net import free_port
-from tests.fixtures.node import run_node
+from tests.fixtures.node import RunningNode, run_node
 from tests.fixtures.origin import live_origin
 from tests.fixtures.pebble import self_signed
 from tests.fixtures.relay_tls import ZONE, relay_ca
@@ -87,8 +91,9 @@ async def test_the_watch_page_over_https_plays_from_https_relays(
             ),
         )
         coord.cli("stream", "add", "main", "--origin", origin.url("main"), "--pool-per-hour", "36")
+        nodes: dict[str, RunningNode] = {}
         for name in ("Sam", "Alex"):
-            await asyncio.to_thread(
+            nodes[name] = await asyncio.to_thread(
                 enter,
                 run_node(
                     tmp_path,
@@ -118,6 +123,7 @@ async def test_the_watch_page_over_https_plays_from_https_relays(
         problems: list[str] = []
         media: list[str] = []
         viewer = await browser.new_page(viewport={"width": 1024, "height": 768})
+        await viewer.add_init_script(STALL_METER)
         viewer.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
         viewer.on("pageerror", lambda exc: problems.append(str(exc)))
         viewer.on("request", lambda r: media.append(r.url) if "/live/" in r.url else None)
@@ -133,6 +139,44 @@ async def test_the_watch_page_over_https_plays_from_https_relays(
         assert all(u.startswith("https://") for u in media), [u for u in media if "http:" in u]
         assert any(u.split("/live/")[0] in relay_hosts for u in media), media[:5]
         assert not [p for p in problems if "Mixed Content" in p or "ERR_CERT" in p], problems
+        assert "origin" not in first["pathways"]  # the origin is plain HTTP: not offered here
+
+        # kill the relay serving the page: it plays on from the other HTTPS relay, no reload
+        by_id = {
+            n["node_id"]: nodes[n["display_name"]]
+            for n in await asyncio.to_thread(coord.admin_get, "/api/v1/admin/nodes")
+        }
+        playing = await wait_player(viewer, lambda s: s["pathway"] in by_id, "named its relay")
+        serving = playing["pathway"]
+        await viewer.evaluate("() => { window.__marker = 1; window.__stall.longest = 0; }")
+        killed_at = time.monotonic()
+        await asyncio.to_thread(_kill, by_id[serving])
+        moved = await wait_player(
+            viewer,
+            lambda s: s["pathway"] in by_id and s["pathway"] != serving,
+            "moved to the other relay",
+        )
+        switched_s = time.monotonic() - killed_at
+        played = await wait_player(
+            viewer, lambda s: s["time"] > moved["time"] + 4, "played on from the other relay"
+        )
+        stall_ms = await viewer.evaluate(
+            "() => Math.max(window.__stall.longest, performance.now() - window.__stall.last)"
+        )
+        assert played["marker"] == 1 and played["restarts"] == 0, "the page started over"
+        assert all(u.startswith("https://") for u in media)
+        measured = {
+            "stall_after_kill_ms": round(stall_ms),
+            "seconds_until_other_relay": round(switched_s, 2),
+        }
+        (artifacts_dir / "watch-failover-https.json").write_text(json.dumps(measured) + "\n")
+        print("watch failover over HTTPS:", measured)
+
+
+def _kill(node: RunningNode) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        node.process.send_signal(signal.SIGKILL)
+    node.process.wait(timeout=10)
 
 
 def _front(backend: str, context: ssl.SSLContext, port: int) -> Any:
