@@ -188,6 +188,8 @@ async def test_each_node_is_probed_once_per_cycle_across_replicas(
                 node.start_beating()
             await asyncio.sleep(10)
             stopped_at = datetime.now(UTC)
+            # read the states while the nodes still beat: once closed they turn silent
+            admin_nodes = await asyncio.to_thread(replicas[1].admin_get, "/api/v1/admin/nodes")
         finally:
             for node in nodes:
                 await node.close()
@@ -204,7 +206,7 @@ async def test_each_node_is_probed_once_per_cycle_across_replicas(
         first_ok = next(r["at"] for r in rows if r["ok"])
         failed = [tuple(r) for r in rows if not r["ok"] and first_ok < r["at"] < stopped_at]
         assert not failed, f"{node.name}: {failed}"
-    states = {n["node_id"]: n["state"] for n in replicas[1].admin_get("/api/v1/admin/nodes")}
+    states = {n["node_id"]: n["state"] for n in admin_nodes}
     assert all(states[node.node_id] == "healthy" for node in nodes), states
 
 
