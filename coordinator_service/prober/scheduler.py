@@ -393,15 +393,23 @@ class Prober:
         async with self.sessions() as session, session.begin():
             rows = (
                 await session.execute(
-                    select(Node.id, Node.last_heartbeat_at, Node.streams_reported).where(
-                        Node.id.in_([c.node_id for c in claimed])
-                    )
+                    select(
+                        Node.id,
+                        Node.last_heartbeat_at,
+                        Node.streams_reported,
+                        Node.reputation_alpha,
+                        Node.reputation_beta,
+                        Node.flagged,
+                    ).where(Node.id.in_([c.node_id for c in claimed]))
                 )
             ).all()
             beats = {row[0]: row[1] for row in rows}
             paused = {row[0] for row in rows if is_paused(row[2])}
+            # read now, not at claim time: peer audits may have moved it meanwhile
+            current = {row[0]: Reputation(row[3], row[4], row[5]) for row in rows}
             quiet_since = now - timedelta(seconds=self.settings.beating_window_s)
             for item, outcome in zip(claimed, outcomes, strict=True):
+                before = current.get(item.node_id, item.reputation)
                 last_beat = beats.get(item.node_id)
                 if not outcome.ok and (last_beat is None or as_utc(last_beat) < quiet_since):
                     # it stopped beating while probed: shutting down, not cheating
@@ -409,14 +417,14 @@ class Prober:
                         outcome,
                         detail=f"{outcome.detail} (not counted: heartbeats stopped)"[-500:],
                     )
-                    after = item.reputation
+                    after = before
                 elif not outcome.ok and item.node_id in paused:
                     outcome = replace(
                         outcome, detail=f"{outcome.detail} (not counted: the friend paused)"[-500:]
                     )
-                    after = item.reputation
+                    after = before
                 else:
-                    after = item.reputation.after(outcome.reason)
+                    after = before.after(outcome.reason)
                 probes.append(
                     {
                         "node_id": item.node_id,
@@ -439,7 +447,7 @@ class Prober:
                         "flagged": after.flagged,
                     }
                 )
-                if after.flagged and not item.reputation.flagged:
+                if after.flagged and not before.flagged:
                     logger.warning("node %s flagged: %s", item.node_id, outcome.reason)
                     session.add(
                         FlagInterval(
@@ -449,7 +457,7 @@ class Prober:
                             reason=f"score {after.score:.2f} after {outcome.reason}",
                         )
                     )
-                elif item.reputation.flagged and not after.flagged:
+                elif before.flagged and not after.flagged:
                     logger.info("node %s recovered", item.node_id)
                     await session.execute(
                         update(FlagInterval)

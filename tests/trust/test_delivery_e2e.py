@@ -1,7 +1,8 @@
 """Proof of delivery against real processes: relays that cheat viewers, caught by their peers.
 
 A real coordinator process, a live ffmpeg origin, three honest headless node processes whose
-relays (and so their peer audits) live on 127.0.0.2–4, and relays that tell the coordinator's
+relays (and so their peer audits) live on 127.0.0.2–4 (one reached only through a forwarder
+adding 200 ms per round trip), and relays that tell the coordinator's
 address (127.0.0.1) from everyone else's: one answers others 404 (`selective`), one fetches
 from the origin only when the coordinator asks (`ondemand`), one sends others a trickle
 (`trickle`), plus an honest relay claiming 10,000,000 kbit (`greedy`). Viewers on 127.0.0.20–24
@@ -26,6 +27,7 @@ from coordinator_service.prober.routing import eligible_relays
 from coordinator_service.prober.viewer_reports import issue_report_token
 from coordinator_service.storage.db import Database
 from tests.fixtures.coordinator import RunningCoordinator, run_coordinator
+from tests.fixtures.delay_proxy import delay_proxy
 from tests.fixtures.net import free_port
 from tests.fixtures.node import run_node
 from tests.fixtures.origin import live_origin
@@ -35,6 +37,7 @@ from tests.trust.picky_relays import PickyRelay
 pytestmark = pytest.mark.slow
 
 HONEST = ("honest1", "honest2", "honest3")
+SLOW_LINK = "honest3"
 FLAGGED_CHEATS = ("selective", "ondemand")
 GRACE_S = 5  # heartbeat interval 1 s × grace factor 5
 VIEWERS = [f"127.0.0.{20 + i}" for i in range(5)]
@@ -138,6 +141,11 @@ async def test_relays_cheating_viewers_are_caught_and_honest_ones_are_not(tmp_pa
         relays: dict[str, str] = {}
         for i, name in enumerate(HONEST):
             host, port = f"127.0.0.{i + 2}", free_port()
+            public = f"http://{host}:{port}"
+            if name == SLOW_LINK:  # everyone reaches it through 200 ms more round trip
+                proxy_port = free_port()
+                stack.enter_context(delay_proxy([(("127.0.0.9", proxy_port), (host, port))], 0.1))
+                public = f"http://127.0.0.9:{proxy_port}"
             (tmp_path / name).mkdir()
             await asyncio.to_thread(
                 processes.enter_context,
@@ -146,7 +154,7 @@ async def test_relays_cheating_viewers_are_caught_and_honest_ones_are_not(tmp_pa
                     await asyncio.to_thread(coord.invite),
                     "--name", name,
                     "--relay-port", str(port),
-                    "--public-url", f"http://{host}:{port}",
+                    "--public-url", public,
                     "--upload-cap", "100",
                     env={"STREAMR_NODE_RELAY_HOST": host},
                 ),

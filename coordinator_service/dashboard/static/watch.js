@@ -58,6 +58,11 @@
     } catch (err) { say("Relayed by a friend's node"); }
   }
 
+  function sayHttpOnly() {
+    say("No friend's relay serves this stream over HTTPS yet: open this page over http:// (" +
+      "http://" + window.location.host + window.location.pathname + ").");
+  }
+
   function hostOf(url) {
     try { return new URL(url, window.location.href).host; } catch (err) { return ""; }
   }
@@ -194,8 +199,7 @@
       const code = data.response && data.response.code;
       if (data.details === Hls.ErrorDetails.MANIFEST_LOAD_ERROR && code === 409 && secure) {
         hls.destroy(); hls = null;
-        say("No friend's relay serves this stream over HTTPS yet: open this page over http:// (" +
-          "http://" + window.location.host + window.location.pathname + ").");
+        sayHttpOnly();
         return;
       }
       if (data.type === Hls.ErrorTypes.MEDIA_ERROR && state.restarts < 3) {
@@ -215,6 +219,7 @@
     let target = source;
     try {
       const response = await fetch(source, { cache: "no-store" });
+      if (response.status === 409 && secure) { sayHttpOnly(); return; }
       if (response.ok) {
         const first = (await response.text()).split("\n").find(function (line) {
           return line && !line.startsWith("#");
