@@ -143,15 +143,16 @@ def test_demo_relays_a_playable_stream_reports_activity_and_stops_without_leftov
         assert token_path.is_file()
 
         demo.wait_for(r"heartbeats 3/3", timeout=60)
-        # Once the nodes are healthy, /watch sends players to a node, not to the origin.
+        # Once the nodes are probed, /watch offers players a node first, the origin last.
         deadline = time.monotonic() + 60
         while True:
-            answer = httpx.get(watch, follow_redirects=False, timeout=10)
-            assert answer.status_code in (302, 303, 307), answer.text
-            location = answer.headers["location"]
-            if not location.startswith(origin.rsplit("/live/", 1)[0]):
+            answer = httpx.get(watch, timeout=10)
+            assert answer.status_code == 200, answer.text
+            pathways = re.findall(r'STREAM-INF:.*PATHWAY-ID="([^"]+)"', answer.text)
+            if pathways and pathways[0] != "origin":
+                assert pathways[-1] == "origin" and origin.rsplit("/live/", 1)[0] in answer.text
                 break
-            assert time.monotonic() < deadline, "watch never redirected to a node"
+            assert time.monotonic() < deadline, "watch never offered a node's relay"
             time.sleep(1)
         assert {"video", "audio"} <= ffprobe_streams(watch)
         if importlib.util.find_spec("coordinator_service.dashboard.cli") is not None:
