@@ -175,8 +175,14 @@ def test_pebble_issues_a_node_certificate_through_the_coordinators_dns(tmp_path)
             )
             assert same.json()["status"] in ("issued", "pending")
 
-            # the host sees it: `relay-certs list`
-            listed = json.loads(coord.cli("relay-certs", "list", "--json").stdout)
+            # the host sees it: `relay-certs list` (a CSR answered "pending" above is being
+            # issued again: wait for that order to finish)
+            deadline = time.monotonic() + 60
+            while True:
+                listed = json.loads(coord.cli("relay-certs", "list", "--json").stdout)
+                if [c["state"] for c in listed] != ["pending"] or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
             assert [(c["node_id"], c["name"], c["state"]) for c in listed] == [
                 (bob["node_id"], name, "issued")
             ]

@@ -121,7 +121,9 @@ async def test_cheats_are_flagged_within_three_probes_and_honest_nodes_never(ses
         await seed(sessions, origin, relays, keys)
         prober = Prober(sessions, settings())
         try:
-            await run_cycles(prober, 4)
+            # spare cycles: on a busy machine a probe can come due after a cycle's sleep; the
+            # assertions below still judge each cheat by its first three probes
+            await run_cycles(prober, 6)
         finally:
             await prober.stop()
     expected = {"corrupt": "hash_mismatch", "norelay": "refused", "thief": "not_owned"}
