@@ -38,7 +38,8 @@ async def relaying(api: Api, first: int = 1, **kinds: str) -> dict[str, str]:
             node.last_heartbeat_at = now - timedelta(hours=1) if kind == "silent" else now
             node.flagged = kind == "flagged"
             node.capacity_kbit = 10_000
-            node.viewers = 5 if kind == "full" else 0
+            # full: 5 slots, 6 viewers reported (one of them the probe below, which is not counted)
+            node.viewers = 6 if kind == "full" else 0
             node.next_probe_at = now + timedelta(hours=1)  # the app's prober leaves them be
             session.add(
                 UptimeInterval(
@@ -47,6 +48,11 @@ async def relaying(api: Api, first: int = 1, **kinds: str) -> dict[str, str]:
                     started_at=now - timedelta(minutes=1),
                     ended_at=now,
                 )
+            )
+            # probed at the URL it holds (unprobed relays get no viewers); "failing" failed since
+            passed_at = now - timedelta(seconds=1) if kind == "failing" else now
+            session.add(
+                Probe(node_id=node.id, at=passed_at, ok=True, reason="ok", relay_url=node.relay_url)
             )
             if kind == "failing":
                 session.add(Probe(node_id=node.id, at=now, ok=False, reason="timeout"))
