@@ -13,6 +13,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import re
 import signal
 import ssl
 import subprocess
@@ -20,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -66,6 +68,18 @@ def _wait_https_relays(coord: Any, count: int, timeout: float = 90) -> list[str]
         time.sleep(0.3)
 
 
+def _wait_offered(coord: Any, count: int, timeout: float = 90) -> None:
+    """Wait until the secure watch playlist offers `count` relays (each probed at its https URL)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = httpx.get(f"{coord.url}/watch/main.m3u8?secure=1", timeout=10)
+        offered = set(re.findall(r'STREAM-INF:.*PATHWAY-ID="([^"]+)"', answer.text)) - {"origin"}
+        if len(offered) >= count:
+            return
+        assert time.monotonic() < deadline, answer.text
+        time.sleep(0.3)
+
+
 async def test_the_watch_page_over_https_plays_from_https_relays(
     tmp_path: Path, artifacts_dir: Path
 ) -> None:
@@ -106,6 +120,7 @@ async def test_the_watch_page_over_https_plays_from_https_relays(
                 ),
             )
         relays = await asyncio.to_thread(_wait_https_relays, coord, 2)
+        await asyncio.to_thread(_wait_offered, coord, 2)  # a relay counts once probed there
         assert all(f".{ZONE}:" in url for url in relays), relays
         # the reverse proxy: HTTPS on `port` for coord.test, X-Forwarded-Proto: https
         proxy = await asyncio.to_thread(enter, _front(coord.url, front_context, port))
