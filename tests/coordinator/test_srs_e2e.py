@@ -75,6 +75,9 @@ async def wait_for(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+# Real SRS, real ffmpeg and two node processes on a shared 2-core machine: one rerun absorbs a
+# run where the machine stalled a publish transition (seen once on 2026-11-30, poller-only).
+@pytest.mark.flaky(reruns=1)
 @pytest.mark.parametrize("hooks", [True, False], ids=["hooks", "poller-only"])
 async def test_real_srs_restarts_and_two_nodes(tmp_path: Path, hooks: bool) -> None:
     flags = ("--probe-interval", "1", "--heartbeat-interval", str(HEARTBEAT_S))
