@@ -197,6 +197,9 @@ def test_quitting_stops_the_relay_and_a_restart_needs_no_wizard(
             again.on_quit_requested()
 
 
+# A real node on a busy 2-core machine: timed out once in a whole-suite run (2026-11-30), passes
+# alone in 4 s; one rerun.
+@pytest.mark.flaky(reruns=1)
 def test_a_taken_port_is_fixed_with_one_click_and_never_saved_as_paused(
     qtbot, qloop, home, tmp_path
 ):

@@ -1,5 +1,6 @@
 """The first-run wizard against a real coordinator on loopback (and a fake UPnP router)."""
 
+import itertools
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -193,12 +194,21 @@ def create_invite(coordinator: RunningCoordinator, *args: str) -> tuple[str, str
     return invite_id, lines[-1]
 
 
+_RELAY_PORTS = itertools.count(21_000)
+
+
 def coordinator_join(coordinator: RunningCoordinator, link: str) -> None:
     import httpx
 
     code = link.rsplit("/", 1)[1]
     response = httpx.post(
         f"{coordinator.url}/api/v1/nodes/register",
-        json={"invite_code": code, "display_name": "first", "payout_handle": "x", "relay_port": 9},
+        # a relay port of its own: one relay URL belongs to one active node
+        json={
+            "invite_code": code,
+            "display_name": "first",
+            "payout_handle": "x",
+            "relay_port": next(_RELAY_PORTS),
+        },
     )
     assert response.status_code == 201, response.text
