@@ -64,6 +64,8 @@ __all__ = ["Node", "NodeSnapshot", "RunState", "join", "node_version"]
 
 logger = logging.getLogger(__name__)
 
+STOP_BEAT_S = 2.0  # how long a stopping node waits to tell the coordinator
+
 RunState = Literal["stopped", "starting", "idle", "relaying", "paused", "failed"]
 
 
@@ -353,15 +355,33 @@ class Node:
         await self._client.leave()
         logger.info("left %s", self._client.base_url)
 
-    async def stop(self, reason: str = "stopped") -> None:
-        """Stop everything; idempotent."""
+    async def stop(self, reason: str = "stopped", *, announce: bool = True) -> None:
+        """Stop everything; idempotent. With `announce`, a last beat tells the coordinator first."""
         if self.state == "stopped":
             return
+        if announce:
+            await self._announce_stop()
         await self._teardown()
         self.state = "stopped"
         self._publish(RelayStopped(reason))
         self._publish(NodeStopped())
         self.stopped.set()
+
+    async def _announce_stop(self) -> None:
+        """Send one last beat saying the relay stops, so the probes that fail from now on count
+        as a friend quitting, not as a relay failing (best effort, at most STOP_BEAT_S)."""
+        if self._client is None or self._relay is None or self.state in ("paused", "failed"):
+            return
+        if self._beat_task is not None:  # an ordinary beat landing after this one would undo it
+            self._beat_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._beat_task
+            self._beat_task = None
+        self.state = "paused"
+        try:
+            await asyncio.wait_for(self._client.heartbeat(self._heartbeat_request()), STOP_BEAT_S)
+        except (Error, TimeoutError, OSError) as exc:
+            logger.debug("could not announce the stop: %s", exc)
 
     async def _teardown(self) -> None:
         tasks = [*self._tasks, *([self._beat_task] if self._beat_task else [])]
@@ -507,7 +527,7 @@ class Node:
         )
 
     async def _fail_stop(self, message: str) -> None:
-        await self.stop(message)
+        await self.stop(message, announce=False)
         self.state = "failed"
 
     # --- periodic --------------------------------------------------------------------------

@@ -177,3 +177,35 @@ def test_gui_mode_without_a_loadable_qt_suggests_headless(tmp_path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and "--headless" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_friend_who_quits_the_app_is_not_flagged(tmp_path) -> None:
+    """Seen in CI: an honest node stopped mid-stream was flagged by the refused probes that
+    followed (probe every 0.5 s, silence only noticed after 2 s), and left the leaderboard."""
+    with (
+        origin_process(tmp_path, "demo", flags=("--no-srs-master",)) as origins,
+        run_coordinator(
+            tmp_path,
+            "--heartbeat-interval",
+            "1",
+            "--probe-interval",
+            "0.3",
+            "--allow-private-relays",
+        ) as coord,
+    ):
+        coord.cli("stream", "add", "demo", "--origin", origins["demo"], "--pool-per-hour", "36")
+        with run_node(tmp_path, coord.invite(), "--name", "Quitter") as node:
+            node_id = wait_for(lambda: node.status()["node_id"], what="node joined")
+
+            def state() -> str:
+                row = next(
+                    n for n in coord.admin_get("/api/v1/admin/nodes") if n["node_id"] == node_id
+                )
+                return str(row["state"])
+
+            wait_for(lambda: state() == "healthy", timeout=40, what="node healthy")
+            assert node.stop() == 0
+        time.sleep(4)  # many probe cycles while the coordinator learns the node is gone
+        row = next(n for n in coord.admin_get("/api/v1/admin/nodes") if n["node_id"] == node_id)
+        assert row["state"] != "flagged", row
+        assert row["reputation"] >= 0.99, row
