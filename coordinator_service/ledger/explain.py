@@ -3,7 +3,7 @@
 `explain_credit` runs the very tally a payout runs (`tally.tally` with a `CreditTrace`), so the
 credited seconds here are the payout's, and every second a node was up is either credited or
 taken by a named rule: up but not relaying, not live, flagged, not verified by a passed probe,
-banned, another node credited for the same probed address.
+no viewer slot, banned, another node credited for the same probed address.
 """
 
 from collections import defaultdict
@@ -28,7 +28,9 @@ class NodeCredit:
 
     `up_seconds - sum(lost seconds) == credited_seconds`. Nodes probed at one address in the
     period (`prober/identity.py`) are one person's (only one is credited unless the host approved
-    more): `shared_relay` is that address, `shared_with` names the others.
+    more): `shared_relay` is that address, `shared_with` names the others. A node that lost
+    time to `tally.NO_SLOT` (upload cap under the stream's bitrate) has `slot_needs_kbit`: the
+    upload cap in kbit/s that would have given it a viewer slot (None otherwise).
     """
 
     node_id: str
@@ -38,6 +40,7 @@ class NodeCredit:
     lost: list[tuple[str, int]] = field(default_factory=list)
     shared_relay: str = ""
     shared_with: list[str] = field(default_factory=list)
+    slot_needs_kbit: int | None = None
 
 
 async def explain_credit(
@@ -76,6 +79,7 @@ async def explain_credit(
                 lost=[(why, seconds) for why, seconds in lost if seconds > 0],
                 shared_relay=endpoint,
                 shared_with=sorted(names.get(other, other) for other in others),
+                slot_needs_kbit=trace.slot_needs_kbit.get(node_id),
             )
         )
     return sorted(report, key=lambda r: (-r.credited_seconds, r.display_name, r.node_id))

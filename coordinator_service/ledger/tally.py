@@ -56,6 +56,7 @@ __all__ = [
     "CreditTrace",
     "FLAGGED",
     "NOT_LIVE",
+    "NO_SLOT",
     "NodeInfo",
     "SHARED_RELAY",
     "UNVERIFIED",
@@ -126,6 +127,7 @@ FLAGGED = "flagged by failed probes"
 BANNED_BY_HOST = "banned by the host"
 SHARED_RELAY = "another node on the same relay address was credited"
 UNVERIFIED = "not verified by a passed probe"
+NO_SLOT = "no viewer slot: upload cap under the stream's bitrate"
 # how far before a period its probes and relay URL changes are read (see `verified.py`)
 VERIFY_LOOKBACK = timedelta(days=1)
 
@@ -136,12 +138,15 @@ class CreditTrace:
 
     `relayed`: each node's seconds relaying the tallied streams in the period, before any rule;
     `lost`: node -> reason -> seconds taken; `shared`: node -> (relay `host:port`, the other
-    node ids on it) for nodes that share one relay address.
+    node ids on it) for nodes that share one relay address; `slot_needs_kbit`: node -> the
+    upload cap (kbit/s) that would have given it a viewer slot, for nodes that lost time to
+    `NO_SLOT` (the highest slot bitrate among those spans).
     """
 
     relayed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     lost: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
     shared: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    slot_needs_kbit: dict[str, int] = field(default_factory=dict)
 
     def take(self, node_id: str, reason: str, seconds: int) -> None:
         """Note that a rule took `seconds` from a node."""
