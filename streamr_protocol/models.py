@@ -24,6 +24,9 @@ __all__ = [
     "AuditReport",
     "AuditReportBatch",
     "AuditReportsAccepted",
+    "CREDIT_REASONS",
+    "CreditBreakdown",
+    "CreditLost",
     "ErrorBody",
     "ErrorResponse",
     "HeartbeatRequest",
@@ -301,8 +304,40 @@ class PayoutSummary(_Model):
     paid_at: datetime | None
 
 
+CREDIT_REASONS = (
+    "not_relaying",
+    "not_live",
+    "flagged",
+    "unverified",
+    "no_slot",
+    "banned",
+    "shared_relay",
+)
+"""Why time was not credited, as stable codes; a newer coordinator may send others ("other")."""
+
+
+class CreditLost(_Model):
+    """Seconds of the period not credited for one reason, in plain words with how to fix it."""
+
+    reason: str = Field(max_length=64, description="a code of CREDIT_REASONS, or another one")
+    seconds: int = Field(ge=0)
+    text: str = Field(default="", description="what happened, in plain words")
+    advice: str = Field(default="", description="how to fix it (empty: nothing to fix)")
+
+
+class CreditBreakdown(_Model):
+    """A node's time online in the current period, what was credited, and why the rest was not.
+
+    `up_seconds - sum(lost seconds) == credited_seconds` (the ledger's own rule, traced).
+    """
+
+    up_seconds: int = Field(ge=0)
+    credited_seconds: int = Field(ge=0)
+    lost: list[CreditLost] = Field(default_factory=list)
+
+
 class NodeEarningsResponse(_Model):
-    """A node's own earnings and probe record."""
+    """A node's own earnings and probe record; `credit` only when asked for (`?credit=1`)."""
 
     currency: str
     today_minor: int
@@ -311,6 +346,7 @@ class NodeEarningsResponse(_Model):
     credited_seconds_today: int
     payouts: list[PayoutSummary]
     probes: list[ProbeRecord]
+    credit: CreditBreakdown | None = None
 
 
 # --- public ----------------------------------------------------------------------------------

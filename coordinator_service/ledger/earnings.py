@@ -8,15 +8,17 @@ else happens before it is computed.
 
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.ledger.credit import as_utc
+from coordinator_service.ledger.explain import credited_by_node, explain_node
+from coordinator_service.ledger.friend_reasons import credit_breakdown
 from coordinator_service.ledger.payouts import split_tally
-from coordinator_service.ledger.tally import Tally, tally
+from coordinator_service.ledger.tally import CreditTrace, Tally, tally
 from coordinator_service.storage.models import Node, Payout, PayoutLine, Probe, Stream
 from streamr_protocol.models import (
     LeaderboardEntry,
@@ -43,12 +45,19 @@ ANONYMOUS = "Anonymous supporter"
 
 @dataclass(frozen=True, slots=True)
 class Estimate:
-    """Amounts and credited seconds per node for a span, in one currency."""
+    """Amounts and credited seconds per node for a span, in one currency.
+
+    `trace` is what each rule took from each node in the tally of every stream, and
+    `credited` each node's credited seconds in it (any currency): `explain.explain_node`
+    reads both to tell one node why, without a tally of its own.
+    """
 
     currency: str
     amounts: dict[str, int]
     seconds: dict[str, int]
     counted: Tally
+    trace: CreditTrace = field(default_factory=CreditTrace)
+    credited: dict[str, int] = field(default_factory=dict)
 
 
 class EstimateCache:
@@ -90,14 +99,16 @@ async def estimate(session: AsyncSession, start: datetime, end: datetime) -> Est
     Streams paying in another currency than the largest pool's are left out of the estimate
     (a payout of such a mix is refused too; compute those per stream).
     """
-    counted = await tally(session, start, end, None)
+    trace = CreditTrace()
+    counted = await tally(session, start, end, None, trace)
+    credited = credited_by_node(counted)
     pools: Counter[str] = Counter()
     for stream in counted.streams:
         pools[stream.currency] += stream.pool_minor
     currency = pools.most_common(1)[0][0] if pools else "USD"
     counted.streams = [s for s in counted.streams if s.currency == currency]
     amounts, seconds, _, _ = split_tally(counted)
-    return Estimate(currency, amounts, seconds, counted)
+    return Estimate(currency, amounts, seconds, counted, trace, credited)
 
 
 async def node_probes(session: AsyncSession, node_id: str | None, limit: int) -> list[ProbeRecord]:
@@ -125,9 +136,16 @@ async def node_probes(session: AsyncSession, node_id: str | None, limit: int) ->
 
 
 async def node_earnings(
-    session: AsyncSession, node_id: str, now: datetime, cache: EstimateCache | None = None
+    session: AsyncSession,
+    node_id: str,
+    now: datetime,
+    cache: EstimateCache | None = None,
+    credit: bool = False,
 ) -> NodeEarningsResponse:
-    """Return a node's earnings today (UTC), this period so far, its payouts and probes."""
+    """Return a node's earnings today (UTC), this period so far, its payouts and probes.
+
+    With `credit`, also why its time this period was or was not credited (`friend_reasons`).
+    """
     now = as_utc(now)
     cache = cache or EstimateCache(0)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -154,6 +172,14 @@ async def node_earnings(
         )
         for amount, payout, stream in rows.all()
     ]
+    breakdown = None
+    if credit:
+        # the span the (maybe cached) estimate tallied, so time up and the trace agree
+        start, end = (
+            datetime.fromtimestamp(t, UTC) for t in (period.counted.start, period.counted.end)
+        )
+        explained = await explain_node(session, node_id, start, end, period.credited, period.trace)
+        breakdown = credit_breakdown(explained)
     return NodeEarningsResponse(
         currency=period.currency,
         today_minor=today.amounts.get(node_id, 0),
@@ -162,6 +188,7 @@ async def node_earnings(
         credited_seconds_today=today.seconds.get(node_id, 0),
         payouts=payouts,
         probes=await node_probes(session, node_id, 50),
+        credit=breakdown,
     )
 
 

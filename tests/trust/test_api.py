@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from coordinator_service.services.clock import utcnow
 from coordinator_service.storage.models import (
@@ -12,6 +13,7 @@ from coordinator_service.storage.models import (
     StreamLiveInterval,
     UptimeInterval,
 )
+from tests.protocol.older import OlderNodeEarningsResponse
 from tests.trust.conftest import Api
 
 HOUR = 3600
@@ -251,3 +253,40 @@ async def test_watch_redirects_to_healthy_nodes_only_and_falls_back_to_the_origi
     healthy_url = (await api.client.get("/api/v1/admin/nodes", headers=api.admin)).json()
     expected = next(n["relay_url"] for n in healthy_url if n["display_name"] == "healthy")
     assert targets == {f"{expected}/live/main.m3u8"}
+
+
+async def test_a_node_is_told_why_its_unverified_time_was_not_credited(api: Api):
+    alice, _, start, _ = await setup_period(api)
+    async with api.ctx.db.transaction() as session:
+        # a check fails 10 min into Alice's 45 min and the next one passes 15 min later
+        for minutes, ok, reason in ((10, False, "timeout"), (25, True, "ok")):
+            session.add(
+                Probe(
+                    node_id=alice["node_id"],
+                    at=start + timedelta(minutes=minutes),
+                    ok=ok,
+                    reason=reason,
+                )
+            )
+        await session.commit()
+    headers = {"Authorization": f"Bearer {alice['node_token']}"}
+    answer = await api.client.get("/api/v1/nodes/me/earnings?credit=1", headers=headers)
+    assert answer.status_code == 200, answer.text
+    credit = answer.json()["credit"]
+    assert (credit["up_seconds"], credit["credited_seconds"]) == (2700, 1800)
+    assert [(lost["reason"], lost["seconds"]) for lost in credit["lost"]] == [("unverified", 900)]
+    assert "not reachable for checks" in credit["lost"][0]["text"]
+    assert "Fix it" in credit["lost"][0]["advice"]
+    # the estimate agrees: Alice's 1800 s and Bob's 900 s share the hour's pool of 3600
+    assert answer.json()["period_minor"] == 3600 * 1800 // (1800 + 900)
+
+
+async def test_an_older_node_that_does_not_ask_gets_the_answer_it_can_read(api: Api):
+    alice, *_ = await setup_period(api)
+    headers = {"Authorization": f"Bearer {alice['node_token']}"}
+    answer = await api.client.get("/api/v1/nodes/me/earnings", headers=headers)
+    assert "credit" not in answer.json()
+    OlderNodeEarningsResponse.model_validate_json(answer.content)
+    asked = await api.client.get("/api/v1/nodes/me/earnings?credit=1", headers=headers)
+    with pytest.raises(ValidationError, match="credit"):  # why the field is sent only when asked
+        OlderNodeEarningsResponse.model_validate_json(asked.content)

@@ -168,10 +168,20 @@ async def probes(
 
 @node_router.get("/earnings", response_model=NodeEarningsResponse)
 async def my_earnings(
-    node: NodeDep, session: SessionDep, estimates: EstimatesDep
-) -> NodeEarningsResponse:
-    """The caller's earnings today and this period (estimates), payouts and latest probes."""
-    return await node_earnings(session, node.id, utcnow(), cache=estimates)
+    node: NodeDep,
+    session: SessionDep,
+    estimates: EstimatesDep,
+    credit: Annotated[
+        bool, Query(description="add `credit`: why time this period was or was not credited")
+    ] = False,
+) -> Response:
+    """The caller's earnings today and this period (estimates), payouts and latest probes.
+
+    `credit` is sent only to nodes that ask (`?credit=1`): older nodes refuse unknown fields.
+    """
+    earnings = await node_earnings(session, node.id, utcnow(), cache=estimates, credit=credit)
+    body = earnings.model_dump_json(exclude=None if credit else {"credit"})
+    return Response(body, media_type="application/json")
 
 
 @node_router.get("/probes", response_model=list[ProbeRecord])
