@@ -21,7 +21,7 @@ from fastapi import APIRouter, FastAPI
 
 from coordinator_service import __version__
 from coordinator_service.api.errors import install_error_handlers
-from coordinator_service.api.fast_path import FastRoute
+from coordinator_service.api.fast_path import CoordinatorApp, FastRoute
 from coordinator_service.api.limits_middleware import BodySizeLimit
 from coordinator_service.api.metrics import Metrics, MetricsMiddleware
 from coordinator_service.api.ratelimit import RateLimits
@@ -122,7 +122,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await ctx.db.dispose()
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings) -> CoordinatorApp:
     """Build the app; the database is migrated and jobs start when its lifespan starts."""
     db = Database(settings.database_url)
     catalog = CatalogCache(db)
@@ -134,7 +134,7 @@ def create_app(settings: Settings) -> FastAPI:
         catalog=catalog,
         recorder=HeartbeatRecorder(db, catalog, timedelta(seconds=settings.grace_seconds)),
     )
-    app = FastAPI(
+    app = CoordinatorApp(
         title="StreamrP2P coordinator",
         version=__version__,
         description="Registers friends' relay nodes, hears their heartbeats, checks and pays them.",
@@ -159,8 +159,14 @@ def create_app(settings: Settings) -> FastAPI:
     if tls is not None:
         attach(app, tls)
     ctx.background.extend(background_jobs(dashboard, tls))
-    # innermost of ours: the heartbeat skips FastAPI's routing but not the size limit or metrics
-    app.add_middleware(FastRoute, fastapi_app=app, router=nodes.router, path=HEARTBEAT_PATH)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
+    # in front of all of the above: the heartbeat does its own size limit and metrics
+    app.fast_route = FastRoute(
+        app,
+        nodes.router,
+        HEARTBEAT_PATH,
+        metrics=ctx.metrics,
+        max_body_bytes=settings.max_body_bytes,
+    )
     return app

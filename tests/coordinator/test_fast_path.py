@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from coordinator_service.api.app import create_app
-from coordinator_service.api.fast_path import FastRoute, fast_route_for
+from coordinator_service.api.fast_path import CoordinatorApp, FastRoute, fast_route_for
 from coordinator_service.api.routes import nodes
 from coordinator_service.api.routes.nodes import HEARTBEAT_PATH
 from coordinator_service.config import Settings
@@ -31,10 +31,6 @@ async def _client(app: FastAPI) -> AsyncIterator[Api]:
             yield Api(app, client)
 
 
-def _is_fast_route(cls: object) -> bool:
-    return cls is FastRoute
-
-
 @asynccontextmanager
 async def _pair(settings: Settings, **overrides: Any) -> AsyncIterator[tuple[Api, Api]]:
     """Two coordinators with the same settings: with the fast path, and with it taken out."""
@@ -44,7 +40,7 @@ async def _pair(settings: Settings, **overrides: Any) -> AsyncIterator[tuple[Api
         update = {"data_dir": folder, "database_url": f"sqlite+aiosqlite:///{folder}.db"}
         app = create_app(settings.model_copy(update=update | overrides))
         if name == "plain":
-            app.user_middleware = [m for m in app.user_middleware if not _is_fast_route(m.cls)]
+            app.fast_route = None
         apps.append(app)
     async with _client(apps[0]) as fast, _client(apps[1]) as plain:
         yield fast, plain
@@ -108,17 +104,54 @@ async def test_fast_and_ordinary_paths_answer_alike(settings: Settings) -> None:
                     response = await side.client.post(HEARTBEAT_PATH, content=body, headers=sent)
                     answers.append(_shape(response))
                 assert answers[0] == answers[1], (case, auth)
-        served = _fast_route(sides[0].app).served
+        fast_route = _fast_route(sides[0].app)
+        assert fast_route is not None
+        served = fast_route.served
         assert served >= 3 * 2  # well-formed beats took the fast path (good and wrong tokens)
+        # the same requests counted alike, by route template and status, on both sides
+        counted = [_route_counts((await side.client.get("/metrics")).text) for side in sides]
+        assert counted[0] == counted[1]
+        assert counted[0][("POST", HEARTBEAT_PATH, "200")] >= 3
         assert _fast_route(sides[1].app) is None
 
 
-def _fast_route(app: FastAPI) -> Any:
-    """The FastRoute instance in `app`'s middleware stack, or None."""
-    layer: Any = app.middleware_stack
-    while layer is not None and not isinstance(layer, FastRoute):
-        layer = getattr(layer, "app", None)
-    return layer
+def _route_counts(metrics: str) -> dict[tuple[str, str, str], float]:
+    """streamr_http_requests_total by (method, route, status), and latency observation counts."""
+    counts = {}
+    for line in metrics.splitlines():
+        if line.startswith(
+            ("streamr_http_requests_total{", "streamr_http_request_duration_seconds_count{")
+        ):
+            labels, value = line.rsplit(" ", 1)
+            parts = dict(p.split("=", 1) for p in labels[labels.index("{") + 1 : -1].split(","))
+            key = (
+                parts.get("method", "-").strip('"'),
+                parts["route"].strip('"'),
+                parts.get("status", "count").strip('"'),
+            )
+            counts[key] = float(value)
+    return counts
+
+
+async def test_a_streamed_body_over_the_limit_is_refused_alike(settings: Settings) -> None:
+    async def chunks() -> Any:
+        for _ in range(40):
+            yield b"x" * 4096
+
+    async with _pair(settings) as sides:
+        answers = []
+        for side in sides:
+            response = await side.client.post(
+                HEARTBEAT_PATH, content=chunks(), headers={"content-type": "application/json"}
+            )
+            answers.append(_shape(response))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 413
+
+
+def _fast_route(app: FastAPI) -> FastRoute | None:
+    """The app's FastRoute, or None."""
+    return app.fast_route if isinstance(app, CoordinatorApp) else None
 
 
 async def test_the_fast_path_is_on_and_metrics_are_labelled_by_the_route(api: Api) -> None:

@@ -1,6 +1,5 @@
 """Node routes: join with an invite, heartbeat, and a node's view of itself."""
 
-import json
 from ipaddress import ip_address
 from typing import Any
 
@@ -35,6 +34,7 @@ from streamr_protocol.models import (
     NodeRegisterResponse,
     NodeStatusResponse,
     StreamAssignment,
+    StreamReport,
     UpdateInfo,
 )
 from streamr_protocol.relay_url import RelayUrlError, canonical_relay_url
@@ -130,9 +130,7 @@ async def heartbeat(body: HeartbeatRequest, request: Request) -> Response:
     reported = (
         PAUSED_REPORT
         if body.paused
-        else json.dumps(
-            [s.model_dump(exclude_defaults=True) for s in body.streams], separators=(",", ":")
-        )
+        else _STREAM_REPORTS.dump_json(body.streams, exclude_defaults=True).decode()
     )
     beat = Beat(
         token_hash=token_hash,
@@ -192,6 +190,7 @@ def _rendered(catalog: Catalog) -> tuple[bytes, bytes]:
 
 
 _ASSIGNMENTS = TypeAdapter(list[StreamAssignment])
+_STREAM_REPORTS = TypeAdapter(list[StreamReport])  # stored compact, defaults left out
 
 # Older nodes sign a segment only when the probe names a nonce, which marks every probe; the
 # coordinator no longer sends one, so their probes end `outdated` (no credit, no viewers, no
