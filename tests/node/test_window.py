@@ -105,3 +105,21 @@ def test_a_skip_ahead_lists_only_the_new_run() -> None:
     parsed = m3u8.loads(window.render("main/"))
     assert parsed.media_sequence == 9 and len(parsed.segments) == 2
     assert window.get(window.segments[0].name) is not None  # still served by name
+
+
+def test_playlist_bytes_are_rendered_once_per_change_of_the_window() -> None:
+    window = SegmentWindow(list_size=2)
+    window.add(b"a", duration=1.0, origin_uri="a")
+    first = window.playlist_bytes("s/")
+    assert first == window.render("s/").encode()
+    assert window.playlist_bytes("s/") is first  # unchanged window: the same bytes, not re-rendered
+    assert window.playlist_bytes("0/") == window.render("0/").encode()
+    window.add(b"b", duration=1.0, origin_uri="b")
+    second = window.playlist_bytes("s/")
+    assert second != first and second == window.render("s/").encode()
+    window.target_duration = 4.0
+    assert b"#EXT-X-TARGETDURATION:4" in window.playlist_bytes("s/")
+    window.ended = True
+    assert window.playlist_bytes("s/").rstrip().endswith(b"#EXT-X-ENDLIST")
+    window.clear()
+    assert window.playlist_bytes("s/") == window.render("s/").encode()

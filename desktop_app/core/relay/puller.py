@@ -105,6 +105,7 @@ class StreamPuller:
         self._last_new_at = 0.0
         self._problem: str | None = None
         self._task: asyncio.Task[None] | None = None
+        self._master_body: bytes | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -126,19 +127,22 @@ class StreamPuller:
     def multi(self) -> bool:
         return len(self.renditions) > 1
 
-    def master_text(self) -> str | None:
-        """The node's master playlist when the stream has several variants."""
+    def master_body(self) -> bytes | None:
+        """The node's master playlist when the stream has several variants (made once)."""
         if not self.multi or not self._has_segments():
             return None
-        pairs = [(r.variant, f"{self.name}/{i}.m3u8") for i, r in enumerate(self.renditions)]
-        return render_master([(v, uri) for v, uri in pairs if v is not None])
+        if self._master_body is None:
+            pairs = [(r.variant, f"{self.name}/{i}.m3u8") for i, r in enumerate(self.renditions)]
+            text = render_master([(v, uri) for v, uri in pairs if v is not None])
+            self._master_body = text.encode()
+        return self._master_body
 
-    def media_text(self, index: int) -> str | None:
+    def media_body(self, index: int) -> bytes | None:
         """A rendition's media playlist, with URIs relative to where it is served."""
         if index >= len(self.renditions) or not self.renditions[index].window:
             return None
         prefix = f"{index}/" if self.multi else f"{self.name}/"
-        return self.renditions[index].window.render(prefix)
+        return self.renditions[index].window.playlist_bytes(prefix)
 
     def segment(self, index: int, name: str) -> CachedSegment | None:
         if index >= len(self.renditions):
@@ -191,6 +195,7 @@ class StreamPuller:
 
     def _layout(self, urls: list[str], variants: list[Variant | None]) -> None:
         """Keep the windows when the layout is unchanged (e.g. a new hls_ctx), else rebuild."""
+        self._master_body = None  # the variants may have changed
         if len(urls) == len(self.renditions):
             for rendition, url, variant in zip(self.renditions, urls, variants, strict=True):
                 rendition.url, rendition.variant = url, variant

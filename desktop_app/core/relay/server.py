@@ -292,23 +292,22 @@ class RelayServer:
 
     async def _stream_playlist(self, request: web.Request) -> web.StreamResponse:
         puller = self._puller(request)
-        text = puller.master_text() if puller.multi else puller.media_text(0)
-        return await self._playlist(request, puller.name, text)
+        body = puller.master_body() if puller.multi else puller.media_body(0)
+        return await self._playlist(request, puller.name, body)
 
     async def _variant_playlist(self, request: web.Request) -> web.StreamResponse:
         puller = self._puller(request)
         if not puller.multi:
             raise web.HTTPNotFound()
-        text = puller.media_text(int(request.match_info["variant"]))
-        return await self._playlist(request, puller.name, text)
+        body = puller.media_body(int(request.match_info["variant"]))
+        return await self._playlist(request, puller.name, body)
 
     async def _playlist(
-        self, request: web.Request, stream: str, text: str | None
+        self, request: web.Request, stream: str, body: bytes | None
     ) -> web.StreamResponse:
-        if text is None:
+        if body is None:
             raise web.HTTPNotFound()
         self._count_viewer(request, stream)
-        body = text.encode()
         headers = {"Cache-Control": PLAYLIST_CACHE}
         return await self._send(request, stream, body, PLAYLIST_TYPE, headers)
 
@@ -357,10 +356,10 @@ class RelayServer:
     ) -> web.StreamResponse:
         """Write the body in slices (under the shared upload cap), giving up on viewers that stall.
 
-        Without a cap, the first slice goes out at once and the others take turns (`_TurnTaker`):
-        one `send` of a whole 500 KB segment took ~0.2 ms of CPU, so a request arriving behind
-        200 of them waited for all of them before its first byte (issue 4). The headers go out
-        with the first slice.
+        Without a cap, the first slice goes out at once and, while other bodies are being sent,
+        the others take turns (`_TurnTaker`): one `send` of a whole 500 KB segment took ~0.2 ms
+        of CPU, so a request arriving behind 200 of them waited for all of them before its first
+        byte (issue 4). The headers go out with the first slice.
         """
         response = _BufferedHeadersResponse(headers=headers)
         response.content_type = content_type
@@ -372,6 +371,8 @@ class RelayServer:
         bucket = self.bucket
         step = bucket.chunk_size if bucket is not None else WRITE_SLICE
         view = memoryview(body)
+        turns = self._turns
+        turns.sending += 1
         try:
             # write_eof() drains: a viewer that does not read blocks here, not in memory
             async with asyncio.timeout(self.limits.send_timeout_s):
@@ -379,8 +380,8 @@ class RelayServer:
                     size = min(step, len(body) - offset)
                     if bucket is not None:
                         await bucket.consume(size)
-                    elif offset:
-                        await self._turns.wait()
+                    elif offset and turns.sending > 1:  # alone, a body goes out in one go
+                        await turns.wait()
                     if offset + step >= len(body):
                         await response.write_eof(body[offset:])  # the whole body: not copied
                     else:
@@ -391,6 +392,8 @@ class RelayServer:
             logger.debug("viewer %s dropped: %s", request.remote, type(exc).__name__)
             if request.transport is not None:
                 request.transport.abort()
+        finally:
+            turns.sending -= 1
         return response
 
 
@@ -398,10 +401,13 @@ class _TurnTaker:
     """Round robin of body slices: at most `per_turn` viewers write per turn of the loop.
 
     A new request is handled on the next turn, after at most `per_turn` slices of others.
+    Turns are taken only while several bodies are being sent (`sending`): a body sent alone
+    goes out without waking the loop between slices.
     """
 
     def __init__(self, per_turn: int) -> None:
         self._per_turn = per_turn
+        self.sending = 0  # bodies being written now
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._pump: asyncio.Task[None] | None = None
 

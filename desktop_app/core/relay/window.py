@@ -68,6 +68,9 @@ class SegmentWindow:
         self._run_from = 0  # the first sequence of the current unbroken run (what is listed)
         self._pending_discontinuity = False
         self._evicted_discontinuities = 0
+        self._changes = 0  # counts every change of what the playlist lists
+        self._rendered: dict[str, bytes] = {}  # playlist bytes by prefix, for `_rendered_at`
+        self._rendered_at: tuple[int, float, bool] | None = None
 
     # --- writing -----------------------------------------------------------------------------
 
@@ -120,6 +123,7 @@ class SegmentWindow:
         self._by_name[segment.name] = segment
         self._bytes += len(data)
         self._evict()
+        self._changes += 1
         return segment
 
     def _evict(self) -> None:
@@ -142,6 +146,7 @@ class SegmentWindow:
         self._bytes = 0
         self._pending_discontinuity = False
         self.ended = False
+        self._changes += 1
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -167,6 +172,17 @@ class SegmentWindow:
 
     def __len__(self) -> int:
         return len(self._segments)
+
+    def playlist_bytes(self, prefix: str) -> bytes:
+        """`render(prefix)` encoded, rendered once per change of the window (viewers share it)."""
+        state = (self._changes, self.target_duration, self.ended)
+        if state != self._rendered_at:
+            self._rendered.clear()
+            self._rendered_at = state
+        body = self._rendered.get(prefix)
+        if body is None:
+            body = self._rendered[prefix] = self.render(prefix).encode()
+        return body
 
     def render(self, prefix: str) -> str:
         """Render the media playlist; segment URIs are `prefix + name` (relative)."""
