@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from desktop_app.core.config import DEFAULT_RELAY_PORT, DEFAULT_STATUS_PORT, NodeConfig
+from desktop_app.core.credit import credit_losses, credit_summary
 from desktop_app.core.errors import Error
 from desktop_app.core.events import (
     EarningsUpdated,
@@ -154,6 +155,12 @@ class HeadlessLog:
                 event.period_minor,
                 event.currency,
             )
+            if event.credit is not None:
+                lost = [
+                    f"{what} ({advice})" if advice else what
+                    for what, advice in credit_losses(event.credit)
+                ]
+                logger.info("%s%s", credit_summary(event.credit), "; ".join(["", *lost]))
         elif isinstance(event, UpdateAvailable):
             logger.info("version %s is available: %s", event.version, event.download_url)
         elif isinstance(event, ProbeObserved) and event.reason != self._probe_reason:

@@ -100,8 +100,9 @@ class CoordinatorClient:
         return self._parse(response, NodeStatusResponse)
 
     async def earnings(self) -> NodeEarningsResponse | None:
-        """This node's earnings; None while the coordinator has no such endpoint."""
-        response = await self._call("GET", "/api/v1/nodes/me/earnings")
+        """This node's earnings, with why time was (not) credited when the coordinator knows;
+        None while the coordinator has no such endpoint."""
+        response = await self._call("GET", "/api/v1/nodes/me/earnings?credit=1")
         if response.status_code in (404, 405):
             return None
         return self._parse(response, NodeEarningsResponse)

@@ -5,6 +5,8 @@ from datetime import datetime
 
 __all__ = [
     "CoordinatorReachabilityChanged",
+    "Credit",
+    "CreditLoss",
     "EarningsUpdated",
     "HeartbeatSent",
     "NodeEvent",
@@ -91,10 +93,32 @@ class ProbeObserved:
 
 
 @dataclass(frozen=True)
+class CreditLoss:
+    """Seconds of this period not credited: the host's code, what happened, how to fix it."""
+
+    reason: str
+    seconds: int
+    text: str = ""
+    advice: str = ""
+
+
+@dataclass(frozen=True)
+class Credit:
+    """This period's time online, what of it was credited, and why the rest was not."""
+
+    up_seconds: int
+    credited_seconds: int
+    lost: tuple[CreditLoss, ...] = ()
+
+
+@dataclass(frozen=True)
 class EarningsUpdated:
+    """The host's estimate of today and this period; `credit` when the host explains it."""
+
     currency: str
     today_minor: int
     period_minor: int
+    credit: Credit | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from desktop_app.core.audit import Auditor
 from desktop_app.core.client import CoordinatorClient
 from desktop_app.core.config import Identity, NodeConfig
+from desktop_app.core.credit import earnings_update
 from desktop_app.core.errors import ConfigError, CoordinatorError, Error, RelayPortError
 from desktop_app.core.events import (
     CatalogStream,
@@ -556,9 +557,7 @@ class Node:
             if self._reachable:
                 earnings = await self.earnings_details()
                 if earnings is not None:
-                    update = EarningsUpdated(
-                        earnings.currency, earnings.today_minor, earnings.period_minor
-                    )
+                    update = earnings_update(earnings)
                     if update != self._earnings:
                         self._earnings = update
                         self._publish(update)

@@ -10,7 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
+from desktop_app.core.credit import credit_losses, credit_summary
 from desktop_app.core.errors import RelayPortError
+from desktop_app.core.events import Credit, CreditLoss
 from streamr_protocol.money import format_amount
 
 __all__ = ["StatusPage"]
@@ -104,6 +106,7 @@ class StatusPage:
             if earnings
             else "not known yet"
         )
+        credit = _credit_html((earnings or {}).get("credit"))
         reach = {True: "reachable", False: "unreachable", None: "not contacted yet"}
         body = f"""<!doctype html><html><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="5"><title>StreamrP2P node</title>
@@ -113,8 +116,27 @@ class StatusPage:
 ({reach[data.get("coordinator_reachable")]}, rated {e(str(data.get("coordinator_state")))})</p>
 <p>Relay: {e(str(data.get("public_url")))} · last heartbeat {e(str(data.get("last_heartbeat_at")))}
 · viewers {data["viewers"]} · served {data["bytes_served"] / 1e6:.1f} MB · earned {earned}</p>
-<table><tr><th>stream</th><th>state</th><th>segments</th><th>viewers</th><th>served</th></tr>
+{credit}<table><tr><th>stream</th><th>state</th><th>segments</th><th>viewers</th><th>served</th></tr>
 {rows}</table>
 <p>{e(str(data.get("last_error") or ""))}</p>
 <p><a href="/status.json">JSON</a> · version {e(str(data.get("version")))}</p></body></html>"""
         return web.Response(text=body, content_type="text/html")
+
+
+def _credit_html(plain: dict[str, Any] | None) -> str:
+    """This period's credit and why time was not credited, with how to fix it ("" if unknown)."""
+    if not plain:
+        return ""
+    credit = Credit(
+        plain["up_seconds"],
+        plain["credited_seconds"],
+        tuple(CreditLoss(**lost) for lost in plain.get("lost", ())),
+    )
+    e = html.escape
+    items = "".join(
+        f"<li>{e(what)}" + (f"<br><i>How to fix:</i> {e(advice)}" if advice else "") + "</li>"
+        for what, advice in credit_losses(credit)
+    )
+    return f'<p id="credit">{e(credit_summary(credit))}</p>' + (
+        f"<ul>{items}</ul>" if items else ""
+    )

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+from desktop_app.core.credit import format_duration
 from streamr_protocol.money import format_amount
 
 __all__ = ["format_age", "format_bytes", "format_duration", "format_mbit", "format_money"]
@@ -47,15 +48,3 @@ def format_age(at: datetime | None, now: datetime | None = None) -> str:
     if seconds < 172800:
         return f"{seconds // 3600} h ago"
     return f"{seconds // 86400} days ago"
-
-
-def format_duration(seconds: float) -> str:
-    """Say how long: "40 s", "12 min", "3 h 5 min", "2 days 4 h"."""
-    total = int(seconds)
-    if total < 60:
-        return f"{total} s"
-    if total < 3600:
-        return f"{total // 60} min"
-    if total < 86400:
-        return f"{total // 3600} h {total % 3600 // 60} min"
-    return f"{total // 86400} days {total % 86400 // 3600} h"

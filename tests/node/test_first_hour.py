@@ -8,7 +8,13 @@ import httpx
 import pytest
 
 from desktop_app.app import PROBE_HINTS, HeadlessLog, build_config, parse_args
-from desktop_app.core.events import ProbeObserved, StreamLiveChanged
+from desktop_app.core.events import (
+    Credit,
+    CreditLoss,
+    EarningsUpdated,
+    ProbeObserved,
+    StreamLiveChanged,
+)
 from desktop_app.core.status_page import StatusPage
 from streamr_protocol.invite import InviteLinkError, parse_invite_link
 
@@ -77,3 +83,23 @@ def test_headless_log_says_what_to_do_about_failing_probes_once(caplog) -> None:
     ]
     assert "--public-url" in PROBE_HINTS["private_address"]
     assert "forward the relay port" in PROBE_HINTS["timeout"]
+
+
+def test_headless_log_says_what_was_credited_and_why_not(caplog) -> None:
+    credit = Credit(
+        3600,
+        1800,
+        (
+            CreditLoss("unverified", 1500, "your relay was not reachable", "forward the port"),
+            CreditLoss("not_live", 300, "the stream was not live"),
+        ),
+    )
+    with caplog.at_level(logging.INFO, logger="streamr_node"):
+        HeadlessLog()(EarningsUpdated("USD", 5, 10, credit))
+        HeadlessLog()(EarningsUpdated("USD", 6, 11))  # an older host: amounts only
+    assert [r.getMessage() for r in caplog.records] == [
+        "earned today 5, this period 10 (USD minor units)",
+        "Credited this period: 30 min of 1 h 0 min online; 25 min not credited: your relay was "
+        "not reachable (forward the port); 5 min not credited: the stream was not live",
+        "earned today 6, this period 11 (USD minor units)",
+    ]

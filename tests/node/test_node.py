@@ -65,6 +65,8 @@ async def test_node_publishes_events_follows_assignments_and_pauses(tmp_path) ->
                 assert any(isinstance(e, HeartbeatSent) for e in events)
                 await wait_until(lambda: node.snapshot().earnings is not None, 15)
                 assert any(isinstance(e, EarningsUpdated) for e in events)
+                earnings = node.snapshot().earnings
+                assert earnings is not None and earnings.credit is not None  # the host explains
 
                 await asyncio.to_thread(add, "two")  # the set follows the heartbeat answers
 
