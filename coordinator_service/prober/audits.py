@@ -20,7 +20,6 @@ auditor cannot flag an honest relay: that takes two, drawn at random, agreeing.
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import random
 import secrets
@@ -30,13 +29,13 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
-from urllib.parse import urlsplit
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.ledger.credit import as_utc
 from coordinator_service.prober.evidence import SLOW_SEGMENT_MS, WINDOW, viewer_verdicts
+from coordinator_service.prober.identity import relay_url_key
 from coordinator_service.prober.origin import StreamIndex
 from coordinator_service.prober.reputation import Reason, Reputation
 from coordinator_service.prober.routing import canonical_relay_base, relay_playlist_url
@@ -54,7 +53,6 @@ __all__ = [
     "AUDIT_TTL",
     "REPORTED",
     "AuditRunner",
-    "address_key",
     "judge_report",
     "pending_assignments",
 ]
@@ -68,26 +66,6 @@ SLOW_FLAG_PREFIX: Final = "slow:"
 SLOW_LOOKBACK: Final = timedelta(minutes=10)
 SETTLE: Final = timedelta(seconds=3)  # > two origin polls: a fresh segment is indexed by then
 REPORTED: Final = "r:"  # `reason` of a reported, not yet judged audit: "r:" + the auditor's error
-
-
-def address_key(relay_url: str) -> str:
-    """Return the address a relay counts as: IPv4, IPv6 /64; private/loopback: address:port."""
-    try:
-        parts = urlsplit(relay_url)
-        host, port = parts.hostname or "", parts.port
-    except ValueError:
-        return relay_url
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return f"{host}:{port}"  # a name: the probe resolves it; compare the text
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if not ip.is_global:
-        return f"{ip}:{port}"
-    if isinstance(ip, ipaddress.IPv6Address):
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
 
 
 def judge_report(
@@ -249,7 +227,7 @@ class AuditRunner:
             if node_id in chosen and self._rnd.random() < 0.5:
                 continue  # relaying several streams: audit one of them at random
             chosen[node_id] = _Target(
-                node_id, base, address_key(base), invite_id, stream_id, names[stream_id]
+                node_id, base, relay_url_key(base), invite_id, stream_id, names[stream_id]
             )
         return list(chosen.values())
 

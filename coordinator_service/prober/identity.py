@@ -8,8 +8,9 @@ two names (`localhost:8430`, `127.0.0.1:8430`) is one.
 """
 
 import ipaddress
+from urllib.parse import urlsplit
 
-__all__ = ["LAN_NETWORKS", "address_key", "is_lan_address", "split_address"]
+__all__ = ["LAN_NETWORKS", "address_key", "is_lan_address", "relay_url_key", "split_address"]
 
 # where relays of a LAN party, the demo or the tests live: these count by address and port
 LAN_NETWORKS = tuple(
@@ -62,3 +63,20 @@ def address_key(address: str) -> str:
     if isinstance(ip, ipaddress.IPv6Address):
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
+
+
+def relay_url_key(relay_url: str) -> str:
+    """Return the key of a relay URL before it is probed: `address_key` of an IP literal,
+    `host:port` of a name (the probe resolves names; until then the text is compared)."""
+    try:
+        parts = urlsplit(relay_url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return relay_url
+    if port is None:
+        port = 443 if parts.scheme == "https" else 80
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return f"{host}:{port}"
+    return address_key(f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}")

@@ -24,7 +24,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +43,7 @@ from coordinator_service.storage.models import (
     Stream,
     UptimeInterval,
 )
+from streamr_protocol.relay_url import relay_origin
 
 __all__ = [
     "UNREACHABLE_WINDOW",
@@ -73,17 +73,9 @@ class RelayCandidate:
 def canonical_relay_base(relay_url: str) -> str | None:
     """Return scheme://host[:port] of an http(s) relay URL (path, query dropped), else None."""
     try:
-        parts = urlsplit(relay_url.strip())
-        port = parts.port
-    except ValueError:
+        return relay_origin(relay_url)
+    except ValueError:  # RelayUrlError included: not an http(s) URL with a host
         return None
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if scheme not in ("http", "https") or not host:
-        return None
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{scheme}://{host}" if port is None else f"{scheme}://{host}:{port}"
 
 
 def relay_playlist_url(relay_base: str, stream_name: str, playlist: str | None = None) -> str:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from coordinator_service.prober.audits import AuditRunner, address_key, judge_report
+from coordinator_service.prober.audits import AuditRunner, judge_report
+from coordinator_service.prober.identity import relay_url_key
 from coordinator_service.prober.origin import OriginSegment, StreamIndex
 from coordinator_service.storage.models import Node, PeerAudit, Probe
 
@@ -37,12 +38,12 @@ def test_judging_one_report_against_the_origin_index():
 
 
 def test_same_address_means_ipv4_ipv6_slash_64_or_private_address_and_port():
-    assert address_key("http://93.184.216.34:8090") == address_key("http://93.184.216.34:9000")
-    assert address_key("http://[2a00:1450:4001::1]:1") == address_key(
+    assert relay_url_key("http://93.184.216.34:8090") == relay_url_key("http://93.184.216.34:9000")
+    assert relay_url_key("http://[2a00:1450:4001::1]:1") == relay_url_key(
         "http://[2a00:1450:4001::2]:2"
     )
-    assert address_key("http://127.0.0.2:8090") != address_key("http://127.0.0.2:8091")
-    assert address_key("http://127.0.0.2:8090") == "127.0.0.2:8090"
+    assert relay_url_key("http://127.0.0.2:8090") != relay_url_key("http://127.0.0.2:8091")
+    assert relay_url_key("http://127.0.0.2:8090") == "127.0.0.2:8090"
 
 
 async def _setup(api, count=3):

@@ -64,7 +64,9 @@ async def test_eligible_relays_lists_only_healthy_relays_with_spare_slots(sessio
         got_stream, candidates = await eligible_relays(session, "main", now, timedelta(seconds=60))
     assert got_stream.name == "main"
     assert offline == [], "no viewer goes to a node while the stream is not live"
-    assert candidates == [RelayCandidate("ok", "http://10.0.0.2:80", 3)]
+    assert candidates == [
+        RelayCandidate("ok", "http://10.0.0.2", 3)
+    ]  # canonical: default port dropped
 
 
 async def test_legacy_redirect_never_carries_the_node_chosen_path_or_query(api: Api):
