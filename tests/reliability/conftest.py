@@ -1,6 +1,5 @@
 """Reliability fixtures: a fresh PostgreSQL database per run, a Redis DB of our own, nodes."""
 
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fixtures.net import uncontacted_relay_port
 from tests.fixtures.postgres import fresh_postgres_or_skip
 
 REDIS_URL = "redis://127.0.0.1:6379/13"  # a DB number no other test area uses
@@ -49,9 +49,6 @@ class FakeNode:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-_RELAY_PORTS = itertools.count(20_000)
-
-
 def register(client: httpx.Client, url: str, invite_code: str, name: str) -> FakeNode:
     """Join with `invite_code` through `url`; raise unless 201."""
     response = client.post(
@@ -61,7 +58,7 @@ def register(client: httpx.Client, url: str, invite_code: str, name: str) -> Fak
             "display_name": name,
             "payout_handle": f"@{name}",
             # relay URLs are scheme, host and port only, one endpoint per node
-            "relay_url": f"http://127.0.0.1:{next(_RELAY_PORTS)}",
+            "relay_url": f"http://127.0.0.1:{uncontacted_relay_port()}",
         },
     )
     assert response.status_code == 201, response.text

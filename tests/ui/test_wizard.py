@@ -1,6 +1,5 @@
 """The first-run wizard against a real coordinator on loopback (and a fake UPnP router)."""
 
-import itertools
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ from desktop_app.ui.app import LazyJoinBackend as CoreJoinBackend
 from desktop_app.ui.wizard import JoinWizard
 from tests.fixtures.coordinator import RunningCoordinator, run_coordinator
 from tests.fixtures.fake_router import fake_router
-from tests.fixtures.net import free_port
+from tests.fixtures.net import free_port, uncontacted_relay_port
 
 
 @pytest.fixture(scope="module")
@@ -194,9 +193,6 @@ def create_invite(coordinator: RunningCoordinator, *args: str) -> tuple[str, str
     return invite_id, lines[-1]
 
 
-_RELAY_PORTS = itertools.count(21_000)
-
-
 def coordinator_join(coordinator: RunningCoordinator, link: str) -> None:
     import httpx
 
@@ -208,7 +204,7 @@ def coordinator_join(coordinator: RunningCoordinator, link: str) -> None:
             "invite_code": code,
             "display_name": "first",
             "payout_handle": "x",
-            "relay_port": next(_RELAY_PORTS),
+            "relay_port": uncontacted_relay_port(),
         },
     )
     assert response.status_code == 201, response.text
