@@ -216,8 +216,16 @@ def _run_gui(config: NodeConfig) -> int:
     return int(run_gui(config) or 0)
 
 
+def skip_httpx_cli() -> None:
+    """Never load httpx's command line client: `import httpx` loads it (rich, pygments and
+    click, ~7 MB) whenever they are installed, and the node does not use it (issue 17).
+    httpx then defines a stand-in `httpx.main` that only says what to install."""
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run streamr-node; return the exit code (2 bad flags, 1 other errors)."""
+    skip_httpx_cli()
     args = parse_args(argv)
     try:
         config = build_config(args)

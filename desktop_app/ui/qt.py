@@ -4,6 +4,7 @@ QtMultimedia ships only with PySide6-Addons; `HAVE_MULTIMEDIA` says whether it i
 """
 
 import importlib
+import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec
 
@@ -78,6 +79,28 @@ from qasync import QEventLoop
 from qasync import asyncSlot as _async_slot
 
 _P = ParamSpec("_P")
+
+
+def _mentions_pyside(module: object) -> bool:
+    """Whether `module`'s source mentions PySide6, read without keeping it (see below)."""
+    try:
+        source = module.__spec__.loader.get_source(module.__name__)  # type: ignore[attr-defined]
+    except (AttributeError, ImportError, OSError, SyntaxError, UnicodeDecodeError):
+        return False
+    return isinstance(source, str) and "PySide6" in source
+
+
+def _stop_keeping_sources() -> None:
+    """PySide6 asks of every module imported after it whether its source mentions PySide6
+    (for `from __feature__ import ...`), through `inspect.getsource`: linecache then keeps the
+    whole source of every module, 16 MB in the joined tray app (issue 17). Ask the same of the
+    module's loader, which keeps nothing. No-op if a PySide6 release drops the check."""
+    feature = sys.modules.get("shibokensupport.feature")
+    if feature is not None and callable(getattr(feature, "_mod_uses_pyside", None)):
+        feature._mod_uses_pyside = _mentions_pyside  # type: ignore[attr-defined]
+
+
+_stop_keeping_sources()
 QMediaPlayer: Any = None
 QVideoWidget: Any = None
 try:  # PySide6-Essentials alone has no QtMultimedia; PySide6-Addons brings it
