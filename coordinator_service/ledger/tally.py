@@ -3,15 +3,16 @@
 Only rows overlapping the period are fetched, as whole epoch seconds computed by the database
 (no datetime parsing per row), then `credit.py` does the interval arithmetic in memory.
 
-Banned nodes are credited nothing. Only verified time is credited (`verified.py`: not before
-a passed probe at the node's relay URL, not after a failed one until one passes, and back to the
-last passed probe when one finds cheating). One share per address: nodes whose passed probes in
-the period reached the same address (`prober/identity.address_key`: a public IPv4 address, a
-public IPv6 /64, or a private address and port) are one person's, so at most one of them is
-credited per stream unless the host approved more for that address (`AddressApproval`): the one
-with the most passed probes in the period (ties: the earliest registered, then the smallest id).
-The address is what was probed during the period, never the node's current URL, so nothing a
-node says after a period changes that period's payout.
+Banned nodes are credited nothing. Only verified time is credited (`verified.py`: not before a
+passed probe at the node's relay URL, not after a failed one until one passes, and back to the last
+passed probe when one finds cheating). Time without a viewer slot is not credited (`slots.py`: the
+node's upload capacity was under the stream's slot bitrate then). One share per address: nodes whose
+passed probes in the period reached the same address (`prober/identity.address_key`: a public IPv4
+address, a public IPv6 /64, or a private address and port) are one person's, so at most one of them
+is credited per stream unless the host approved more for that address (`AddressApproval`): the one
+with the most passed probes in the period (ties: the earliest registered, then the smallest id). The
+address is what was probed during the period, never the node's current URL, so nothing a node says
+after a period changes that period's payout.
 
 Given a `CreditTrace`, every rule also writes down the seconds it took from each node, with its
 reason: `ledger/explain.py` shows that to the host, so the page and the payout can never
@@ -37,6 +38,7 @@ from coordinator_service.ledger.credit import (
     total,
 )
 from coordinator_service.ledger.pool_history import PoolPart, load_rates, pool_parts
+from coordinator_service.ledger.slots import load_levels, no_slot_spans
 from coordinator_service.ledger.verified import Check, UrlTaken, unverified_spans
 from coordinator_service.prober.identity import address_key
 from coordinator_service.services.nodes import BANNED
@@ -256,7 +258,9 @@ async def tally(
             stream.currency = paid_in.pop() if len(paid_in) == 1 else in_force[-1].currency
     live_in_period = {sid: clip(spans, lo, hi) for sid, spans in live_merged.items()}
     flags_merged = {node_id: merge(spans) for node_id, spans in flags.items()}
-    unverified = await unverified_by_node(session, {node_id for node_id, _ in uptime}, start, end)
+    relaying = {node_id for node_id, _ in uptime}
+    unverified = await unverified_by_node(session, relaying, start, end)
+    capacities, bitrates = await load_levels(session, relaying, wanted, end)
     for (node_id, sid), spans in uptime.items():
         # credited_seconds(), with the stream's and the flags' spans merged once
         relayed = merge(spans)
@@ -275,6 +279,16 @@ async def tally(
             got = subtract_merged(got, unverified[node_id])
             if trace is not None:
                 trace.take(node_id, UNVERIFIED, before - total(got))
+        if node_id in capacities and sid in bitrates:
+            no_slot = no_slot_spans(capacities[node_id], bitrates[sid], hi)
+            before_spans = got
+            got = subtract_merged(got, [cut.span for cut in no_slot])
+            if trace is not None and total(got) < total(before_spans):
+                trace.take(node_id, NO_SLOT, total(before_spans) - total(got))
+                needs = max(
+                    cut.needs_kbit for cut in no_slot if intersect_merged(before_spans, [cut.span])
+                )
+                trace.slot_needs_kbit[node_id] = max(trace.slot_needs_kbit.get(node_id, 0), needs)
         seconds = sum(end - start for start, end in got)
         if seconds > 0:
             by_id[sid].credited[node_id] = seconds

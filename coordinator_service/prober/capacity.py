@@ -1,6 +1,6 @@
 """Viewer slots from measurements, not claims: the weights `/watch` draws relays by.
 
-A relay's slots start from its claim (`capacity_kbit // VIEWER_KBIT − viewers`, the spare slots it
+A relay's slots start from its claim (`capacity_kbit // slot bitrate − viewers`, the spare slots it
 says it has). Measurements refute a claim: a relay whose latest peer audit round agreed it was
 `slow` (a segment took longer than `SLOW_SEGMENT_MS`, or never finished: a trickle) gets no slots;
 one its viewers report failing (`evidence.py`) is not offered at all. A single download shows

@@ -66,13 +66,15 @@ JOIN = timedelta(milliseconds=200)
 
 @dataclass(frozen=True, slots=True)
 class OriginSegment:
-    """One origin segment: its hash, when it was published, its duration, its publish session."""
+    """One origin segment: its hash, when it was published, its duration, its publish session,
+    its size in bytes."""
 
     sha256: str
     seen_at: float
     duration: float
     session: int = 0
     sequence: int = 0
+    size: int = 0
 
 
 @dataclass
@@ -330,7 +332,9 @@ class OriginWatcher:
             digest = hashlib.sha256(body).hexdigest()
             index.add(
                 (key, session.number, segment.sequence),
-                OriginSegment(digest, seen_at, segment.duration, session.number, segment.sequence),
+                OriginSegment(
+                    digest, seen_at, segment.duration, session.number, segment.sequence, len(body)
+                ),
             )
             cursor.sequence = segment.sequence
             cursor.names[segment.sequence] = _path(segment.uri)

@@ -5,7 +5,9 @@
 heard from within the heartbeat grace, reporting the stream live within it, with an http(s)
 relay URL, whose latest probe in the last `UNREACHABLE_WINDOW` did not fail, that its viewers do
 not report failing (`evidence.py`), and with spare viewer slots: the claim
-(`capacity_kbit // VIEWER_KBIT − viewers`, where `viewers` leaves out the clients our own probes
+(`capacity_kbit // slot bitrate − viewers`, the slot bitrate being the stream's lowest variant as
+measured at the origin (`bitrate.py`, the figure the ledger's slot rule pays by) or `VIEWER_KBIT`
+while none was measured, where `viewers` leaves out the clients our own probes
 look like: a relay counts each player shape a probe used within `PROBE_VIEWER_WINDOW` as a
 viewer), none when peer audits measured it too slow, bounded to twice the median weight until
 viewers justify more (`capacity.py`); not unprobed (a relay URL taken at registration or by a
@@ -31,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coordinator_service.errors import NotFoundError
 from coordinator_service.ledger.credit import as_utc
 from coordinator_service.ledger.tally import address_groups, probed_addresses
+from coordinator_service.prober.bitrate import current_slot_kbit
 from coordinator_service.prober.capacity import bounded_weights, measure, slots
 from coordinator_service.prober.origin import is_live
 from coordinator_service.prober.players import PLAYERS
@@ -118,6 +121,7 @@ async def eligible_relays(
     failing, probed = await _probe_history(session, ids, now)
     failing |= await _unprobed(session, ids)
     measured = await measure(session, stream.id, ids, now)
+    slot_kbit = await current_slot_kbit(session, stream.id) or VIEWER_KBIT
     weights: dict[str, int] = {}
     bases: dict[str, str] = {}
     for node_id, relay_url, capacity, viewers in rows:
@@ -127,7 +131,7 @@ async def eligible_relays(
         bases[node_id] = base
         # the relay counts our own probes (shaped like players) among its viewers for a while
         viewers = max(0, viewers - probed[node_id])
-        weights[node_id] = slots(capacity, viewers, measured[node_id], VIEWER_KBIT)
+        weights[node_id] = slots(capacity, viewers, measured[node_id], slot_kbit)
     bounded = bounded_weights(weights, measured)
     candidates = [
         RelayCandidate(node_id=node_id, relay_url=bases[node_id], weight=weight)

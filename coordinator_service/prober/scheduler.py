@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.ledger.credit import as_utc
 from coordinator_service.prober.addresses import coordinator_addresses
+from coordinator_service.prober.bitrate import moved, record_slot_kbit, slot_kbit
 from coordinator_service.prober.origin import OriginWatcher, StreamIndex, record_origin
 from coordinator_service.prober.probe import ProbeConfig, ProbeOutcome, ProbeTarget, probe_node
 from coordinator_service.prober.reputation import Reputation
@@ -111,6 +112,7 @@ class Prober:
         self.hooks: dict[str, tuple[bool, datetime]] = {}
         self._poll_locks: dict[str, asyncio.Lock] = {}
         self._polled_at: dict[str, float] = {}
+        self._slot_kbit: dict[int, int] = {}  # per stream: the slot bitrate last recorded
         self._rnd = random.SystemRandom()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -187,17 +189,25 @@ class Prober:
         indexes = await asyncio.gather(*(self._poll(name) for name in self.origins))
         now = self.clock()
         changes = []
+        bitrates: dict[int, int] = {}
         for index in indexes:
             live = index.is_live(now.timestamp())
+            stream_id = self.origins[index.name][0]
             if live or was_live[index.name]:  # nothing to write while a stream stays offline
                 hook = self.hooks.get(index.name)
                 seen = hook[1] if hook else None
-                changes.append((self.origins[index.name][0], live, index.live_span(), seen))
-        if changes:
+                changes.append((stream_id, live, index.live_span(), seen))
+            kbit = slot_kbit(index) if live else None
+            if kbit is not None and moved(self._slot_kbit.get(stream_id), kbit):
+                bitrates[stream_id] = kbit
+        if changes or bitrates:
             async with self.sessions() as session:
                 for stream_id, live, span, seen in changes:
                     await record_origin(session, stream_id, live, now, span, seen)
+                for stream_id, kbit in bitrates.items():
+                    await record_slot_kbit(session, stream_id, kbit, now)
                 await session.commit()
+            self._slot_kbit.update(bitrates)
         return {index.name: index for index in indexes}
 
     async def _poll(self, name: str, started_after: float | None = None) -> StreamIndex:

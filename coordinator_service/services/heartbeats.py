@@ -265,6 +265,8 @@ class HeartbeatRecorder:
             and p.beat.token_hash in nodes
             and nodes[p.beat.token_hash][3] != p.beat.relay_url
         }
+        capacity = {row[0]: row[4] for row in nodes.values()}  # as stored, then as beaten
+        capacities: list[tuple[str, int]] = []
         holders = ops.relay_url_holders(moving, now - URL_HOLD) if moving else {}
         endpoints: list[tuple[str, str]] = []
         node_params: list[dict[str, Any]] = []
@@ -277,7 +279,7 @@ class HeartbeatRecorder:
                     "the node token is not valid (was this node removed?)", code="bad_node_token"
                 )
                 continue
-            node_id, status, flagged, held_url = row
+            node_id, status, flagged, held_url, _ = row
             if status == BANNED:
                 batch.results[index] = BeatResult(node_id, "banned", now)
                 continue
@@ -291,6 +293,9 @@ class HeartbeatRecorder:
                 endpoints.append((node_id, beat.relay_url))
             batch.results[index] = BeatResult(node_id, "flagged" if flagged else "healthy", now)
             node_params.append(_node_values(node_id, beat, now))
+            if beat.capacity_kbit != capacity[node_id]:  # the viewer slot rule's history
+                capacity[node_id] = beat.capacity_kbit
+                capacities.append((node_id, beat.capacity_kbit))
             keys[(node_id, None)] = None
             for name in beat.live_streams:
                 stream_id = catalog.stream_ids.get(name)
@@ -304,6 +309,8 @@ class HeartbeatRecorder:
         ops.update_nodes(node_params)
         if endpoints:  # a new relay URL: unprobed (no viewers, no credit) until a probe passes
             ops.insert_endpoints(endpoints, now)
+        if capacities:
+            ops.insert_capacities(capacities, now)
         return self._extend_or_open(ops, list(keys), now)
 
     def _extend_or_open(

@@ -15,6 +15,7 @@ from coordinator_service.services.tokens import hash_secret, new_id, new_token
 from coordinator_service.storage.models import (
     FlagInterval,
     Node,
+    NodeCapacityChange,
     NodeProfileChange,
     Probe,
     RelayEndpoint,
@@ -101,6 +102,10 @@ async def register_node(session: AsyncSession, invite_code: str, new: NewNode) -
     await session.flush()
     # its first relay URL: unprobed (no viewers, no credit) until a probe there passes
     session.add(RelayEndpoint(node_id=node.id, relay_url=new.relay_url, started_at=now))
+    # its first capacity: the viewer slot rule (ledger/slots.py) reads it from here on
+    session.add(
+        NodeCapacityChange(node_id=node.id, capacity_kbit=new.capacity_kbit, started_at=now)
+    )
     if past.flagged:
         session.add(
             FlagInterval(

@@ -18,20 +18,28 @@ from sqlalchemy.engine import Connection
 
 from coordinator_service.errors import StorageError
 from coordinator_service.storage.db import SQLITE_BUSY_TIMEOUT_MS, SQLITE_LOCKED_RETRY, Database
-from coordinator_service.storage.models import UTC_DATETIME, Node, RelayEndpoint, UptimeInterval
+from coordinator_service.storage.models import (
+    UTC_DATETIME,
+    Node,
+    NodeCapacityChange,
+    RelayEndpoint,
+    UptimeInterval,
+)
 
-__all__ = ["CoreOps", "HeartbeatOps", "IntervalKey", "SqliteOps", "write_heartbeats"]
+__all__ = ["CoreOps", "HeartbeatOps", "IntervalKey", "NodeRow", "SqliteOps", "write_heartbeats"]
 
 T = TypeVar("T")
 IntervalKey = tuple[str, int | None]
 """(node id, stream id); stream None is the node's own uptime."""
+NodeRow = tuple[str, str, bool, str, int]
+"""(node id, status, flagged, relay URL, capacity kbit) of a node, as a beat finds it."""
 
 
 class HeartbeatOps(Protocol):
     """The statements of one heartbeat batch."""
 
-    def nodes_by_token(self, token_hashes: Iterable[str]) -> dict[str, tuple[str, str, bool, str]]:
-        """token hash -> (node id, status, flagged, relay URL) of the known tokens."""
+    def nodes_by_token(self, token_hashes: Iterable[str]) -> dict[str, NodeRow]:
+        """token hash -> (node id, status, flagged, relay URL, capacity) of the known tokens."""
         ...
 
     def relay_url_holders(self, urls: set[str], since: datetime) -> dict[str, str]:
@@ -40,6 +48,10 @@ class HeartbeatOps(Protocol):
 
     def insert_endpoints(self, endpoints: list[tuple[str, str]], now: datetime) -> None:
         """Record that each (node id, relay URL) took that URL at `now`."""
+        ...
+
+    def insert_capacities(self, changes: list[tuple[str, int]], now: datetime) -> None:
+        """Record that each (node id, capacity kbit) took effect at `now`."""
         ...
 
     def update_nodes(self, params: list[dict[str, Any]]) -> None:
@@ -97,6 +109,7 @@ async def write_heartbeats(
 _NODES: Table = Node.__table__  # type: ignore[assignment]
 _INTERVALS: Table = UptimeInterval.__table__  # type: ignore[assignment]
 _ENDPOINTS: Table = RelayEndpoint.__table__  # type: ignore[assignment]
+_CAPACITIES: Table = NodeCapacityChange.__table__  # type: ignore[assignment]
 
 _UPDATE_NODE = (
     update(_NODES)
@@ -127,7 +140,7 @@ class CoreOps:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def nodes_by_token(self, token_hashes: Iterable[str]) -> dict[str, tuple[str, str, bool, str]]:
+    def nodes_by_token(self, token_hashes: Iterable[str]) -> dict[str, NodeRow]:
         rows = self.conn.execute(
             select(
                 _NODES.c.token_hash,
@@ -135,9 +148,13 @@ class CoreOps:
                 _NODES.c.status,
                 _NODES.c.flagged,
                 _NODES.c.relay_url,
+                _NODES.c.capacity_kbit,
             ).where(_NODES.c.token_hash.in_(list(token_hashes)))
         )
-        return {row.token_hash: (row.id, row.status, row.flagged, row.relay_url) for row in rows}
+        return {
+            row.token_hash: (row.id, row.status, row.flagged, row.relay_url, row.capacity_kbit)
+            for row in rows
+        }
 
     def relay_url_holders(self, urls: set[str], since: datetime) -> dict[str, str]:
         rows = self.conn.execute(
@@ -153,6 +170,12 @@ class CoreOps:
         self.conn.execute(
             insert(_ENDPOINTS),
             [{"node_id": n, "relay_url": u, "started_at": now} for n, u in endpoints],
+        )
+
+    def insert_capacities(self, changes: list[tuple[str, int]], now: datetime) -> None:
+        self.conn.execute(
+            insert(_CAPACITIES),
+            [{"node_id": n, "capacity_kbit": c, "started_at": now} for n, c in changes],
         )
 
     def update_nodes(self, params: list[dict[str, Any]]) -> None:
@@ -205,14 +228,14 @@ class SqliteOps:
     def _time(self, value: datetime) -> str:
         return str(_SQLITE_TIME(value))
 
-    def nodes_by_token(self, token_hashes: Iterable[str]) -> dict[str, tuple[str, str, bool, str]]:
+    def nodes_by_token(self, token_hashes: Iterable[str]) -> dict[str, NodeRow]:
         hashes = tuple(token_hashes)
         rows = self.conn.execute(
-            "SELECT token_hash, id, status, flagged, relay_url FROM nodes "
+            "SELECT token_hash, id, status, flagged, relay_url, capacity_kbit FROM nodes "
             f"WHERE token_hash IN ({','.join('?' * len(hashes))})",
             hashes,
         )
-        return {row[0]: (row[1], row[2], bool(row[3]), row[4]) for row in rows}
+        return {row[0]: (row[1], row[2], bool(row[3]), row[4], row[5]) for row in rows}
 
     def relay_url_holders(self, urls: set[str], since: datetime) -> dict[str, str]:
         listed = tuple(sorted(urls))
@@ -230,6 +253,14 @@ class SqliteOps:
         self.conn.executemany(
             "INSERT INTO relay_endpoints (node_id, relay_url, started_at) VALUES (?, ?, ?)",
             [(node_id, url, at) for node_id, url in endpoints],
+        )
+
+    def insert_capacities(self, changes: list[tuple[str, int]], now: datetime) -> None:
+        at = self._time(now)
+        self.conn.executemany(
+            "INSERT INTO node_capacity_changes (node_id, capacity_kbit, started_at) "
+            "VALUES (?, ?, ?)",
+            [(node_id, capacity, at) for node_id, capacity in changes],
         )
 
     def update_nodes(self, params: list[dict[str, Any]]) -> None:

@@ -26,6 +26,7 @@ __all__ = [
     "FlagInterval",
     "Invite",
     "Node",
+    "NodeCapacityChange",
     "NodeProfileChange",
     "Payout",
     "PeerAudit",
@@ -35,6 +36,7 @@ __all__ = [
     "RelayEndpoint",
     "RelayCertificate",
     "Stream",
+    "StreamBitrateChange",
     "StreamLiveInterval",
     "StreamPoolChange",
     "UTCDateTime",
@@ -243,6 +245,32 @@ class RelayEndpoint(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
     relay_url: Mapped[str] = mapped_column(String(2048))
+    started_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+
+
+class NodeCapacityChange(Base):
+    """A node's upload capacity (kbit/s) from `started_at` on: written at registration and by a
+    heartbeat whose capacity differs from the stored one (the ledger's viewer slot rule)."""
+
+    __tablename__ = "node_capacity_changes"
+    __table_args__ = (Index("ix_node_capacity_changes_node_start", "node_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"))
+    capacity_kbit: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
+
+
+class StreamBitrateChange(Base):
+    """The bitrate (kbit/s) of one viewer slot of a stream from `started_at` on: its lowest
+    variant measured at the origin, written when it moves (`prober/bitrate.py`)."""
+
+    __tablename__ = "stream_bitrate_changes"
+    __table_args__ = (Index("ix_stream_bitrate_changes_stream_start", "stream_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id", ondelete="CASCADE"))
+    slot_kbit: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
 
 

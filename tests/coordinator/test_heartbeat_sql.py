@@ -1,7 +1,8 @@
 """Property: the two heartbeat write paths (plain sqlite3 and SQLAlchemy Core) store the same rows.
 
 Both run on copies of one seeded SQLite database with the same beats at the same times: the
-answers to every beat and the nodes and uptime intervals afterwards must be identical.
+answers to every beat and the nodes, uptime intervals and capacity changes afterwards must be
+identical, and a capacity change is recorded exactly when a beat's capacity differs from the last.
 """
 
 import asyncio
@@ -29,6 +30,7 @@ beat_strategy = st.tuples(
     st.sets(st.sampled_from((*STREAMS, "unknown-stream"))),
     st.one_of(st.none(), st.sampled_from(("http://203.0.113.7:8081", "http://198.51.100.2"))),
     st.integers(min_value=0, max_value=50),
+    st.sampled_from((10_000, 500, 4_000)),  # registered with 10,000 kbit
 )
 round_strategy = st.tuples(
     st.integers(min_value=0, max_value=45), st.lists(beat_strategy, min_size=1, max_size=6)
@@ -67,7 +69,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]
 
 async def _replay(
     path: Path, tokens: list[str], rounds: list[Any], raw_sqlite: bool
-) -> tuple[list[Any], list[Any], list[Any]]:
+) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
     db = Database(f"sqlite+aiosqlite:///{path}")
     now = [START]
     recorder = HeartbeatRecorder(
@@ -85,10 +87,11 @@ async def _replay(
                             hash_secret(tokens[who]),
                             relay_url=relay,
                             viewers=viewers,
+                            capacity_kbit=capacity,
                             live_streams=tuple(sorted(live)),
                         )
                     )
-                    for who, live, relay, viewers in beats
+                    for who, live, relay, viewers, capacity in beats
                 ),
                 return_exceptions=True,
             )
@@ -100,8 +103,8 @@ async def _replay(
             node_rows = (
                 await session.execute(
                     text(
-                        "SELECT display_name, last_heartbeat_at, relay_url, viewers, version "
-                        "FROM nodes ORDER BY display_name"
+                        "SELECT display_name, last_heartbeat_at, relay_url, viewers, version, "
+                        "capacity_kbit FROM nodes ORDER BY display_name"
                     )
                 )
             ).all()
@@ -114,10 +117,24 @@ async def _replay(
                     )
                 )
             ).all()
+            capacities = (
+                await session.execute(
+                    text(
+                        "SELECT n.display_name, c.capacity_kbit, c.started_at "
+                        "FROM node_capacity_changes c JOIN nodes n ON n.id = c.node_id "
+                        "ORDER BY c.id"
+                    )
+                )
+            ).all()
     finally:
         await recorder.stop()
         await db.dispose()
-    return answers, [tuple(r) for r in node_rows], [tuple(r) for r in intervals]
+    return (
+        answers,
+        [tuple(r) for r in node_rows],
+        [tuple(r) for r in intervals],
+        [tuple(r) for r in capacities],
+    )
 
 
 @settings(
@@ -138,15 +155,25 @@ def test_sqlite3_and_core_paths_agree(
     answers = raw[0]
     unknown = sum(who == 4 for _, beats in rounds for who, *_ in beats)
     assert answers.count("AuthError") == unknown  # bad tokens refused alike, the rest answered
+    # one capacity row per node at registration (10,000), then one per beat that changed it
+    expected = [(f"n{index}", 10_000) for index in range(4)]
+    held = {f"n{index}": 10_000 for index in range(3)}  # n3 is banned: its beats store nothing
+    beats_in_order = [beat for _, beats in rounds for beat in beats]
+    for (who, _, _, _, capacity), answer in zip(beats_in_order, answers, strict=True):
+        if who < 3 and isinstance(answer, tuple) and held[f"n{who}"] != capacity:
+            held[f"n{who}"] = capacity  # refused beats (a relay URL taken) store nothing
+            expected.append((f"n{who}", capacity))
+    assert sorted((name, kbit) for name, kbit, _ in raw[3]) == sorted(expected)
 
 
 def test_the_comparison_sees_a_difference(template: tuple[Path, list[str]], tmp_path: Path) -> None:
     """The same beats at different times give different rows: the comparison can fail."""
     path, tokens = template
-    rounds: list[Any] = [(0, [(0, {"a"}, None, 1)]), (10, [(0, {"a"}, None, 1)])]
-    later: list[Any] = [(0, [(0, {"a"}, None, 1)]), (40, [(0, {"a"}, None, 1)])]
+    rounds: list[Any] = [(0, [(0, {"a"}, None, 1, 500)]), (10, [(0, {"a"}, None, 1, 500)])]
+    later: list[Any] = [(0, [(0, {"a"}, None, 1, 500)]), (40, [(0, {"a"}, None, 1, 4000)])]
     shutil.copy(path, tmp_path / "one.db")
     shutil.copy(path, tmp_path / "two.db")
     one = asyncio.run(_replay(tmp_path / "one.db", tokens, rounds, True))
     two = asyncio.run(_replay(tmp_path / "two.db", tokens, later, False))
     assert one[2] != two[2] and len(two[2]) == 4  # a gap over the grace opens new intervals
+    assert len(one[3]) == 4 + 1 and len(two[3]) == 4 + 2  # the changes of capacity, once each

@@ -2,7 +2,8 @@
 
 Unit tests of the rules (`ledger/verified.py`, `prober/identity.py`), then the ledger on real
 SQLite and PostgreSQL: one share per probed address (host approval for more), the after-the-period
-relay URL hijack, and a hypothesis property that nothing a node says after a period changes it.
+relay URL hijack, and a hypothesis property that nothing a node says after a period changes it
+(its relay URL, beats, probes, a new registration, its upload cap, or the stream's bitrate).
 """
 
 import secrets
@@ -15,7 +16,13 @@ from sqlalchemy import update
 from coordinator_service.ledger.tally import tally
 from coordinator_service.ledger.verified import Check, UrlTaken, unverified_spans
 from coordinator_service.prober.identity import address_key
-from coordinator_service.storage.models import AddressApproval, Node, UptimeInterval
+from coordinator_service.storage.models import (
+    AddressApproval,
+    Node,
+    NodeCapacityChange,
+    StreamBitrateChange,
+    UptimeInterval,
+)
 from tests.trust.conftest import Seeder, at, open_database
 
 A_URL = "http://203.0.113.10:8430"
@@ -118,12 +125,15 @@ async def test_one_share_per_probed_address_unless_the_host_approves_more(sessio
 
 # --- property: a closed period never depends on what a node says after it -----------------
 
+CAPS = st.sampled_from([100, 1000, 9000])  # kbit/s
 AFTER = st.one_of(
     st.tuples(st.just("move"), st.sampled_from(["alice", "bob"]), st.sampled_from([A_URL, "x"])),
     st.tuples(st.just("beat"), st.sampled_from(["alice", "bob"]), st.integers(1000, 5000)),
     st.tuples(st.just("probe"), st.sampled_from(["alice", "bob"]), st.sampled_from(
         ["ok", "timeout", "hash_mismatch", "not_owned"])),
     st.tuples(st.just("join"), st.sampled_from(["alice", "bob"]), st.integers(1000, 5000)),
+    st.tuples(st.just("cap"), st.sampled_from(["alice", "bob"]), CAPS),
+    st.tuples(st.just("bitrate"), st.just(""), st.sampled_from([500, 2000, 20_000])),
 )  # fmt: skip
 
 
@@ -142,6 +152,13 @@ async def test_a_closed_periods_payout_never_depends_on_anything_said_after_it(t
         main = await _two_friends(seed)
         await seed.probe("bob", 600, "timeout", address="198.51.100.20:8430")
         await seed.probe("bob", 700, address="198.51.100.20:8430")
+        # a 2 Mbit stream; bob lowers his upload cap to 1 Mbit at 900: no viewer slot from then
+        session.add(StreamBitrateChange(stream_id=main.id, slot_kbit=2000, started_at=at(0)))
+        for node_id, seconds, kbit in (("alice", 0, 8000), ("bob", 0, 8000), ("bob", 900, 1000)):
+            session.add(
+                NodeCapacityChange(node_id=node_id, capacity_kbit=kbit, started_at=at(seconds))
+            )
+        await session.flush()
         before = await tally(session, at(0), at(1000), [main.id])
         for index, ((what, node_id, value), delay) in enumerate(events):
             when = 1000 + delay  # at or after the period's end
@@ -155,6 +172,17 @@ async def test_a_closed_periods_payout_never_depends_on_anything_said_after_it(t
                     .where(UptimeInterval.node_id == node_id)
                     .values(ended_at=at(max(1000, int(value))))
                 )
+            elif what == "cap":  # a heartbeat with another upload cap
+                await session.execute(
+                    update(Node).where(Node.id == node_id).values(capacity_kbit=int(value))
+                )
+                session.add(
+                    NodeCapacityChange(node_id=node_id, capacity_kbit=value, started_at=at(when))
+                )
+            elif what == "bitrate":  # the origin's stream got lighter or heavier
+                session.add(
+                    StreamBitrateChange(stream_id=main.id, slot_kbit=value, started_at=at(when))
+                )
             elif what == "probe":
                 await seed.probe(node_id, when, str(value), address="203.0.113.10:8430")
             else:  # a new node registering like it, flagged at once
@@ -166,4 +194,4 @@ async def test_a_closed_periods_payout_never_depends_on_anything_said_after_it(t
             after = await tally(session, at(0), at(1000), [main.id])
             assert after.streams[0].credited == before.streams[0].credited
             assert after.streams[0].pool_minor == before.streams[0].pool_minor
-    assert before.streams[0].credited == {"alice": 990, "bob": 890}
+    assert before.streams[0].credited == {"alice": 990, "bob": 790}
