@@ -103,6 +103,7 @@ class NodeController(QObject):
         self.limits_timer = QTimer(self)
         self.limits_timer.setInterval(LIMITS_MS)
         self._limit_reason = ""
+        self._shutting_down = False
         self.model.set_unsupported(settings.unsupported_streams)
         self.model.relay_port = settings.relay_port  # named in messages before the relay runs
         self.model.set_upload_cap(settings.upload_cap_mbit)
@@ -157,6 +158,8 @@ class NodeController(QObject):
         """
         if not await self._call("start the relay", self.node.start):
             return
+        if self._shutting_down:  # Quit (or a restart) came while the node was starting
+            return
         self.poll.start()
         self.earnings_poll.start()
         self.limits_timer.start()
@@ -201,7 +204,7 @@ class NodeController(QObject):
     @asyncSlot()
     async def on_limits_timeout(self) -> None:
         """Resume when a timed pause ended; pause or resume as the cap and the schedule say."""
-        if not self.model.running:
+        if self._shutting_down or not self.model.running:
             return
         now = now_local()
         month = self.model.history.bytes_served_since(month_start(now.date()))
@@ -230,6 +233,7 @@ class NodeController(QObject):
     @asyncSlot()
     async def shutdown(self) -> None:
         """Stop the node cleanly, save the history, then emit `stopped`."""
+        self._shutting_down = True  # a start still awaiting the node starts no timers after this
         self.poll.stop()
         self.earnings_poll.stop()
         self.limits_timer.stop()

@@ -316,7 +316,11 @@ class NodeModel(QObject):
             case ev.UpdateAvailable(version=version, download_url=url):
                 self.update = (version, url)
             case ev.NodeFailed(message=message, fatal=fatal, kind=kind):
-                self.failure, self.failure_fatal, self.failure_kind = message, fatal, kind
+                # The core's own reason for stopping (a taken port, a ban) stays until the relay
+                # runs again: the app's "Could not start the relay" echo of it, queued after it,
+                # would hide the one-click fix ("Use another port").
+                if fatal or not self.failure_fatal:
+                    self.failure, self.failure_fatal, self.failure_kind = message, fatal, kind
         self._notify()
 
     def _apply_probe(self, probe: ProbeObserved) -> None:

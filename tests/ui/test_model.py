@@ -181,6 +181,18 @@ def test_a_port_taken_offers_to_use_another(bridge, model) -> None:
     assert "0.0.0.0" not in headline.title + headline.detail
 
 
+def test_the_apps_echo_of_a_taken_port_keeps_the_one_click_fix(bridge, model) -> None:
+    """The core's reason comes first; the app's "Could not start the relay" error, queued after
+    it, once turned the headline into "Try again" with the same taken port."""
+    reason = "relay port 8090 on 0.0.0.0 is not usable"
+    bridge.publish(ev.NodeFailed(reason, True, "port"))
+    model.apply_event(ev.NodeFailed(f"Could not start the relay: {reason}"))  # TrayApp's echo
+    assert model.headline().action_text == "Use another port"
+    relaying(bridge)  # the relay runs again on another port: the old reason is gone
+    bridge.publish(ev.NodeFailed("the beat could not be built"))
+    assert model.headline().title == "the beat could not be built"
+
+
 def test_earned_today_and_the_chart_agree_across_the_hosts_midnight(model) -> None:
     """Smaller defect: "Earned today $4.33" beside "best day $14.68" on the same day."""
     model.history.record_earnings(1468, "USD", date(2026, 11, 24))

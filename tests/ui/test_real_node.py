@@ -197,12 +197,6 @@ def test_quitting_stops_the_relay_and_a_restart_needs_no_wizard(
             again.on_quit_requested()
 
 
-# Order-dependent: passes alone (4 s) but times out waiting for "Use another port" when the whole
-# tests/ui directory runs before it in one process (2026-11-30; cause not found yet, see the
-# closing note). Skipped so the suite stays trustworthy until it is understood.
-@pytest.mark.skip(
-    reason="order-dependent timeout in a full tests/ui run; passes alone; under study"
-)
 def test_a_taken_port_is_fixed_with_one_click_and_never_saved_as_paused(
     qtbot, qloop, home, tmp_path
 ):
@@ -236,4 +230,8 @@ def test_a_taken_port_is_fixed_with_one_click_and_never_saved_as_paused(
         assert app.model.relay_port != busy and TraySettings.load().relay_port != busy
         assert TraySettings.load().supporting is True
         with qtbot.wait_signal(app.finished, timeout=20_000):
-            app.on_quit_requested()
+            app.on_quit_requested()  # soon after the start: its timers must not outlive the quit
+        controller = app.controller
+        assert controller is not None
+        timers = (controller.poll, controller.earnings_poll, controller.limits_timer)
+        assert not any(t.isActive() for t in timers)

@@ -102,6 +102,9 @@ class FakeNode:
     async def start(self) -> None:
         raise RuntimeError("not in this test")
 
+    async def stop(self) -> None:  # the window's close at the end of a test quits the app
+        pass
+
 
 def test_the_wizard_starts_with_what_the_command_line_gave(qtbot, qloop, home, tmp_path) -> None:
     config = NodeConfig(
