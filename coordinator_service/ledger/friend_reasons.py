@@ -61,7 +61,7 @@ _WORDS: dict[str, _Words] = {
     ),
     UNVERIFIED: _Words(
         "unverified",
-        "your relay was not reachable for checks",
+        "your app was not reachable for the host's checks",
         lambda _: (
             "let the internet reach your app's port (press Fix it in the app, or forward "
             "the port on your router); time counts again from the next passed check"

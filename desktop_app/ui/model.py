@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from desktop_app.core import events as ev
-from desktop_app.core.events import CatalogStream, ProbeObserved, StreamStat
+from desktop_app.core.credit import credit_losses, credit_summary, earnings_update
+from desktop_app.core.events import CatalogStream, Credit, ProbeObserved, StreamStat
 from desktop_app.ui.bridge import NodeBridge
 from desktop_app.ui.formatting import format_duration, format_money
 from desktop_app.ui.headline import Action, Headline, TrayState
@@ -110,6 +111,7 @@ class NodeModel(QObject):
         self.period_minor = 0
         self.period_from: datetime | None = None
         self.payouts: list[PayoutSummary] = []
+        self.credit: Credit | None = None  # None: the host does not explain its credit
         self._payouts_seen: dict[str, bool] | None = None
         self.last_heartbeat_at: datetime | None = None
         self.failure = ""
@@ -234,6 +236,17 @@ class NodeModel(QObject):
             return ""
         return format_duration((now or time.monotonic()) - self.running_since)
 
+    def credit_words(self) -> tuple[str, list[str]] | None:
+        """This period's credited time online and each reason the rest was not, with how to
+        fix it, in the host's plain words; None when the host does not say."""
+        if self.credit is None:
+            return None
+        lines = [
+            f"{what}. How to fix: {advice}." if advice else f"{what}."
+            for what, advice in credit_losses(self.credit)
+        ]
+        return credit_summary(self.credit), lines
+
     def checks_summary(self) -> tuple[int, int]:
         """The host's recent checks of this app: (passed, total)."""
         return sum(1 for p in self.probes if p.ok), len(self.probes)
@@ -305,8 +318,11 @@ class NodeModel(QObject):
                     self.relay_unreachable.emit("the host cannot reach this computer")
             case ev.ProbeObserved():
                 self._apply_probe(event)
-            case ev.EarningsUpdated(currency=currency, today_minor=today, period_minor=period):
+            case ev.EarningsUpdated(
+                currency=currency, today_minor=today, period_minor=period, credit=credit
+            ):
                 self.currency, self.today_minor, self.period_minor = currency, today, period
+                self.credit = credit or self.credit
                 self.history.record_earnings(today, currency, utc_today())
             case ev.StreamsListed(streams=streams):
                 self.apply_catalog(streams, notify=False)
@@ -406,6 +422,7 @@ class NodeModel(QObject):
         self.currency = earnings.currency
         self.today_minor, self.period_minor = earnings.today_minor, earnings.period_minor
         self.period_from = earnings.period_from
+        self.credit = earnings_update(earnings).credit or self.credit
         self.payouts = sorted(earnings.payouts, key=lambda p: p.period_to, reverse=True)
         paid_now = {p.payout_id: p.paid_at is not None for p in earnings.payouts}
         if self._payouts_seen is not None:

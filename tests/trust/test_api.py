@@ -275,7 +275,7 @@ async def test_a_node_is_told_why_its_unverified_time_was_not_credited(api: Api)
     credit = answer.json()["credit"]
     assert (credit["up_seconds"], credit["credited_seconds"]) == (2700, 1800)
     assert [(lost["reason"], lost["seconds"]) for lost in credit["lost"]] == [("unverified", 900)]
-    assert "not reachable for checks" in credit["lost"][0]["text"]
+    assert "not reachable for the host's checks" in credit["lost"][0]["text"]
     assert "Fix it" in credit["lost"][0]["advice"]
     # the estimate agrees: Alice's 1800 s and Bob's 900 s share the hour's pool of 3600
     assert answer.json()["period_minor"] == 3600 * 1800 // (1800 + 900)

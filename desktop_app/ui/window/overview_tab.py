@@ -1,5 +1,6 @@
 """Overview: what was earned (today, this period, all time, paid and pending), the chart, the
-viewers helped, data served, uptime, and how the host's checks went, with plain reasons."""
+viewers helped, data served, uptime, the time credited this period (and why not the rest), and
+how the host's checks went, with plain reasons."""
 
 from datetime import date, timedelta
 
@@ -34,6 +35,14 @@ class OverviewTab(QWidget):
         self.reasons = QLabel()
         self.reasons.setWordWrap(True)
         self.trust.body.addWidget(self.reasons)
+        self.credit = Card("Time credited this period")
+        self.credit_summary = QLabel()
+        self.credit_summary.setWordWrap(True)
+        self.credit_lost = QLabel()
+        self.credit_lost.setWordWrap(True)
+        self.credit.body.addWidget(self.credit_summary)
+        self.credit.body.addWidget(self.credit_lost)
+        self.credit.hide()
         grid = QGridLayout()
         grid.setSpacing(10)
         for column, card in enumerate((self.today, self.period, self.lifetime)):
@@ -42,7 +51,8 @@ class OverviewTab(QWidget):
         grid.addWidget(self.viewers, 2, 0)
         grid.addWidget(self.served, 2, 1)
         grid.addWidget(self.uptime, 2, 2)
-        grid.addWidget(self.trust, 3, 0, 1, 3)
+        grid.addWidget(self.credit, 3, 0, 1, 3)
+        grid.addWidget(self.trust, 4, 0, 1, 3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)
         layout.addLayout(grid)
@@ -74,6 +84,7 @@ class OverviewTab(QWidget):
             format_bytes(m.history.bytes_served_since(today)),
             f"today · {format_bytes(m.history.bytes_served_since(month_start(today)))} this month",
         )
+        self._show_credit()
         uptime = m.uptime()
         caption = "paused now" if m.paused else "since the app started" if uptime else "not now"
         self.uptime.show_figure(uptime or "–", caption)
@@ -88,4 +99,16 @@ class OverviewTab(QWidget):
             "Failed because: " + "; ".join(reasons) + "."
             if reasons
             else "All recent checks passed."
+        )
+
+    def _show_credit(self) -> None:
+        """What of this period's time online was credited, and why not the rest (host's words)."""
+        words = self.model.credit_words()
+        self.credit.setVisible(words is not None)
+        if words is None:
+            return
+        summary, lost = words
+        self.credit_summary.setText(summary)
+        self.credit_lost.setText(
+            "\n".join(lost) if lost else "All your time online this period was credited."
         )
