@@ -8,8 +8,10 @@ from pydantic import ValidationError
 from coordinator_service.services.clock import utcnow
 from coordinator_service.storage.models import (
     Node,
+    NodeCapacityChange,
     Probe,
     Stream,
+    StreamBitrateChange,
     StreamLiveInterval,
     UptimeInterval,
 )
@@ -290,3 +292,22 @@ async def test_an_older_node_that_does_not_ask_gets_the_answer_it_can_read(api: 
     asked = await api.client.get("/api/v1/nodes/me/earnings?credit=1", headers=headers)
     with pytest.raises(ValidationError, match="credit"):  # why the field is sent only when asked
         OlderNodeEarningsResponse.model_validate_json(asked.content)
+
+
+async def test_a_node_without_a_viewer_slot_is_told_the_upload_limit_that_fixes_it(api: Api):
+    _, bob, start, _ = await setup_period(api)
+    async with api.ctx.db.transaction() as session:
+        stream = (await session.execute(Stream.__table__.select())).first()
+        assert stream is not None
+        early = start - timedelta(minutes=5)
+        session.add(StreamBitrateChange(stream_id=stream.id, slot_kbit=2_450, started_at=early))
+        session.add(NodeCapacityChange(node_id=bob["node_id"], capacity_kbit=500, started_at=early))
+        await session.commit()
+    headers = {"Authorization": f"Bearer {bob['node_token']}"}
+    credit = (await api.client.get("/api/v1/nodes/me/earnings?credit=1", headers=headers)).json()[
+        "credit"
+    ]
+    assert (credit["up_seconds"], credit["credited_seconds"]) == (900, 0)
+    [lost] = credit["lost"]
+    assert (lost["reason"], lost["seconds"]) == ("no_slot", 900)
+    assert lost["advice"] == "raise your upload limit (Settings) to at least 2.5 Mbit/s"
