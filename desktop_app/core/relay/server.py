@@ -17,10 +17,13 @@ import socket
 import ssl
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.http_parser import RawRequestMessage
+from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 
 from desktop_app.core.errors import RelayPortError
@@ -58,9 +61,15 @@ SEGMENT_TYPES = {
     ".mp4": "video/mp4",
     ".m4a": "audio/mp4",
 }
-STREAM = r"{stream:[A-Za-z0-9_-]{1,64}}"
-VARIANT = r"{variant:[0-9]{1,2}}"
-SEGMENT = r"{segment:[0-9]{1,12}-[0-9a-f]{16}\.(?:ts|aac|mp3|m4s|mp4|m4a)}"
+STREAM = r"(?P<stream>[A-Za-z0-9_-]{1,64})"
+VARIANT = r"[0-9]{1,2}"
+SEGMENT = r"[0-9]{1,12}-[0-9a-f]{16}\.(?:ts|aac|mp3|m4s|mp4|m4a)"
+# the four paths (module docstring) as one pattern, matched against the raw path: one match per
+# request instead of a router's walk over its routes
+ROUTE = re.compile(
+    rf"/live/{STREAM}(?:\.m3u8|/(?P<list>{VARIANT})\.m3u8|/(?P<segment>{SEGMENT})"
+    rf"|/(?P<variant>{VARIANT})/(?P<variant_segment>{SEGMENT}))"
+)
 NONCE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 PLAYLIST_CACHE = "no-cache, max-age=0"
 SEGMENT_CACHE = "public, max-age=3600, immutable"
@@ -116,7 +125,7 @@ class _CappedSite(web.BaseSite):
 
     def __init__(
         self,
-        runner: web.AppRunner,
+        runner: web.BaseRunner,
         host: str,
         port: int,
         limits: ServerLimits,
@@ -177,7 +186,7 @@ class RelayServer:
         self.counters: dict[str, StreamCounters] = {}
         self._probe_key = probe_key
         self._relay_url = relay_url
-        self._runner: web.AppRunner | None = None
+        self._runner: web.BaseRunner | None = None
         self._site: _CappedSite | None = None
         self._turns = _TurnTaker(SLICES_PER_TURN)
         self.ssl_context: ssl.SSLContext | None = None
@@ -185,25 +194,22 @@ class RelayServer:
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Bind and serve; port 0 picks a free port, read back in `.port`."""
-        app = web.Application(middlewares=[self._plain_errors])
-        app.on_response_prepare.append(_common_headers)
-        for path, handler in (
-            (f"/live/{STREAM}.m3u8", self._stream_playlist),
-            (f"/live/{STREAM}/{VARIANT}.m3u8", self._variant_playlist),
-            (f"/live/{STREAM}/{SEGMENT}", self._segment),
-            (f"/live/{STREAM}/{VARIANT}/{SEGMENT}", self._segment),
-        ):
-            app.router.add_get(path, handler)  # HEAD is answered too
+        """Bind and serve; port 0 picks a free port, read back in `.port`.
+
+        aiohttp's low-level server: no application, router, middlewares or signals per request
+        (they cost more CPU than the relay's own work for a playlist); `_handle` routes.
+        """
         limits = self.limits
-        self._runner = web.AppRunner(
-            app,
+        server = web.Server(
+            self._handle,
+            request_factory=self._request,
             access_log=None,
             keepalive_timeout=limits.keepalive_timeout_s,
             max_line_size=limits.max_line_size,
             max_field_size=limits.max_field_size,
             max_headers=limits.max_headers,
         )
+        self._runner = web.ServerRunner(server)
         await self._runner.setup()
         try:
             await self._listen()
@@ -263,62 +269,66 @@ class RelayServer:
 
     # --- handlers ----------------------------------------------------------------------------
 
-    @web.middleware
-    async def _plain_errors(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
+    def _request(
+        self,
+        message: RawRequestMessage,
+        payload: StreamReader,
+        protocol: RequestHandler,
+        writer: AbstractStreamWriter,
+        task: "asyncio.Task[None]",
+    ) -> web.BaseRequest:
+        return _RelayRequest(message, payload, protocol, writer, task, asyncio.get_running_loop())
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        """Route a request; anything but the relay's own paths gets a bare 404 or 405."""
         if request.method not in ("GET", "HEAD"):
-            return web.Response(
-                status=405, text="method not allowed\n", headers={"Allow": "GET, HEAD"}
+            return _plain(405, "method not allowed\n", {"Allow": "GET, HEAD"})
+        route = ROUTE.fullmatch(request.rel_url.raw_path)
+        puller = self.streams.get(route["stream"]) if route is not None else None
+        if route is None or puller is None:
+            return _plain(404, "not found\n")
+        response: web.StreamResponse | None
+        if route["segment"] or route["variant_segment"]:
+            response = await self._segment(
+                request, puller, route["variant"], route["segment"] or route["variant_segment"]
             )
-        try:
-            return await handler(request)
-        except web.HTTPException as exc:
-            if exc.status == 405:
-                return web.Response(status=405, text="method not allowed\n")
-            return web.Response(status=404, text="not found\n")
+        elif route["list"] is None:
+            response = self._playlist(
+                request, puller, puller.master_body() if puller.multi else puller.media_body(0)
+            )
+        elif puller.multi:
+            response = self._playlist(request, puller, puller.media_body(int(route["list"])))
+        else:
+            response = None
+        return response if response is not None else _plain(404, "not found\n")
 
-    def _puller(self, request: web.Request) -> StreamPuller:
-        puller = self.streams.get(request.match_info["stream"])
-        if puller is None:
-            raise web.HTTPNotFound()
-        return puller
-
-    def _count_viewer(self, request: web.Request, stream: str) -> None:
+    def _count_viewer(self, request: web.BaseRequest, stream: str) -> None:
         agent = request.headers.get("User-Agent", "")[:200]
         if NONCE_PARAM in request.query or is_local_preview(request.remote, agent):
             return
         self.counters_for(stream).viewers.seen(f"{request.remote}|{agent}")
 
-    async def _stream_playlist(self, request: web.Request) -> web.StreamResponse:
-        puller = self._puller(request)
-        body = puller.master_body() if puller.multi else puller.media_body(0)
-        return await self._playlist(request, puller.name, body)
-
-    async def _variant_playlist(self, request: web.Request) -> web.StreamResponse:
-        puller = self._puller(request)
-        if not puller.multi:
-            raise web.HTTPNotFound()
-        body = puller.media_body(int(request.match_info["variant"]))
-        return await self._playlist(request, puller.name, body)
-
-    async def _playlist(
-        self, request: web.Request, stream: str, body: bytes | None
-    ) -> web.StreamResponse:
+    def _playlist(
+        self, request: web.BaseRequest, puller: StreamPuller, body: bytes | None
+    ) -> web.Response | None:
+        """A playlist (a few hundred bytes) is one write: headers and body together."""
         if body is None:
-            raise web.HTTPNotFound()
-        self._count_viewer(request, stream)
-        headers = {"Cache-Control": PLAYLIST_CACHE}
-        return await self._send(request, stream, body, PLAYLIST_TYPE, headers)
+            return None
+        self._count_viewer(request, puller.name)
+        if request.method != "HEAD":
+            self.counters_for(puller.name).bytes_served += len(body)
+        return web.Response(
+            body=body, content_type=PLAYLIST_TYPE, headers={"Cache-Control": PLAYLIST_CACHE}
+        )
 
-    async def _segment(self, request: web.Request) -> web.StreamResponse:
-        puller = self._puller(request)
-        variant = request.match_info.get("variant")
+    async def _segment(
+        self, request: web.BaseRequest, puller: StreamPuller, variant: str | None, name: str
+    ) -> web.StreamResponse | None:
         if (variant is not None) != puller.multi:
-            raise web.HTTPNotFound()
-        segment = puller.segment(int(variant or 0), request.match_info["segment"])
+            return None
+        segment = puller.segment(int(variant or 0), name)
         if segment is None:
-            raise web.HTTPNotFound()
+            return None
         self._count_viewer(request, puller.name)
         headers = {"Cache-Control": SEGMENT_CACHE, "ETag": f'"{segment.sha256[:32]}"'}
         key = self._probe_key()
@@ -348,7 +358,7 @@ class RelayServer:
 
     async def _send(
         self,
-        request: web.Request,
+        request: web.BaseRequest,
         stream: str,
         body: bytes,
         content_type: str,
@@ -440,6 +450,13 @@ class _BufferedHeadersResponse(web.StreamResponse):
     _send_headers_immediately = False
 
 
-async def _common_headers(request: web.Request, response: web.StreamResponse) -> None:
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers.pop("Server", None)
+class _RelayRequest(web.BaseRequest):
+    """A request whose responses all carry the relay's common headers (and no Server)."""
+
+    async def _prepare_hook(self, response: web.StreamResponse) -> None:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers.pop("Server", None)
+
+
+def _plain(status: int, text: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, text=text, headers=headers)
