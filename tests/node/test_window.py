@@ -123,3 +123,13 @@ def test_playlist_bytes_are_rendered_once_per_change_of_the_window() -> None:
     assert window.playlist_bytes("s/").rstrip().endswith(b"#EXT-X-ENDLIST")
     window.clear()
     assert window.playlist_bytes("s/") == window.render("s/").encode()
+
+
+def test_a_segment_stays_servable_while_a_playlist_that_listed_it_may_be_current() -> None:
+    window = SegmentWindow(list_size=3)  # keeps 2 × 3 + 2 segments by default
+    added = [window.add(bytes([i]), duration=1.0, origin_uri=str(i)) for i in range(20)]
+    assert len(window) == 8
+    gone_from_playlist = added[-4]  # listed until three segments ago
+    assert gone_from_playlist not in window.listed
+    assert window.get(gone_from_playlist.name) is gone_from_playlist
+    assert window.get(added[-9].name) is None

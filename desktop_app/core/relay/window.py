@@ -49,15 +49,18 @@ class SegmentWindow:
     Args:
         max_bytes: memory bound; the oldest segments go first (the newest always stays).
         list_size: how many of the newest segments the playlist lists.
-        max_segments: how many segments are kept for late players and probes.
+        max_segments: how many segments are kept for late players and probes; by default twice
+            the listed ones and two more: a segment stays servable for as long as a playlist
+            that listed it is current, plus margin (RFC 8216 6.2.2 asks for that long).
     """
 
     def __init__(
-        self, max_bytes: int = 64 << 20, list_size: int = 6, max_segments: int = 30
+        self, max_bytes: int = 64 << 20, list_size: int = 6, max_segments: int | None = None
     ) -> None:
         self.max_bytes = max_bytes
         self.list_size = list_size
-        self.max_segments = max(max_segments, list_size)
+        wanted = 2 * list_size + 2 if max_segments is None else max_segments
+        self.max_segments = max(wanted, list_size)
         self.target_duration = 1.0
         self.ended = False
         self._segments: deque[CachedSegment] = deque()
