@@ -22,6 +22,7 @@ from typing import Final
 
 import httpx
 
+from desktop_app.core.tls_trust import trusted_context
 from streamr_protocol.hls import HlsError, MasterPlaylist, parse_playlist
 from streamr_protocol.models import AuditAssignment, AuditReport
 
@@ -128,13 +129,19 @@ async def audit_once(
 
 def player_client(source_address: str | None) -> httpx.AsyncClient:
     """An HTTP client sending what a browser player sends, from `source_address` if given."""
-    transport = httpx.AsyncHTTPTransport(local_address=source_address) if source_address else None
+    verify = trusted_context(trust_env=False)
+    transport = (
+        httpx.AsyncHTTPTransport(local_address=source_address, verify=verify)
+        if source_address
+        else None
+    )
     return httpx.AsyncClient(
         headers=PLAYER_HEADERS,
         timeout=httpx.Timeout(AUDIT_TIMEOUT_S, connect=3.0),
         follow_redirects=True,
         trust_env=False,
         transport=transport,
+        verify=verify,
     )
 
 

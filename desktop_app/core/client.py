@@ -12,6 +12,7 @@ from desktop_app.core.errors import (
     InviteRefused,
     TokenRejected,
 )
+from desktop_app.core.tls_trust import trusted_context
 from streamr_protocol import (
     HeartbeatRequest,
     HeartbeatResponse,
@@ -46,7 +47,10 @@ class CoordinatorClient:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.AsyncClient(
-            base_url=self.base_url, headers=headers, timeout=httpx.Timeout(timeout, connect=5.0)
+            base_url=self.base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=5.0),
+            verify=trusted_context(),
         )
 
     async def aclose(self) -> None:

@@ -4,7 +4,6 @@ Qt-free. Paths follow $XDG_CONFIG_HOME and $HOME, so tests point them at a tempo
 """
 
 import os
-import plistlib
 import shlex
 import subprocess
 import sys
@@ -54,6 +53,8 @@ def _desktop_entry(command: Sequence[str]) -> str:
 
 
 def _launch_agent(command: Sequence[str]) -> bytes:
+    import plistlib  # macOS only: not loaded (with XML) where the app idles elsewhere
+
     return plistlib.dumps(
         {
             "Label": LAUNCH_AGENT,

@@ -4,6 +4,7 @@ QtMultimedia ships only with PySide6-Addons; `HAVE_MULTIMEDIA` says whether it i
 """
 
 import importlib
+import linecache
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec
@@ -98,6 +99,7 @@ def _stop_keeping_sources() -> None:
     feature = sys.modules.get("shibokensupport.feature")
     if feature is not None and callable(getattr(feature, "_mod_uses_pyside", None)):
         feature._mod_uses_pyside = _mentions_pyside  # type: ignore[attr-defined]
+        linecache.clearcache()  # what PySide6's own start-up imports left (~1 MB), reused later
 
 
 _stop_keeping_sources()

@@ -9,6 +9,7 @@ from desktop_app.core.errors import OriginRefused
 from desktop_app.core.events import StreamStat
 from desktop_app.core.relay.puller import PullSettings, StreamPuller
 from desktop_app.core.relay.server import RelayServer, ServerLimits
+from desktop_app.core.tls_trust import trusted_context
 
 __all__ = ["Relay"]
 
@@ -62,6 +63,7 @@ class Relay:
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
             headers={"User-Agent": USER_AGENT},
             follow_redirects=False,  # the puller follows same-origin redirects itself
+            verify=trusted_context(),
         )
         try:
             await self.server.start()
