@@ -33,6 +33,7 @@ from coordinator_service.config import Settings
 from coordinator_service.dashboard import cli as dashboard_cli
 from coordinator_service.demo import cli as demo_cli
 from coordinator_service.errors import Error, ValidationError
+from coordinator_service.ledger import address_cli
 from coordinator_service.ledger import cli as ledger_cli
 from coordinator_service.money import format_minor, to_minor
 from coordinator_service.prober import cli as prober_cli
@@ -537,7 +538,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_db_options(revoke)
     revoke.set_defaults(handler=_cmd_invite_revoke)
 
-    node = sub.add_parser("nodes", help="list, ban and unban nodes")
+    node = sub.add_parser(
+        "nodes", help="list, ban and unban nodes; approve several nodes at one address"
+    )
     node_sub = node.add_subparsers(dest="nodes_command", metavar="ACTION", parser_class=Parser)
     node_sub.required = True
     nls = node_sub.add_parser("list", help="list nodes with state and reputation")
@@ -549,6 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("id", metavar="ID", help="the node's id (see nodes list)")
         add_db_options(p)
         p.set_defaults(handler=_cmd_nodes_ban)
+    address_cli.register_nodes_actions(node_sub)
 
     for module in SUBCOMMANDS:
         module.register(sub)

@@ -19,6 +19,8 @@ from streamr_protocol.text import printable_text
 __all__ = [
     "MAX_CAPACITY_KBIT",
     "STREAM_NAME_PATTERN",
+    "AddressApproveRequest",
+    "AddressDecisionRequest",
     "AdminNodeResponse",
     "AuditAssignment",
     "AuditReport",
@@ -52,6 +54,9 @@ __all__ = [
     "ReachabilityResponse",
     "RelayCsrRequest",
     "RelayCsrResponse",
+    "SharedAddressNode",
+    "SharedAddressResponse",
+    "SharedAddressState",
     "StreamAssignment",
     "StreamCreateRequest",
     "StreamReport",
@@ -490,3 +495,37 @@ class PayoutListItem(_Model):
     nodes: int
     paid_at: datetime | None
     voided_at: datetime | None
+
+
+# --- host: nodes from one address (one person, one share) --------------------------------
+
+SharedAddressState = Literal["pending", "approved", "kept_one"]
+
+
+class SharedAddressNode(_Model):
+    node_id: str
+    display_name: str
+    credited: bool
+
+
+class SharedAddressResponse(_Model):
+    """Nodes of one stream credited from one address in the last day, and the host's decision."""
+
+    stream: str
+    address: str
+    addresses: list[str]
+    state: SharedAddressState
+    max_nodes: int | None
+    approved_at: datetime | None
+    nodes: list[SharedAddressNode]
+
+
+class AddressDecisionRequest(_Model):
+    """Name a group by its stream and an address as listed (IP, IPv6 /64, or IP:PORT)."""
+
+    stream: StreamName
+    address: str = Field(min_length=1, max_length=64)
+
+
+class AddressApproveRequest(AddressDecisionRequest):
+    max_nodes: int | None = Field(default=None, ge=2, le=100)

@@ -26,6 +26,7 @@ from coordinator_service.api.limits_middleware import BodySizeLimit
 from coordinator_service.api.metrics import Metrics, MetricsMiddleware
 from coordinator_service.api.ratelimit import RateLimits
 from coordinator_service.api.routes import (
+    addresses,
     admin,
     audits,
     health,
@@ -64,6 +65,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     streams.admin_router,
     invites.router,
     admin.router,
+    addresses.router,
     join.router,
     health.router,
     payouts.router,

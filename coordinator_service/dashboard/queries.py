@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.dashboard import stats
+from coordinator_service.ledger import shared_addresses
 from coordinator_service.ledger.credit import as_utc
 from coordinator_service.services import nodes as nodes_service
 from coordinator_service.services.clock import utcnow
@@ -31,6 +32,7 @@ __all__ = [
     "node_detail",
     "node_state",
     "relay_owner",
+    "shared_on_page_load",
     "supporters_now",
     "utcnow",
 ]
@@ -293,3 +295,13 @@ async def relay_owner(db: AsyncSession, url: str) -> tuple[str, bool] | None:
         if (relay.scheme, relay.netloc) == (parts.scheme, parts.netloc):
             return name, anonymous
     return None
+
+
+async def shared_on_page_load(
+    db: AsyncSession, now: datetime, live_refresh: bool
+) -> list[shared_addresses.SharedAddress]:
+    """Return the groups of nodes from one address for a page load; none for app.js's 5-s
+    refresh (they cost a scan of the day's probes, and a tally when there are any)."""
+    if live_refresh:
+        return []
+    return await shared_addresses.shared_addresses(db, now)

@@ -32,6 +32,7 @@ __all__ = [
     "SessionDep",
     "WriteDbDep",
     "CsrfRefusedError",
+    "is_live_refresh",
     "render",
     "signer_of",
     "templates",
@@ -173,6 +174,11 @@ class SecureRoute(APIRoute):
             return response
 
         return handler
+
+
+def is_live_refresh(request: Request) -> bool:
+    """Tell whether the page is fetched by app.js to refresh its `data-live` regions."""
+    return request.headers.get("x-live-refresh") == "1"
 
 
 def render(

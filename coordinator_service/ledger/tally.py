@@ -54,6 +54,7 @@ from coordinator_service.storage.models import (
 )
 
 __all__ = [
+    "AddressGroup",
     "BANNED_BY_HOST",
     "CreditTrace",
     "FLAGGED",
@@ -134,6 +135,22 @@ NO_SLOT = "no viewer slot: upload cap under the stream's bitrate"
 VERIFY_LOOKBACK = timedelta(days=1)
 
 
+@dataclass(frozen=True, slots=True)
+class AddressGroup:
+    """Nodes of one stream credited in the period whose passed probes reached one address.
+
+    `node_ids` ranked as the one-share rule ranks them (the first is kept by default),
+    `keys` the address keys they share, `allowed` how many may be credited (1 unless the host
+    approved more), `credited` those that were.
+    """
+
+    stream_id: int
+    node_ids: list[str]
+    keys: list[str]
+    allowed: int
+    credited: list[str]
+
+
 @dataclass
 class CreditTrace:
     """What each rule of a tally took from each node (seconds of the period, per reason).
@@ -142,13 +159,15 @@ class CreditTrace:
     `lost`: node -> reason -> seconds taken; `shared`: node -> (relay `host:port`, the other
     node ids on it) for nodes that share one relay address; `slot_needs_kbit`: node -> the
     upload cap (kbit/s) that would have given it a viewer slot, for nodes that lost time to
-    `NO_SLOT` (the highest slot bitrate among those spans).
+    `NO_SLOT` (the highest slot bitrate among those spans); `groups`: every group of nodes
+    sharing an address per stream, approved or not.
     """
 
     relayed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     lost: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
     shared: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     slot_needs_kbit: dict[str, int] = field(default_factory=dict)
+    groups: list[AddressGroup] = field(default_factory=list)
 
     def take(self, node_id: str, reason: str, seconds: int) -> None:
         """Note that a rule took `seconds` from a node."""
@@ -379,10 +398,15 @@ async def _credit_one_per_address(
     for stream in streams:
         for group, group_keys in address_groups({n: keys[n] for n in stream.credited if n in keys}):
             allowed = max((approvals.get((stream.stream_id, k), 1) for k in group_keys), default=1)
+            ranked = sorted(group, key=lambda n: (-passed[n], to_seconds(registered[n]), n))
+            kept = ranked[: max(1, allowed)]
+            if trace is not None:
+                trace.groups.append(
+                    AddressGroup(stream.stream_id, ranked, sorted(group_keys), allowed, kept)
+                )
             if len(group) <= allowed:
                 continue
-            ranked = sorted(group, key=lambda n: (-passed[n], to_seconds(registered[n]), n))
-            for node_id in ranked[max(1, allowed) :]:
+            for node_id in ranked[len(kept) :]:
                 taken = stream.credited.pop(node_id, 0)
                 if trace is not None:
                     trace.take(node_id, SHARED_RELAY, taken)
@@ -393,22 +417,18 @@ async def _credit_one_per_address(
 
 
 async def probed_addresses(
-    session: AsyncSession, node_ids: set[str], start: datetime, end: datetime
+    session: AsyncSession, node_ids: set[str] | None, start: datetime, end: datetime
 ) -> tuple[dict[str, set[str]], dict[str, int]]:
-    """Return each node's address keys of passed probes in [start, end), and its passes."""
+    """Return each node's (None: every node's) address keys of passed probes in [start, end),
+    and its passes."""
     keys: dict[str, set[str]] = defaultdict(set)
     passed: dict[str, int] = defaultdict(int)
+    wanted = [Probe.ok, Probe.address != "", Probe.at >= start, Probe.at < end]
+    if node_ids is not None:
+        wanted.append(Probe.node_id.in_(sorted(node_ids)))
     for node_id, address, count in await session.execute(
         select(Probe.node_id, Probe.address, func.count())
-        .where(
-            and_(
-                Probe.node_id.in_(sorted(node_ids)),
-                Probe.ok,
-                Probe.address != "",
-                Probe.at >= start,
-                Probe.at < end,
-            )
-        )
+        .where(and_(*wanted))
         .group_by(Probe.node_id, Probe.address)
     ):
         key = address_key(address)

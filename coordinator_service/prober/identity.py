@@ -10,7 +10,14 @@ two names (`localhost:8430`, `127.0.0.1:8430`) is one.
 import ipaddress
 from urllib.parse import urlsplit
 
-__all__ = ["LAN_NETWORKS", "address_key", "is_lan_address", "relay_url_key", "split_address"]
+__all__ = [
+    "LAN_NETWORKS",
+    "address_key",
+    "is_lan_address",
+    "key_of_typed_address",
+    "relay_url_key",
+    "split_address",
+]
 
 # where relays of a LAN party, the demo or the tests live: these count by address and port
 LAN_NETWORKS = tuple(
@@ -80,3 +87,24 @@ def relay_url_key(relay_url: str) -> str:
     except ValueError:
         return f"{host}:{port}"
     return address_key(f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}")
+
+
+def key_of_typed_address(text: str) -> str:
+    """Return the key of an address a host typed ("" if it names none).
+
+    Takes what `address_key` takes (IP:PORT, [IPv6]:PORT), a bare public IP (`203.0.113.7`,
+    `2001:db8:1:2::1`), an IPv6 /64 (`2001:db8:1:2::/64`), or a key as listed.
+    """
+    text = text.strip()
+    try:
+        network = ipaddress.ip_network(text.removeprefix("[").removesuffix("]"), strict=False)
+    except ValueError:
+        return address_key(text)
+    if network.version == 6 and network.prefixlen == 64:
+        return str(network)
+    if network.num_addresses != 1:
+        return ""
+    ip = network.network_address
+    if is_lan_address(ip):  # private and loopback relays count by address and port
+        return ""
+    return address_key(f"[{ip}]:0" if ip.version == 6 else f"{ip}:0")

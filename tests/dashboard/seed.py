@@ -130,6 +130,7 @@ async def seed(
                     "detail": "" if ok else "segment bytes differ from the origin's",
                     "latency_ms": rng.randint(5, 120),
                     "reputation_after": reputation,
+                    "address": f"127.0.0.1:{20000 + i}",  # its relay, as the prober resolved it
                 }
             )
         if flagged:

@@ -1,11 +1,14 @@
-"""Nodes: state, reputation and its history, probe log with reasons, ban and unban."""
+"""Nodes: state, reputation and its history, probe log with reasons, ban and unban, and the
+host's answer to nodes credited from one address (approve them, keep one, withdraw)."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.dashboard import charts, queries
+from coordinator_service.dashboard.env import DashboardEnv
 from coordinator_service.dashboard.web import (
     AdminDep,
     CsrfDep,
@@ -13,15 +16,18 @@ from coordinator_service.dashboard.web import (
     EnvDep,
     SecureRoute,
     WriteDbDep,
+    is_live_refresh,
     render,
 )
-from coordinator_service.errors import NotFoundError
+from coordinator_service.errors import Error, NotFoundError
+from coordinator_service.ledger import shared_addresses
 from coordinator_service.prober.reputation import FLAG_BELOW
 from coordinator_service.services import nodes as nodes_service
 
 router = APIRouter(route_class=SecureRoute, include_in_schema=False)
 
 PER_PAGE = 100
+ADDRESS_ACTIONS = ("approve", "keep_one", "withdraw")
 
 
 @router.get("/nodes")
@@ -35,6 +41,20 @@ async def nodes_page(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """List nodes, a hundred a page, filtered by state or name."""
+    return await _nodes_list(request, env, db, state, q, page)
+
+
+async def _nodes_list(
+    request: Request,
+    env: DashboardEnv,
+    db: AsyncSession,
+    state: str = "",
+    q: str = "",
+    page: int = 1,
+    *,
+    error: str = "",
+    status_code: int = 200,
+) -> Response:
     if state not in queries.NODE_STATES:
         state = ""
     now = queries.utcnow()
@@ -53,8 +73,44 @@ async def nodes_page(
             "page": page,
             "pages": pages,
             "states": queries.NODE_STATES,
+            "shared": await queries.shared_on_page_load(db, now, is_live_refresh(request)),
+            "why_one_share": shared_addresses.WHY_ONE_SHARE,
+            "back": "nodes",
+            "error": error,
         },
+        status_code=status_code,
     )
+
+
+@router.post("/nodes/addresses")
+async def decide_address(
+    request: Request,
+    _admin: AdminDep,
+    _csrf: CsrfDep,
+    env: EnvDep,
+    db: WriteDbDep,
+    stream: Annotated[str, Form(max_length=64)],
+    address: Annotated[str, Form(max_length=64)],
+    action: Annotated[str, Form(max_length=16)],
+    max_nodes: Annotated[int | None, Form(ge=2, le=shared_addresses.MAX_APPROVED)] = None,
+    back: Annotated[str, Form(max_length=16)] = "nodes",
+) -> Response:
+    """Approve the nodes at one address on a stream, keep one of them, or withdraw that."""
+    if action not in ADDRESS_ACTIONS:
+        return render(request, "not_found.html", {"what": "action"}, status_code=404)
+    now = queries.utcnow()
+    try:
+        if action == "approve":
+            await shared_addresses.approve_address(db, stream, address, max_nodes, now)
+        elif action == "keep_one":
+            await shared_addresses.keep_one(db, stream, address, now)
+        else:
+            await shared_addresses.withdraw_approval(db, stream, address, now)
+    except Error as exc:
+        await db.rollback()
+        return await _nodes_list(request, env, db, error=exc.message, status_code=400)
+    target = "/" if back == "overview" else "/nodes"
+    return RedirectResponse(f"{target}#shared-addresses", status_code=303)
 
 
 @router.get("/nodes/{node_id}")
