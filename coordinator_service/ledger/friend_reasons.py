@@ -48,8 +48,8 @@ _WORDS: dict[str, _Words] = {
     ),
     NOT_LIVE: _Words(
         "not_live",
-        "the stream was not live",
-        lambda _: "nothing to fix: time counts only while the host is streaming",
+        "the stream was not live (time counts only while the host is streaming)",
+        lambda _: "",  # nothing to fix
     ),
     FLAGGED: _Words(
         "flagged",
@@ -63,8 +63,8 @@ _WORDS: dict[str, _Words] = {
         "unverified",
         "your app was not reachable for the host's checks",
         lambda _: (
-            "let the internet reach your app's port (press Fix it in the app, or forward "
-            "the port on your router); time counts again from the next passed check"
+            "press Fix it in the app (or forward its port on your router); time counts again "
+            "from the next passed check"
         ),
     ),
     NO_SLOT: _Words("no_slot", "your upload limit leaves no room for one viewer", _slot_advice),

@@ -27,7 +27,7 @@ def credit(**fields: object) -> NodeCredit:
 def test_each_rule_has_its_own_code_and_plain_words(rule: str) -> None:
     said = friend_reason(rule, 60, credit(credited_seconds=0))
     assert said.reason in CREDIT_REASONS and said.seconds == 60
-    assert said.text and said.advice
+    assert said.text and (said.advice or rule == tally.NOT_LIVE)  # not live: nothing to fix
     assert not any(word in f"{said.text} {said.advice}".lower() for word in JARGON)
 
 

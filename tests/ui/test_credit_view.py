@@ -39,25 +39,34 @@ def host_answer(**credit: object) -> NodeEarningsResponse:
 def test_overview_says_what_was_credited_and_how_to_fix_the_rest(qtbot, bridge, model):
     window = make_window(qtbot, model)
     answer = host_answer(
-        up_seconds=4 * 3600,
+        up_seconds=4 * 3600 + 60,
         credited_seconds=2 * 3600,
-        lost=[(tally.UNVERIFIED, 5400), (tally.NO_SLOT, 1200), (NOT_RELAYING, 600)],
+        lost=[
+            (tally.UNVERIFIED, 5400),
+            (tally.NO_SLOT, 1200),
+            (NOT_RELAYING, 600),
+            (tally.NOT_LIVE, 60),
+        ],
         slot_needs_kbit=2500,
     )
     bridge.publish(earnings_update(answer))  # as the node core publishes it
     card = window.overview_tab
     assert card.credit.isVisible()
-    assert card.credit_summary.text() == "Credited this period: 2 h 0 min of 4 h 0 min online"
+    assert card.credit_summary.text() == "Credited this period: 2 h 0 min of 4 h 1 min online"
     lines = card.credit_lost.text().splitlines()
     assert lines[0].startswith(
         "1 h 30 min not credited: your app was not reachable for the host's checks. "
-        "How to fix: let the internet reach your app's port (press Fix it"
+        "How to fix: press Fix it in the app (or forward its port on your router)"
     )
     assert lines[1] == (
         "20 min not credited: your upload limit leaves no room for one viewer. "
         "How to fix: raise your upload limit (Settings) to at least 2.5 Mbit/s."
     )
     assert lines[2].startswith("10 min not credited: your app was on but not passing on a stream")
+    assert lines[3] == (  # nothing to fix: no "How to fix"
+        "1 min not credited: the stream was not live "
+        "(time counts only while the host is streaming)."
+    )
     text = f"{card.credit_summary.text()} {card.credit_lost.text()}".lower()
     assert not any(word in text for word in JARGON)
 

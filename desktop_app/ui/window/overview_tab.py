@@ -7,7 +7,15 @@ from datetime import date, timedelta
 from desktop_app.ui.formatting import format_bytes, format_money
 from desktop_app.ui.limits import month_start
 from desktop_app.ui.model import NodeModel, utc_today
-from desktop_app.ui.qt import QGridLayout, QLabel, QVBoxLayout, QWidget
+from desktop_app.ui.qt import (
+    QFrame,
+    QGridLayout,
+    QLabel,
+    QScrollArea,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+)
 from desktop_app.ui.window.cards import Card, Figure
 from desktop_app.ui.window.chart import EarningsChart
 
@@ -53,10 +61,20 @@ class OverviewTab(QWidget):
         grid.addWidget(self.uptime, 2, 2)
         grid.addWidget(self.credit, 3, 0, 1, 3)
         grid.addWidget(self.trust, 4, 0, 1, 3)
+        # the reasons make the page as long as the host's words: it scrolls on small screens
+        page = QWidget()
+        inner = QVBoxLayout(page)
+        inner.setContentsMargins(0, 6, 0, 0)
+        inner.addLayout(grid)
+        inner.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(page)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 6, 0, 0)
-        layout.addLayout(grid)
-        layout.addStretch(1)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
 
     def refresh(self) -> None:
         """Re-read the model."""
