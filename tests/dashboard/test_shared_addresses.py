@@ -77,7 +77,10 @@ async def test_the_host_approves_keeps_one_and_undoes_from_the_dashboard(dash: D
     page = (await dash.client.get("/nodes")).text
     assert 'data-shared-state="kept_one"' in page
     notice = _notice(page)
-    assert "Kept one of 2 nodes from 203.0.113.7 on stream main: Sam is credited" in notice
+    assert (
+        "Kept one of 2 nodes from 203.0.113.7 on stream main (Sam, Ann): only Sam is credited."
+        in notice
+    )
     assert "Undo" in notice and "Approve all" not in notice
     assert await _paid_seconds(dash, csrf) == {"sam": 3590, "bob": 3590}
 
