@@ -8,10 +8,17 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import platformdirs
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from desktop_app.core.errors import ConfigError
 from streamr_protocol.models import MAX_CAPACITY_KBIT
@@ -21,16 +28,21 @@ __all__ = ["DEFAULT_RELAY_PORT", "DEFAULT_STATUS_PORT", "Identity", "NodeConfig"
 DEFAULT_RELAY_PORT = 8090
 DEFAULT_STATUS_PORT = 8091
 IDENTITY_FILE = "identity.json"
+ENV_PREFIX = "STREAMR_NODE_"
 
 
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("streamr-node", "StreamrP2P"))
 
 
-class NodeConfig(BaseSettings):
-    """How this node runs; CLI flags fill it, tests and the tray app build it directly."""
+class NodeConfig(BaseModel):
+    """How this node runs; CLI flags fill it, tests and the tray app build it directly.
 
-    model_config = SettingsConfigDict(env_prefix="STREAMR_NODE_", extra="ignore")
+    A field not given comes from $STREAMR_NODE_<FIELD> (any case) when set, else its default;
+    values from either count as given (`model_fields_set`), as flags do.
+    """
+
+    model_config = ConfigDict(extra="ignore", validate_default=True)
 
     data_dir: Path = Field(default_factory=default_data_dir)
     relay_host: str = "0.0.0.0"
@@ -48,6 +60,25 @@ class NodeConfig(BaseSettings):
     heartbeat_backoff_max_s: float = Field(default=60.0, gt=0)
     earnings_interval_s: float = Field(default=60.0, gt=0)
     offline_grace_s: float = Field(default=10.0, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, data: Any) -> Any:
+        """Fill the fields not given from the environment (pydantic-settings did this; it and
+        what it loads cost the tray app ~1 MB idle, issue 17)."""
+        if not isinstance(data, dict):
+            return data
+        environment = {
+            key.upper(): value
+            for key, value in os.environ.items()
+            if key.upper().startswith(ENV_PREFIX)
+        }
+        found = {
+            name: environment[ENV_PREFIX + name.upper()]
+            for name in cls.model_fields
+            if name not in data and ENV_PREFIX + name.upper() in environment
+        }
+        return {**data, **found} if found else data
 
     @field_validator("public_url")
     @classmethod
