@@ -46,7 +46,7 @@ def is_lan_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 def split_address(address: str) -> tuple[str, int] | None:
     """Return (ip, port) of `IP:PORT` or `[IPv6]:PORT`, or None when it is not one."""
     host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
+    if not sep or not (port.isascii() and port.isdigit()):  # int() takes "²" and "٣" too
         return None
     host = host.removeprefix("[").removesuffix("]")
     try:

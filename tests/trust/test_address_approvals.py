@@ -43,6 +43,7 @@ ALL_THREE = {"sam": 3590, "ann": 3590, "bob": 3590}
         ("127.0.0.1", ""),  # a private address counts with its port
         ("203.0.113.0/24", ""),
         ("sam's house", ""),
+        ("203.0.113.7:²", ""),  # a digit to str.isdigit(), not to int()
     ],
 )
 def test_a_typed_address_names_the_key_it_is_counted_under(typed, key):
