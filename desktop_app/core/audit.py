@@ -10,7 +10,6 @@ when the relay listens on one specific address (so auditors look like any other 
 """
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import random
@@ -22,6 +21,7 @@ from typing import Final
 
 import httpx
 
+from desktop_app.core.tasks import cancel_and_wait
 from desktop_app.core.tls_trust import trusted_context
 from streamr_protocol.hls import HlsError, MasterPlaylist, parse_playlist
 from streamr_protocol.models import AuditAssignment, AuditReport
@@ -196,6 +196,5 @@ class Auditor:
         for task in tasks:
             task.cancel()
         for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         await self._http.aclose()

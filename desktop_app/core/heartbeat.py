@@ -53,8 +53,9 @@ class HeartbeatLoop:
             delay = await self._beat_once()
             if delay is None:
                 return
-            try:
-                await asyncio.wait_for(self._wake.wait(), delay)
+            try:  # not wait_for: Python 3.11's loses a cancel that comes with a wake-up
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
 

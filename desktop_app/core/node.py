@@ -12,7 +12,6 @@ await node.update_profile(name, handle) # tell the coordinator; keep it in the i
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from desktop_app.core.relay.puller import PullSettings
 from desktop_app.core.relay.relay import Relay
 from desktop_app.core.relay.tls import RelayCertificate
 from desktop_app.core.status_page import StatusPage
+from desktop_app.core.tasks import cancel_and_wait
 from desktop_app.core.version import node_version
 from streamr_protocol import (
     HeartbeatRequest,
@@ -374,13 +374,12 @@ class Node:
         if self._client is None or self._relay is None or self.state in ("paused", "failed"):
             return
         if self._beat_task is not None:  # an ordinary beat landing after this one would undo it
-            self._beat_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._beat_task
+            await cancel_and_wait(self._beat_task)
             self._beat_task = None
         self.state = "paused"
         try:
-            await asyncio.wait_for(self._client.heartbeat(self._heartbeat_request()), STOP_BEAT_S)
+            async with asyncio.timeout(STOP_BEAT_S):
+                await self._client.heartbeat(self._heartbeat_request())
         except (Error, TimeoutError, OSError) as exc:
             logger.debug("could not announce the stop: %s", exc)
 
@@ -392,8 +391,7 @@ class Node:
                 task.cancel()
         for task in tasks:
             if task is not current:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
         self._tasks, self._beat_task = [], None
         if self._relay is not None:
             await self._relay.stop()

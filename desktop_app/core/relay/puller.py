@@ -10,7 +10,6 @@ not live and its window is dropped.
 """
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
@@ -26,6 +25,7 @@ from desktop_app.core.errors import OriginError, PlaylistError
 from desktop_app.core.relay.media import media_kind
 from desktop_app.core.relay.origin_policy import MAX_REDIRECTS, OriginPolicy
 from desktop_app.core.relay.window import CachedSegment, SegmentWindow
+from desktop_app.core.tasks import cancel_and_wait
 from streamr_protocol.hls import (
     HlsError,
     MasterPlaylist,
@@ -115,11 +115,11 @@ class StreamPuller:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._set_live(False)
+        try:
+            if task is not None:
+                await cancel_and_wait(task)
+        finally:
+            self._set_live(False)
 
     # --- what the server reads -----------------------------------------------------------------
 

@@ -87,9 +87,11 @@ class Relay:
                 MAX_STREAMS,
             )
             wanted = dict(list(wanted.items())[:MAX_STREAMS])
-        for name in list(self.pullers):
-            if wanted.get(name) != self.pullers[name].origin_url or self.paused:
-                puller = self.pullers.pop(name)
+        # a pause and a heartbeat answer may run this at once: each stops what it saw
+        for name, puller in list(self.pullers.items()):
+            if wanted.get(name) != puller.origin_url or self.paused:
+                if self.pullers.get(name) is puller:
+                    del self.pullers[name]
                 await puller.stop()
                 logger.info("stream %s: stopped relaying", name)
         if self.paused or self._client is None:
