@@ -47,8 +47,8 @@ ANONYMOUS = "Anonymous supporter"
 class Estimate:
     """Amounts and credited seconds per node for a span, in one currency.
 
-    `trace` is what each rule took from each node in the tally of every stream, and
-    `credited` each node's credited seconds in it (any currency): `explain.explain_node`
+    When traced, `trace` is what each rule took from each node in the tally of every stream,
+    and `credited` each node's credited seconds in it (any currency): `explain.explain_node`
     reads both to tell one node why, without a tally of its own.
     """
 
@@ -56,7 +56,7 @@ class Estimate:
     amounts: dict[str, int]
     seconds: dict[str, int]
     counted: Tally
-    trace: CreditTrace = field(default_factory=CreditTrace)
+    trace: CreditTrace | None = None
     credited: dict[str, int] = field(default_factory=dict)
 
 
@@ -71,13 +71,17 @@ class EstimateCache:
         self.ttl_s = ttl_s
         self._entries: dict[datetime, tuple[float, Estimate]] = {}
 
-    async def get(self, session: AsyncSession, start: datetime, end: datetime) -> Estimate:
-        """Return a fresh enough estimate of `[start, end)`, computing it when needed."""
+    async def get(
+        self, session: AsyncSession, start: datetime, end: datetime, traced: bool = False
+    ) -> Estimate:
+        """Return a fresh enough estimate of `[start, end)` (`traced`: with its credit trace),
+        computing it when needed."""
         clock = time.monotonic()
         cached = self._entries.get(start)
         if cached is not None and clock - cached[0] < self.ttl_s:
-            return cached[1]
-        result = await estimate(session, start, end)
+            if cached[1].trace is not None or not traced:
+                return cached[1]
+        result = await estimate(session, start, end, traced)
         self._entries = {k: v for k, v in self._entries.items() if clock - v[0] < self.ttl_s}
         self._entries[start] = (clock, result)
         return result
@@ -93,13 +97,16 @@ async def current_period_start(session: AsyncSession, now: datetime) -> datetime
     return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-async def estimate(session: AsyncSession, start: datetime, end: datetime) -> Estimate:
+async def estimate(
+    session: AsyncSession, start: datetime, end: datetime, traced: bool = False
+) -> Estimate:
     """Split what every stream's pool would pay for `[start, end)`, in the main currency.
 
     Streams paying in another currency than the largest pool's are left out of the estimate
-    (a payout of such a mix is refused too; compute those per stream).
+    (a payout of such a mix is refused too; compute those per stream). `traced`: also note
+    what each rule took from each node (see `Estimate`).
     """
-    trace = CreditTrace()
+    trace = CreditTrace() if traced else None
     counted = await tally(session, start, end, None, trace)
     credited = credited_by_node(counted)
     pools: Counter[str] = Counter()
@@ -151,7 +158,7 @@ async def node_earnings(
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     period_from = await current_period_start(session, now)
     today = await cache.get(session, midnight, now)
-    period = await cache.get(session, min(period_from, now), now)
+    period = await cache.get(session, min(period_from, now), now, traced=credit)
     rows = await session.execute(
         select(PayoutLine.amount_minor, Payout, Stream.name)
         .join(Payout, Payout.id == PayoutLine.payout_id)
@@ -173,7 +180,7 @@ async def node_earnings(
         for amount, payout, stream in rows.all()
     ]
     breakdown = None
-    if credit:
+    if credit and period.trace is not None:
         # the span the (maybe cached) estimate tallied, so time up and the trace agree
         start, end = (
             datetime.fromtimestamp(t, UTC) for t in (period.counted.start, period.counted.end)

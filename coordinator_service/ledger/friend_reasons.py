@@ -1,7 +1,8 @@
-"""Why a friend's time was not credited, for the friend: a stable code per ledger rule, plain words,
-and how to fix it. The one place the ledger's reasons (`tally.py`, `explain.py`) become the codes
-of `streamr_protocol.models.CREDIT_REASONS`; a rule missing here passes through as `other` with
-the ledger's own text. No jargon: the friend's app and status page show these words as they are.
+"""Say to a friend why time was not credited: a stable code, plain words and how to fix it.
+
+The one place the ledger's reasons (`tally.py`, `explain.py`) become the codes of
+`streamr_protocol.models.CREDIT_REASONS`; a rule missing here passes through as `other` with the
+ledger's own text. No jargon: the friend's app and status page show these words as they are.
 """
 
 from collections.abc import Callable

@@ -245,3 +245,17 @@ async def test_estimates_match_the_payout_and_are_shared_for_a_few_seconds(sessi
     assert (
         first.amounts == fresh.amounts == {line.node_id: line.amount_minor for line in view.lines}
     )
+
+
+async def test_a_traced_estimate_is_computed_once_and_serves_untraced_requests_too(sessions):
+    async with sessions() as session:
+        await seed_worked_example(session)
+        cache = EstimateCache(ttl_s=60)
+        plain = await cache.get(session, at(0), at(4 * HOUR))
+        traced = await cache.get(session, at(0), at(4 * HOUR), traced=True)
+        again = await cache.get(session, at(0), at(4 * HOUR))
+        traced_again = await cache.get(session, at(0), at(4 * HOUR), traced=True)
+    assert plain.trace is None and traced.trace is not None  # asked for: computed again
+    assert again is traced_again is traced
+    assert traced.amounts == plain.amounts
+    assert sum(traced.credited.values()) == sum(plain.seconds.values())
