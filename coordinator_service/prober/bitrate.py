@@ -58,10 +58,11 @@ async def current_slot_kbit(session: AsyncSession, stream_id: int) -> int | None
     )
 
 
-async def record_slot_kbit(session: AsyncSession, stream_id: int, kbit: int, now: datetime) -> bool:
-    """Record the stream's slot bitrate from `now` if it moved by more than `CHANGE` (the caller
-    commits); return whether a row was added."""
-    if not moved(await current_slot_kbit(session, stream_id), kbit):
-        return False
+async def record_slot_kbit(session: AsyncSession, stream_id: int, kbit: int, now: datetime) -> int:
+    """Record the stream's slot bitrate from `now` if it moved by more than `CHANGE` from the one
+    recorded (the caller commits); return the slot bitrate in force after this."""
+    recorded = await current_slot_kbit(session, stream_id)
+    if recorded is not None and not moved(recorded, kbit):
+        return recorded
     session.add(StreamBitrateChange(stream_id=stream_id, slot_kbit=kbit, started_at=now))
-    return True
+    return kbit

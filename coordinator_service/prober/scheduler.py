@@ -204,8 +204,8 @@ class Prober:
             async with self.sessions() as session:
                 for stream_id, live, span, seen in changes:
                     await record_origin(session, stream_id, live, now, span, seen)
-                for stream_id, kbit in bitrates.items():
-                    await record_slot_kbit(session, stream_id, kbit, now)
+                for stream_id, kbit in bitrates.items():  # another replica may have recorded it
+                    bitrates[stream_id] = await record_slot_kbit(session, stream_id, kbit, now)
                 await session.commit()
             self._slot_kbit.update(bitrates)
         return {index.name: index for index in indexes}

@@ -11,8 +11,14 @@ from sqlalchemy import func, select, update
 
 from coordinator_service.ledger.explain import explain_credit
 from coordinator_service.ledger.payouts import compute_payout, get_payout, payout_csv
-from coordinator_service.ledger.tally import SHARED_RELAY
-from coordinator_service.storage.models import Payout, Probe
+from coordinator_service.ledger.tally import NO_SLOT, SHARED_RELAY
+from coordinator_service.storage.models import (
+    NodeCapacityChange,
+    Payout,
+    Probe,
+    Stream,
+    StreamBitrateChange,
+)
 from tests.dashboard.conftest import Dash
 from tests.dashboard.seed import seed
 
@@ -95,6 +101,24 @@ async def test_preview_explains_why_time_was_not_credited(dash: Dash) -> None:
     assert "relaying while the stream was not live" in rows["n00001"]
     assert "banned by the host" in rows["n00007"]
     assert not any("same relay address" in row for row in rows.values())
+
+
+async def test_preview_names_the_upload_limit_a_node_without_a_viewer_slot_needs(
+    dash: Dash,
+) -> None:
+    csrf = await _seeded(dash, nodes=4)
+    start = datetime.fromisoformat(_period()["period_from"]).replace(tzinfo=UTC)
+    async with dash.db() as db:
+        sid = await db.scalar(select(Stream.id).where(Stream.name == "main"))
+        assert sid is not None
+        db.add(StreamBitrateChange(stream_id=sid, slot_kbit=2_450, started_at=start))
+        db.add(NodeCapacityChange(node_id="n00001", capacity_kbit=500, started_at=start))
+        db.add(NodeCapacityChange(node_id="n00002", capacity_kbit=9_000, started_at=start))
+        await db.commit()
+    rows = await _reasons(dash, csrf)
+    assert NO_SLOT in html.unescape(rows["n00001"]), rows["n00001"]
+    assert "an upload limit of at least 2.5 Mbit/s gives one" in rows["n00001"]
+    assert NO_SLOT not in html.unescape(rows["n00002"])
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from coordinator_service.services.clock import utcnow
 from coordinator_service.storage.models import (
@@ -281,6 +282,43 @@ async def test_a_node_is_told_why_its_unverified_time_was_not_credited(api: Api)
     assert "Fix it" in credit["lost"][0]["advice"]
     # the estimate agrees: Alice's 1800 s and Bob's 900 s share the hour's pool of 3600
     assert answer.json()["period_minor"] == 3600 * 1800 // (1800 + 900)
+
+
+async def test_a_node_under_the_streams_bitrate_is_told_the_upload_limit_that_fixes_it(api: Api):
+    alice, _, start, _ = await setup_period(api)
+    async with api.ctx.db.transaction() as session:
+        sid = (await session.execute(Stream.__table__.select())).first().id
+        # a 4 Mbit/s stream; Alice's cap is 0.5 Mbit/s until she raises it 30 min in
+        session.add(StreamBitrateChange(stream_id=sid, slot_kbit=4000, started_at=start))
+        for minutes, kbit in ((0, 500), (30, 10_000)):
+            session.add(
+                NodeCapacityChange(
+                    node_id=alice["node_id"],
+                    capacity_kbit=kbit,
+                    started_at=start + timedelta(minutes=minutes),
+                )
+            )
+        await session.commit()
+    headers = {"Authorization": f"Bearer {alice['node_token']}"}
+    answer = await api.client.get("/api/v1/nodes/me/earnings?credit=1", headers=headers)
+    assert answer.status_code == 200, answer.text
+    credit = answer.json()["credit"]
+    assert (credit["up_seconds"], credit["credited_seconds"]) == (2700, 900)
+    assert [(lost["reason"], lost["seconds"]) for lost in credit["lost"]] == [("no_slot", 1800)]
+    assert "at least 4 Mbit/s" in credit["lost"][0]["advice"]
+    # her app lowers the cap again: recorded once, from that beat on
+    for _ in range(2):
+        beat = await api.beat(alice["node_token"], capacity_kbit=800)
+        assert beat.status_code == 200, beat.text
+    async with api.ctx.db.session() as session:
+        caps = list(
+            await session.scalars(
+                select(NodeCapacityChange.capacity_kbit)
+                .where(NodeCapacityChange.node_id == alice["node_id"])
+                .order_by(NodeCapacityChange.started_at, NodeCapacityChange.id)
+            )
+        )
+    assert caps == [500, 10_000, 10_000, 800]  # seeded, registered (10,000 kbit), the beat
 
 
 async def test_an_older_node_that_does_not_ask_gets_the_answer_it_can_read(api: Api):

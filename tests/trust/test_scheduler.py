@@ -8,6 +8,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import func, select, update
 
+from coordinator_service.prober.bitrate import moved, slot_kbit
 from coordinator_service.prober.scheduler import Prober, ProberSettings
 from coordinator_service.services.pause import PAUSED_REPORT
 from coordinator_service.storage.models import (
@@ -15,6 +16,7 @@ from coordinator_service.storage.models import (
     Node,
     Probe,
     Stream,
+    StreamBitrateChange,
     StreamLiveInterval,
     UptimeInterval,
 )
@@ -212,3 +214,27 @@ async def test_a_failure_of_a_node_that_announced_a_pause_is_not_counted(session
     async with sessions() as session:
         node = await session.get(Node, "pausing")
         assert node is not None and (node.reputation_beta, node.flagged) == (0.0, False)
+
+
+async def test_the_origin_watcher_records_the_streams_slot_bitrate_when_it_moves(sessions, origin):
+    await seed(sessions, origin, {}, {})
+    prober = Prober(sessions, settings())
+    try:
+        await poll_until_live(prober)
+        for _ in range(8):  # more segments: the measurement settles
+            indexes = await prober.poll_origins()
+            await asyncio.sleep(0.3)
+    finally:
+        await prober.stop()
+    measured = slot_kbit(indexes["main"])
+    async with sessions() as session:
+        rows = list(
+            await session.scalars(
+                select(StreamBitrateChange.slot_kbit).order_by(
+                    StreamBitrateChange.started_at, StreamBitrateChange.id
+                )
+            )
+        )
+    assert measured is not None and 50 < measured < 2000  # 300k video plus audio
+    assert 1 <= len(rows) < 10, rows  # written when it moves, not at every poll
+    assert not moved(rows[-1], measured)  # the latest row is the figure in force

@@ -154,8 +154,8 @@ async def test_routing_counts_slots_at_the_streams_bitrate_and_gives_none_under_
         await session.flush()
         _, before = await eligible_relays(session, "main", now, timedelta(seconds=60))
         assert await current_slot_kbit(session, stream.id) is None
-        assert await record_slot_kbit(session, stream.id, 4000, at(100))
-        assert not await record_slot_kbit(session, stream.id, 4200, at(200))  # within 10 %
+        assert await record_slot_kbit(session, stream.id, 4000, at(100)) == 4000
+        assert await record_slot_kbit(session, stream.id, 4200, at(200)) == 4000  # within 10 %
         await session.flush()
         _, after = await eligible_relays(session, "main", now, timedelta(seconds=60))
         assert await current_slot_kbit(session, stream.id) == 4000

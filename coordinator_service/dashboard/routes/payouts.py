@@ -32,6 +32,7 @@ from coordinator_service.ledger.payouts import (
     payout_csv,
     void_payout,
 )
+from coordinator_service.ledger.tally import NO_SLOT
 from coordinator_service.storage.models import Stream
 
 router = APIRouter(route_class=SecureRoute, include_in_schema=False)
@@ -155,7 +156,9 @@ async def credit_reasons(
         report = await explain_credit(db, start, end, stream or None)
     except PeriodError as exc:
         return await _list_page(request, db, error=str(exc), form=form, status_code=400)
-    return render(request, "payout_reasons.html", {"report": report, "form": form})
+    return render(
+        request, "payout_reasons.html", {"report": report, "form": form, "no_slot": NO_SLOT}
+    )
 
 
 def _period_form(period_from: str, period_to: str, stream: str) -> dict[str, str]:
