@@ -2,8 +2,8 @@
 
 `shared_addresses` runs the very tally a payout runs over the last `WINDOW` (`tally.tally` with a
 `CreditTrace`), so the groups it lists and who in them is credited are what a payout of that
-period would show. It runs it only when some nodes' passed probes reached one address at all
-(one cheap query first): the dashboard shows the groups on pages it refreshes every few seconds.
+period would show. It tallies only the nodes whose passed probes reached one address at all
+(one cheap query first; mostly none): the dashboard shows the groups on its pages.
 
 The host answers a group with `approve_address` (up to N nodes earn: a household of friends),
 `keep_one` (the default rule, recorded as the host's decision so the dashboard stops asking) or
@@ -104,10 +104,11 @@ async def shared_addresses(
 ) -> list[SharedAddress]:
     """List every group of nodes credited from one address per stream in the last `window`."""
     keys, _ = await probed_addresses(session, None, now - window, now)
-    if not address_groups(keys):  # the tally's groups are among these: mostly none, and cheap
+    candidates = {n for group, _ in address_groups(keys) for n in group}
+    if not candidates:  # the tally's groups are among these: mostly none, and cheap to learn
         return []
     trace = CreditTrace()
-    counted = await tally(session, now - window, now, None, trace)
+    counted = await tally(session, now - window, now, None, trace, node_ids=candidates)
     if not trace.groups:
         return []
     names = {stream.stream_id: stream.name for stream in counted.streams}

@@ -20,11 +20,22 @@ disagree. A new rule takes time away in one place here and notes it with `trace.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, and_, cast, extract, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    and_,
+    cast,
+    extract,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -212,10 +223,14 @@ async def tally(
     end: datetime,
     stream_ids: Sequence[int] | None,
     trace: CreditTrace | None = None,
+    *,
+    node_ids: Collection[str] | None = None,
 ) -> Tally:
     """Compute credited seconds of every node for each stream in `stream_ids` (None: all).
 
-    With `trace`, also note what each rule took from each node, and why.
+    With `trace`, also note what each rule took from each node, and why. With `node_ids`, only
+    those nodes' (every rule but one share per address looks at one node alone; that one
+    groups the given nodes only).
     """
     lo, hi = to_seconds(start), to_seconds(end)
     stream_query = select(
@@ -244,6 +259,7 @@ async def tally(
             UptimeInterval.stream_id.in_(wanted),
             UptimeInterval.ended_at > start,
             UptimeInterval.started_at < end,
+            true() if node_ids is None else UptimeInterval.node_id.in_(sorted(node_ids)),
         )
     )
     for node_id, maybe_sid, s, e in uptime_rows:

@@ -19,7 +19,7 @@ from coordinator_service.ledger.shared_addresses import (
     shared_addresses,
     withdraw_approval,
 )
-from coordinator_service.ledger.tally import tally
+from coordinator_service.ledger.tally import CreditTrace, tally
 from coordinator_service.prober.identity import key_of_typed_address
 from coordinator_service.prober.routing import eligible_relays
 from coordinator_service.services.clock import utcnow
@@ -159,3 +159,15 @@ async def test_the_admin_api_lists_approves_keeps_one_and_withdraws(api: Api):
         answer = await api.client.post(f"{url}/{path}", json=body | fields, headers=api.admin)
         assert answer.status_code == status, (path, fields, answer.text)
         assert answer.json()["error"]["code"] == code
+
+
+async def test_tallying_only_the_nodes_seen_at_shared_addresses_finds_the_same_groups(sessions):
+    async with sessions() as session:
+        await seed_household(session, END)
+        start = END - timedelta(hours=2)
+        everyone, some = CreditTrace(), CreditTrace()
+        full = await tally(session, start, END, None, everyone)
+        part = await tally(session, start, END, None, some, node_ids={"sam", "ann"})
+    assert everyone.groups == some.groups and len(some.groups) == 1
+    assert part.streams[0].credited == {"sam": 3590}
+    assert full.streams[0].credited == {"sam": 3590, "bob": 3590}
