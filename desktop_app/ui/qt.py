@@ -19,6 +19,7 @@ from PySide6.QtCore import (
     QRect,
     QRectF,
     QSize,
+    QSocketNotifier,
     QStandardPaths,
     Qt,
     QTimer,
@@ -43,7 +44,6 @@ from PySide6.QtGui import (
     QScreen,
     QShowEvent,
 )
-from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -114,6 +114,12 @@ except ImportError:
 HAVE_MULTIMEDIA = QMediaPlayer is not None and QVideoWidget is not None
 
 
+def qt_network() -> Any:
+    """PySide6.QtNetwork, loaded on first use: only Windows' single-instance pipe needs it
+    (2.7 MB the idle tray does not hold elsewhere, issue 17)."""
+    return importlib.import_module("PySide6.QtNetwork")
+
+
 def asyncSlot(
     *types: type,
 ) -> Callable[[Callable[_P, Coroutine[Any, Any, None]]], Callable[_P, Any]]:
@@ -149,8 +155,6 @@ __all__ = [
     "QLineEdit",
     "QListWidget",
     "QListWidgetItem",
-    "QLocalServer",
-    "QLocalSocket",
     "QLocale",
     "QMainWindow",
     "QMediaPlayer",
@@ -172,6 +176,7 @@ __all__ = [
     "QScrollArea",
     "QShowEvent",
     "QSize",
+    "QSocketNotifier",
     "QSizePolicy",
     "QSpinBox",
     "QStackedWidget",
@@ -192,4 +197,5 @@ __all__ = [
     "Signal",
     "Slot",
     "asyncSlot",
+    "qt_network",
 ]

@@ -2,12 +2,15 @@
 
 import os
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from desktop_app.ui.single_instance import ACTIVATE, SingleInstance, server_name
+import pytest
+
+from desktop_app.ui.single_instance import ACTIVATE, SingleInstance, server_name, socket_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SECOND = (
@@ -60,3 +63,41 @@ def test_a_stale_socket_left_by_a_crash_is_taken_over(qtbot, tmp_path) -> None:
         assert second.wait(10) == 0
     finally:
         survivor.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a named pipe on Windows")
+def test_only_this_user_may_reach_the_socket(qtbot, tmp_path) -> None:
+    name = server_name(str(tmp_path))
+    first = SingleInstance(name)
+    first.listen()
+    try:
+        assert stat.S_ISSOCK(socket_path(name).stat().st_mode)
+        assert socket_path(name).stat().st_mode & 0o077 == 0
+    finally:
+        first.close()
+    assert not socket_path(name).exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a named pipe on Windows")
+def test_each_line_is_a_message_and_an_unended_one_is_not_taken(qtbot, tmp_path) -> None:
+    name = server_name(str(tmp_path))
+    first = SingleInstance(name)
+    first.listen()
+    got: list[str] = []
+    first.message_received.connect(got.append)
+    try:
+        with socket.socket(socket.AF_UNIX) as second:
+            second.connect(str(socket_path(name)))
+            second.sendall(b"preview\nquit\nhalf a li")
+            qtbot.wait_until(lambda: len(got) == 2, timeout=10_000)
+        qtbot.wait(100)  # the close arrives: the unended line is dropped
+        assert got == ["preview", "quit"]
+    finally:
+        first.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="QLocalServer serves Windows")
+def test_the_tray_app_loads_no_qtnetwork_outside_windows() -> None:
+    code = "import sys, desktop_app.ui.app; print('PySide6.QtNetwork' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
