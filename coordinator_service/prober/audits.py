@@ -16,6 +16,16 @@ while another auditor got the origin's bytes contradicts the origin. The target'
 updated by the majority's verdict once per agreeing auditor (each is an independent check, as a
 probe is); a failure reported by one auditor alone counts only as much as a timeout, so one lying
 auditor cannot flag an honest relay: that takes two, drawn at random, agreeing.
+
+Too slow for one viewer (`slow`, a trickle) costs the time back to the last passed check (a
+`slow:` flag span) only when a second round agrees `slow` with no audit round passed in between
+(within `SLOW_LOOKBACK`; the coordinator's own passed probes do not count: a relay may trickle
+everyone but the coordinator). One round is not enough: each auditor's fetch crosses a lossy
+network on its own, and with 10 % of fetches failing (half of them as slow segments) two
+auditors agree `slow` on an honest relay in about 0.5 % of rounds, a few times a day per node at
+the default cadence (the simulated day, `tests/trust/test_simulated_day.py`, saw it). Two such
+rounds in a row are rare for an honest relay and certain for a trickle, which fails every audit:
+it loses the same time one audit round (a few minutes) later.
 """
 
 import asyncio
@@ -24,7 +34,7 @@ import logging
 import random
 import secrets
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -47,6 +57,7 @@ from coordinator_service.storage.models import (
     Probe,
     UptimeInterval,
 )
+from streamr_protocol.models import AuditReport
 
 __all__ = [
     "AUDITORS",
@@ -55,6 +66,7 @@ __all__ = [
     "AuditRunner",
     "judge_report",
     "pending_assignments",
+    "record_reports",
 ]
 
 logger = logging.getLogger(__name__)
@@ -65,6 +77,7 @@ VIEWER_FLAG_PREFIX: Final = "viewers:"
 SLOW_FLAG_PREFIX: Final = "slow:"
 SLOW_LOOKBACK: Final = timedelta(minutes=10)
 SETTLE: Final = timedelta(seconds=3)  # > two origin polls: a fresh segment is indexed by then
+AUDIT_DETAIL: Final = "peer audit by"  # how a target's audit checks start their `detail`
 REPORTED: Final = "r:"  # `reason` of a reported, not yet judged audit: "r:" + the auditor's error
 
 
@@ -121,6 +134,38 @@ async def pending_assignments(
     return [(i, u, as_utc(e)) for i, u, e in rows.all()]
 
 
+async def record_reports(
+    session: AsyncSession, auditor_id: str, reports: Sequence[AuditReport], now: datetime
+) -> int:
+    """Store an auditor's reports on its own open assignments (others are ignored); return how
+    many assignments matched. The caller commits."""
+    audits = {
+        a.id: a
+        for a in (
+            await session.scalars(
+                select(PeerAudit).where(
+                    PeerAudit.id.in_([r.id for r in reports]),
+                    PeerAudit.auditor_id == auditor_id,
+                    PeerAudit.reported_at.is_(None),
+                    PeerAudit.expires_at > now - AUDIT_TTL / 4,
+                )
+            )
+        ).all()
+    }
+    for report in reports:
+        audit = audits.get(report.id)
+        if audit is None:
+            continue
+        audit.reported_at = now
+        audit.status = report.status
+        audit.bytes = report.bytes
+        audit.sha256 = report.sha256
+        audit.ttfb_ms = report.ttfb_ms
+        audit.total_ms = report.total_ms
+        audit.reason = (REPORTED + report.error)[:32]
+    return len(audits)
+
+
 class AuditRunner:
     """Assigns peer audits, judges their reports, and acts on viewer evidence (one replica)."""
 
@@ -135,6 +180,7 @@ class AuditRunner:
         relaying_window_s: float,
         beating_window_s: float,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rnd: random.Random | None = None,
     ) -> None:
         self.sessions = sessions
         self.indexes = indexes
@@ -144,7 +190,7 @@ class AuditRunner:
         self.relaying_window_s = relaying_window_s
         self.beating_window_s = beating_window_s
         self.clock = clock
-        self._rnd = random.SystemRandom()
+        self._rnd = rnd or random.SystemRandom()
         self._next_at: dict[str, datetime] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -368,21 +414,9 @@ class AuditRunner:
             outcome = "timeout"  # one auditor alone weighs like a timeout
         by = ", ".join(sorted({a.auditor_id for a in majority}))
         for _ in majority:  # each agreeing auditor is one independent check, as a probe is
-            await self._apply(session, target, outcome, f"peer audit by {by}", now)
-        if outcome == "slow":  # peers agree it cannot serve one viewer: no credit since last pass
-            since = await session.scalar(
-                select(func.max(Probe.at)).where(
-                    Probe.node_id == target, Probe.ok.is_(True), Probe.at >= now - SLOW_LOOKBACK
-                )
-            )
-            await self._lose_credit(
-                session,
-                target,
-                SLOW_FLAG_PREFIX,
-                as_utc(since) if since else now - SLOW_LOOKBACK,
-                now,
-                f"{SLOW_FLAG_PREFIX} too slow for one viewer by {by}",
-            )
+            await self._apply(session, target, outcome, f"{AUDIT_DETAIL} {by}", now)
+        if outcome == "slow":  # peers agree it cannot serve one viewer
+            await self._slow_round(session, target, by, now)
         for audit in minority:
             if len(majority) >= 1 and (verdicts[audit.id] != "ok" or passed):
                 await self._apply(
@@ -393,6 +427,40 @@ class AuditRunner:
                     now,
                     stream_id=audit.stream_id,
                 )
+
+    async def _slow_round(self, session: AsyncSession, target: str, by: str, now: datetime) -> None:
+        """After a round agreed `slow`: no credit since the last passed check if an earlier round
+        agreed `slow` too, with no audit passed in between (see the module docstring)."""
+        lookback = now - SLOW_LOOKBACK
+        passed = func.max(Probe.at).filter(Probe.ok.is_(True))
+        last_pass, last_audit_pass = (
+            await session.execute(
+                select(passed, passed.filter(Probe.detail.startswith(AUDIT_DETAIL))).where(
+                    Probe.node_id == target, Probe.at >= lookback
+                )
+            )
+        ).one()
+        after = as_utc(last_audit_pass) if last_audit_pass else lookback
+        earlier = await session.scalar(
+            select(Probe.id)
+            .where(
+                Probe.node_id == target,
+                Probe.reason == "slow",
+                Probe.at > after,
+                Probe.at < now,  # not this round's own checks
+            )
+            .limit(1)
+        )
+        if earlier is None:
+            return  # once is what two lossy links do now and then
+        await self._lose_credit(
+            session,
+            target,
+            SLOW_FLAG_PREFIX,
+            as_utc(last_pass) if last_pass else lookback,
+            now,
+            f"{SLOW_FLAG_PREFIX} too slow for one viewer by {by}",
+        )
 
     async def _apply(
         self,

@@ -10,6 +10,8 @@ Probes of a cycle run concurrently (bounded); every result is stored as a `Probe
 reputation is updated, and a `FlagInterval` opens when it is flagged and closes when it recovers.
 Only nodes heard from within `beating_window_s` are probed, and a failure of a node that stopped
 heartbeating while it was probed is stored but not counted (a node shutting down is no cheat).
+`probe` (the network fetch, `probe.probe_node`), `clock` and `rnd` can be replaced: the simulated
+day (`tests/trust/test_simulated_day.py`) drives this code for 24 h with seeded outcomes.
 """
 
 import asyncio
@@ -47,11 +49,23 @@ from coordinator_service.storage.models import (
     UptimeInterval,
 )
 
-__all__ = ["SHARD_CONNECTIONS", "Prober", "ProberSettings"]
+__all__ = ["SHARD_CONNECTIONS", "ProbeFetch", "Prober", "ProberSettings"]
 
 logger = logging.getLogger(__name__)
 
 SHARD_CONNECTIONS = 16
+
+ProbeFetch = Callable[
+    [
+        httpx.AsyncClient,
+        ProbeTarget,
+        StreamIndex,
+        Callable[[], Awaitable[StreamIndex]],
+        ProbeConfig,
+        random.Random,
+    ],
+    Awaitable[ProbeOutcome],
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +108,14 @@ class Prober:
         *,
         clock: Callable[[], datetime] = utcnow,
         read_sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]] | None = None,
+        probe: ProbeFetch = probe_node,
+        rnd: random.Random | None = None,
     ) -> None:
         self.sessions = sessions
         self.read_sessions = read_sessions or sessions
         self.settings = settings
         self.clock = clock
+        self.probe = probe
         self.holder = settings.holder or "prober-" + secrets.token_hex(4)
         self.client = self._new_client(SHARD_CONNECTIONS)
         # httpcore's pool scans all its connections for each queued request, so one big pool
@@ -113,7 +130,7 @@ class Prober:
         self._poll_locks: dict[str, asyncio.Lock] = {}
         self._polled_at: dict[str, float] = {}
         self._slot_kbit: dict[int, int] = {}  # per stream: the slot bitrate last recorded
-        self._rnd = random.SystemRandom()
+        self._rnd = rnd or random.SystemRandom()
         self._tasks: list[asyncio.Task[None]] = []
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -265,7 +282,7 @@ class Prober:
             client, limit = self.shards[position % len(self.shards)]
             async with limit:
                 target = ProbeTarget(item.node_id, item.relay_url, item.probe_key, item.stream)
-                return await probe_node(
+                return await self.probe(
                     client,
                     target,
                     live[item.stream],

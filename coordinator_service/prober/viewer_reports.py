@@ -16,7 +16,7 @@ import hmac
 import ipaddress
 import json
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -27,7 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.prober.evidence import SLOW_SEGMENT_MS
-from coordinator_service.storage.models import AppSetting
+from coordinator_service.storage.models import AppSetting, Node, ViewerReport
 
 __all__ = [
     "MAX_TOKEN_CHARS",
@@ -36,8 +36,10 @@ __all__ = [
     "TOKEN_TTL",
     "PathwayTally",
     "ReportGrant",
+    "ViewerBatch",
     "issue_report_token",
     "report_secret",
+    "store_tallies",
     "tally_reports",
     "verify_report_token",
     "viewer_address",
@@ -190,3 +192,39 @@ def viewer_address(ip: str) -> str:
             return str(address.ipv4_mapped)
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(address)
+
+
+@dataclass(frozen=True, slots=True)
+class ViewerBatch:
+    """One viewer's beacon batch: its address (`viewer_address`), token id, tallies per pathway."""
+
+    address: str
+    viewer: str
+    tallies: Mapping[str, PathwayTally]
+
+
+async def store_tallies(
+    session: AsyncSession, stream_id: int, batches: Sequence[ViewerBatch], now: datetime
+) -> None:
+    """Add each batch as a row per pathway (pathways naming no known node are dropped).
+
+    The caller commits.
+    """
+    node_ids = sorted({p for batch in batches for p in batch.tallies if p != ORIGIN})
+    known = set((await session.scalars(select(Node.id).where(Node.id.in_(node_ids)))).all())
+    session.add_all(
+        ViewerReport(
+            at=now,
+            stream_id=stream_id,
+            node_id=None if pathway == ORIGIN else pathway,
+            address=batch.address,
+            viewer=batch.viewer,
+            ok_count=tally.ok,
+            fail_count=tally.failed,
+            bytes=tally.bytes,
+            ms=tally.ms,
+        )
+        for batch in batches
+        for pathway, tally in batch.tallies.items()
+        if pathway == ORIGIN or pathway in known
+    )

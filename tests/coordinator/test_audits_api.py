@@ -10,7 +10,7 @@ from sqlalchemy import select
 from coordinator_service.prober.audits import AuditRunner, judge_report
 from coordinator_service.prober.identity import relay_url_key
 from coordinator_service.prober.origin import OriginSegment, StreamIndex
-from coordinator_service.storage.models import Node, PeerAudit, Probe
+from coordinator_service.storage.models import FlagInterval, Node, PeerAudit, Probe
 
 GOOD = b"origin segment bytes"
 GOOD_SHA = hashlib.sha256(GOOD).hexdigest()
@@ -110,8 +110,8 @@ async def test_reports_of_audits_not_given_to_the_caller_are_ignored(api):
     assert (await api.beat(b["node_token"], audits=True)).json()["audits"] == []
 
 
-async def _report(api, node, audit_id, sha, status=200):
-    report = {"id": audit_id, "status": status, "bytes": 20, "sha256": sha, "total_ms": 5}
+async def _report(api, node, audit_id, sha, status=200, total_ms=5):
+    report = {"id": audit_id, "status": status, "bytes": 20, "sha256": sha, "total_ms": total_ms}
     response = await api.client.post(
         "/api/v1/nodes/audits",
         json={"reports": [report]},
@@ -183,3 +183,34 @@ async def test_two_auditors_agreeing_on_wrong_bytes_count_fully_one_alone_like_a
     assert round((await _reputation(api, target["node_id"]))[1], 3) == round(
         0.95 * (0.95 * 3 + 3) + 0.3, 3
     )
+
+
+async def _slow_spans(api, node_id):
+    async with api.ctx.db.session() as session:
+        return (
+            await session.scalars(
+                select(FlagInterval.reason).where(
+                    FlagInterval.node_id == node_id, FlagInterval.reason.startswith("slow:")
+                )
+            )
+        ).all()
+
+
+async def _round(api, runner, target, auditors, total_ms):
+    """One audit round of `target` by `auditors`, all reporting the origin's bytes in total_ms."""
+    ids = await _assign(api, target["node_id"], [a["node_id"] for a in auditors], datetime.now(UTC))
+    for auditor, audit_id in zip(auditors, ids, strict=True):
+        await _report(api, auditor, audit_id, GOOD_SHA, total_ms=total_ms)
+    assert await runner.judge_reports() == 1
+
+
+async def test_one_round_agreeing_slow_costs_no_credit_a_second_one_in_a_row_does(api):
+    target, a1, a2 = await _setup(api, 3)
+    runner = _runner(api, index_with_good_segment())
+    await _round(api, runner, target, [a1, a2], 9_000)  # two lossy links at once: it happens
+    assert await _slow_spans(api, target["node_id"]) == []
+    await _round(api, runner, target, [a1, a2], 300)  # an audit passed in between
+    await _round(api, runner, target, [a1, a2], 9_000)
+    assert await _slow_spans(api, target["node_id"]) == []
+    await _round(api, runner, target, [a1, a2], 9_000)  # a trickle fails every audit
+    assert len(await _slow_spans(api, target["node_id"])) == 1

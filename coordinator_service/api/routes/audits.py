@@ -5,16 +5,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header
 from pydantic import TypeAdapter
-from sqlalchemy import select
 
 from coordinator_service.api.deps import ClientIpDep, ContextDep, WriteSessionDep, bearer_token
 from coordinator_service.api.state import AppContext
 from coordinator_service.errors import AuthError
-from coordinator_service.prober.audits import AUDIT_TTL, REPORTED, pending_assignments
+from coordinator_service.prober.audits import pending_assignments, record_reports
 from coordinator_service.services.clock import utcnow
 from coordinator_service.services.nodes import authenticate_node
 from coordinator_service.services.tokens import hash_secret
-from coordinator_service.storage.models import PeerAudit
 from streamr_protocol.models import (
     AuditAssignment,
     AuditReportBatch,
@@ -59,31 +57,6 @@ async def post_audits(
     except AuthError:
         await ctx.limits.hit("ip", ip)
         raise
-    now = utcnow()
-    ids = [r.id for r in body.reports]
-    audits = {
-        a.id: a
-        for a in (
-            await session.scalars(
-                select(PeerAudit).where(
-                    PeerAudit.id.in_(ids),
-                    PeerAudit.auditor_id == node.id,
-                    PeerAudit.reported_at.is_(None),
-                    PeerAudit.expires_at > now - AUDIT_TTL / 4,
-                )
-            )
-        ).all()
-    }
-    for report in body.reports:
-        audit = audits.get(report.id)
-        if audit is None:
-            continue
-        audit.reported_at = now
-        audit.status = report.status
-        audit.bytes = report.bytes
-        audit.sha256 = report.sha256
-        audit.ttfb_ms = report.ttfb_ms
-        audit.total_ms = report.total_ms
-        audit.reason = (REPORTED + report.error)[:32]
+    accepted = await record_reports(session, node.id, body.reports, utcnow())
     await session.commit()
-    return AuditReportsAccepted(accepted=len(audits))
+    return AuditReportsAccepted(accepted=accepted)

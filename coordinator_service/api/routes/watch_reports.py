@@ -13,15 +13,16 @@ from coordinator_service.api.state import AppContext
 from coordinator_service.errors import AuthError, NotFoundError, ValidationError
 from coordinator_service.prober.viewer_reports import (
     ORIGIN,
-    PathwayTally,
+    ViewerBatch,
     issue_report_token,
     report_secret,
+    store_tallies,
     tally_reports,
     verify_report_token,
     viewer_address,
 )
 from coordinator_service.services.clock import utcnow
-from coordinator_service.storage.models import Node, Stream, ViewerReport
+from coordinator_service.storage.models import Stream
 from streamr_protocol.models import ErrorResponse
 
 __all__ = [
@@ -110,31 +111,10 @@ async def post_reports(
         stream_id = await session.scalar(select(Stream.id).where(Stream.name == grant.stream))
         if stream_id is None:
             raise NotFoundError(f"there is no stream named {grant.stream!r}", code="unknown_stream")
-        node_ids = [p for p in tallies if p != ORIGIN]
-        known = set((await session.scalars(select(Node.id).where(Node.id.in_(node_ids)))).all())
-        session.add_all(
-            _row(now, stream_id, None if p == ORIGIN else p, viewer_address(ip), grant.viewer, t)
-            for p, t in tallies.items()
-            if p == ORIGIN or p in known
-        )
+        mine = ViewerBatch(viewer_address(ip), grant.viewer, tallies)
+        await store_tallies(session, stream_id, [mine], now)
         await session.commit()
     fresh = issue_report_token(
         ctx.report_secret, grant.stream, grant.node_ids, now, viewer=grant.viewer
     )
     return ViewerReportsAccepted(accepted=len(batch.reports), token=fresh)
-
-
-def _row(
-    now: datetime, stream_id: int, node_id: str | None, address: str, viewer: str, t: PathwayTally
-) -> ViewerReport:
-    return ViewerReport(
-        at=now,
-        stream_id=stream_id,
-        node_id=node_id,
-        address=address,
-        viewer=viewer,
-        ok_count=t.ok,
-        fail_count=t.failed,
-        bytes=t.bytes,
-        ms=t.ms,
-    )
