@@ -154,7 +154,8 @@ class Auditor:
         source_address: str | None = None,
     ) -> None:
         self._report = report
-        self._http = player_client(source_address)
+        self._source_address = source_address
+        self._http: httpx.AsyncClient | None = None  # made at the first audit (issue 17)
         self._seen: dict[str, datetime] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._done: list[AuditReport] = []
@@ -175,6 +176,8 @@ class Auditor:
     async def _run(self, assignment: AuditAssignment) -> None:
         # spread like viewers arriving: not at the instant the heartbeat answer came
         await asyncio.sleep(random.uniform(0, 1.0))
+        if self._http is None:  # a node never assigned an audit holds no client (and its CAs)
+            self._http = player_client(self._source_address)
         result = await audit_once(self._http, assignment.id, assignment.url)
         self._done.append(result)  # after the await: the flusher may have swapped the list
         if self._flusher is None or self._flusher.done():
@@ -197,4 +200,5 @@ class Auditor:
             task.cancel()
         for task in tasks:
             await cancel_and_wait(task)
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
