@@ -145,6 +145,9 @@ def start_relay(origin_url: str) -> tuple[subprocess.Popen[str], int]:
 
 
 async def serve_relay(origin_url: str) -> None:
+    from desktop_app.app import skip_httpx_cli
+
+    skip_httpx_cli()  # as streamr-node does first
     from desktop_app.core.relay.puller import PullSettings
     from desktop_app.core.relay.relay import Relay
     from desktop_app.core.relay.server import ServerLimits
