@@ -144,6 +144,27 @@ async def test_slow_viewer_is_dropped_and_others_are_served(relay) -> None:
         assert received < 400 * len(fast.content) / 2
 
 
+async def test_viewer_piling_up_playlist_requests_without_reading_is_dropped(relay) -> None:
+    async with httpx.AsyncClient() as client:
+        playlist = await client.get(f"http://127.0.0.1:{relay.port}/live/demo.m3u8")
+    asked = 20_000  # far more answers than kernel and transport buffers hold
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", relay.port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    writer.write(b"GET /live/demo.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n" * asked)
+    await asyncio.sleep(LIMITS.send_timeout_s + 1.0)
+    received = 0
+    try:
+        while chunk := await asyncio.wait_for(reader.read(1 << 20), 5):
+            received += len(chunk)
+    except ConnectionError:
+        pass
+    writer.close()
+    assert received < asked * len(playlist.content) / 2  # its connection was cut, not served
+
+
 async def test_connections_beyond_the_cap_get_503(relay) -> None:
     held = [await asyncio.open_connection("127.0.0.1", relay.port) for _ in range(8)]
     for _, writer in held:  # viewers that asked for something (head-less ones may be evicted)

@@ -293,33 +293,29 @@ class RelayServer:
                 request, puller, route["variant"], route["segment"] or route["variant_segment"]
             )
         elif route["list"] is None:
-            response = self._playlist(
+            response = await self._playlist(
                 request, puller, puller.master_body() if puller.multi else puller.media_body(0)
             )
         elif puller.multi:
-            response = self._playlist(request, puller, puller.media_body(int(route["list"])))
+            response = await self._playlist(request, puller, puller.media_body(int(route["list"])))
         else:
             response = None
         return response if response is not None else _plain(404, "not found\n")
 
     def _count_viewer(self, request: web.BaseRequest, stream: str) -> None:
         agent = request.headers.get("User-Agent", "")[:200]
-        if NONCE_PARAM in request.query or is_local_preview(request.remote, agent):
+        if _nonce(request) is not None or is_local_preview(request.remote, agent):
             return
         self.counters_for(stream).viewers.seen(f"{request.remote}|{agent}")
 
-    def _playlist(
+    async def _playlist(
         self, request: web.BaseRequest, puller: StreamPuller, body: bytes | None
-    ) -> web.Response | None:
-        """A playlist (a few hundred bytes) is one write: headers and body together."""
+    ) -> web.StreamResponse | None:
         if body is None:
             return None
         self._count_viewer(request, puller.name)
-        if request.method != "HEAD":
-            self.counters_for(puller.name).bytes_served += len(body)
-        return web.Response(
-            body=body, content_type=PLAYLIST_TYPE, headers={"Cache-Control": PLAYLIST_CACHE}
-        )
+        headers = {"Cache-Control": PLAYLIST_CACHE}
+        return await self._send(request, puller.name, body, PLAYLIST_TYPE, headers)
 
     async def _segment(
         self, request: web.BaseRequest, puller: StreamPuller, variant: str | None, name: str
@@ -335,7 +331,7 @@ class RelayServer:
         proof = self._segment_proof(key, segment)
         if proof is not None:
             headers[SEGMENT_PROOF_HEADER] = proof
-        nonce = request.query.get(NONCE_PARAM)
+        nonce = _nonce(request)
         if nonce and key and NONCE.match(nonce):  # an older coordinator's probe
             headers[PROOF_HEADER] = make_proof(key, nonce, segment.data)
         extension = segment.name[segment.name.rindex(".") :]
@@ -456,6 +452,11 @@ class _RelayRequest(web.BaseRequest):
     async def _prepare_hook(self, response: web.StreamResponse) -> None:
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers.pop("Server", None)
+
+
+def _nonce(request: web.BaseRequest) -> str | None:
+    """An older coordinator's probe nonce, if any (most requests have no query to parse)."""
+    return request.query.get(NONCE_PARAM) if request.rel_url.raw_query_string else None
 
 
 def _plain(status: int, text: str, headers: dict[str, str] | None = None) -> web.Response:
