@@ -117,43 +117,23 @@ async def test_slowloris_is_disconnected_after_the_timeout(relay) -> None:
     assert time.monotonic() - start < 4
 
 
-async def test_slow_viewer_is_dropped_and_others_are_served(relay) -> None:
-    async with httpx.AsyncClient() as client:
-        url = httpx.URL(await newest_segment_url(client, relay.port))
-        # a viewer with a tiny receive window that asks for 20 MB and never reads
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.setblocking(False)
-        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", relay.port))
-        reader, writer = await asyncio.open_connection(sock=sock)
-        request = f"GET {url.raw_path.decode()} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
-        writer.write(request * 400)
-        start = time.monotonic()
-        for _ in range(5):
-            fast = await client.get(url)
-            assert fast.status_code == 200
-        assert time.monotonic() - start < 1.0
-        await asyncio.sleep(LIMITS.send_timeout_s + 1.0)
-        received = 0
-        try:
-            while chunk := await asyncio.wait_for(reader.read(1 << 20), 5):
-                received += len(chunk)
-        except ConnectionError:
-            pass
-        writer.close()
-        assert received < 400 * len(fast.content) / 2
-
-
-async def test_viewer_piling_up_playlist_requests_without_reading_is_dropped(relay) -> None:
-    async with httpx.AsyncClient() as client:
-        playlist = await client.get(f"http://127.0.0.1:{relay.port}/live/demo.m3u8")
-    asked = 20_000  # far more answers than kernel and transport buffers hold
+async def non_reader(
+    port: int, request: bytes
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A viewer with a tiny receive window that sends `request` and does not read."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.setblocking(False)
-    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", relay.port))
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
     reader, writer = await asyncio.open_connection(sock=sock)
-    writer.write(b"GET /live/demo.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n" * asked)
+    writer.write(request)
+    return reader, writer
+
+
+async def received_after_send_timeout(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> int:
+    """Wait past the send timeout, then read what the relay still delivers."""
     await asyncio.sleep(LIMITS.send_timeout_s + 1.0)
     received = 0
     try:
@@ -162,6 +142,30 @@ async def test_viewer_piling_up_playlist_requests_without_reading_is_dropped(rel
     except ConnectionError:
         pass
     writer.close()
+    return received
+
+
+async def test_slow_viewer_is_dropped_and_others_are_served(relay) -> None:
+    async with httpx.AsyncClient() as client:
+        url = httpx.URL(await newest_segment_url(client, relay.port))
+        # asks for 20 MB and never reads
+        request = f"GET {url.raw_path.decode()} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        reader, writer = await non_reader(relay.port, request * 400)
+        start = time.monotonic()
+        for _ in range(5):
+            fast = await client.get(url)
+            assert fast.status_code == 200
+        assert time.monotonic() - start < 1.0
+        received = await received_after_send_timeout(reader, writer)
+        assert received < 400 * len(fast.content) / 2
+
+
+async def test_viewer_piling_up_playlist_requests_without_reading_is_dropped(relay) -> None:
+    async with httpx.AsyncClient() as client:
+        playlist = await client.get(f"http://127.0.0.1:{relay.port}/live/demo.m3u8")
+    asked = 20_000  # far more answers than kernel and transport buffers hold
+    request = b"GET /live/demo.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n"
+    received = await received_after_send_timeout(*await non_reader(relay.port, request * asked))
     assert received < asked * len(playlist.content) / 2  # its connection was cut, not served
 
 
