@@ -62,6 +62,7 @@ class ViewerVerdict:
 
     complaining: set[str] = field(default_factory=set)
     vouching: set[str] = field(default_factory=set)
+    delivered: dict[str, int] = field(default_factory=dict)  # address -> bytes of loads that worked
     bytes: int = 0
     ms: int = 0
 
@@ -90,6 +91,7 @@ def judge_viewers(rows: Iterable[ReportRow]) -> dict[str, ViewerVerdict]:
             if node_id is None:
                 continue
             verdict = verdicts[node_id]
+            verdict.delivered[address] = verdict.delivered.get(address, 0) + size
             verdict.bytes += size
             verdict.ms += ms
             if failed >= MIN_FAILED and failed >= ok:

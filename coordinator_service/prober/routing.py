@@ -10,9 +10,9 @@ measured at the origin (`bitrate.py`, the figure the ledger's slot rule pays by)
 while none was measured, where `viewers` leaves out the clients our own probes
 look like: a relay counts each player shape a probe used within `PROBE_VIEWER_WINDOW` as a
 viewer), none when peer audits measured it too slow, bounded to twice the median weight until
-viewers justify more (`capacity.py`); not unprobed (a relay URL taken at registration or by a
-heartbeat counts only once a probe there passed), and one node per address probed
-(`prober/identity.py`) unless the host approved more for that address (the one with the most
+its deliveries to viewers justify more (`capacity.py`); not unprobed (a relay URL taken at
+registration or by a heartbeat counts only once a probe there passed), and one node per address
+probed (`prober/identity.py`) unless the host approved more for that address (the one with the most
 passed probes lately stays). `pick_pathways` draws N of
 them for one viewer, each draw proportional to weight without replacement. `watch_target` is
 the legacy single redirect: one draw, else the origin.
@@ -132,7 +132,7 @@ async def eligible_relays(
         # the relay counts our own probes (shaped like players) among its viewers for a while
         viewers = max(0, viewers - probed[node_id])
         weights[node_id] = slots(capacity, viewers, measured[node_id], slot_kbit)
-    bounded = bounded_weights(weights, measured)
+    bounded = bounded_weights(weights, measured, slot_kbit)
     candidates = [
         RelayCandidate(node_id=node_id, relay_url=bases[node_id], weight=weight)
         for node_id, weight in bounded.items()

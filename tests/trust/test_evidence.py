@@ -1,7 +1,9 @@
 """Viewer evidence and measured weights: how much evidence takes a relay out, and what does not."""
 
-from coordinator_service.prober.capacity import Measured, bounded_weights, slots
+from coordinator_service.prober.capacity import Measured, bounded_weights, measure, slots
 from coordinator_service.prober.evidence import ReportRow, judge_viewers
+from coordinator_service.prober.viewer_reports import PathwayTally, ViewerBatch, store_tallies
+from tests.trust.conftest import Seeder, at
 
 
 def viewer(name, address, **pathways):
@@ -74,18 +76,70 @@ def test_slots_follow_the_claim_unless_peers_measured_it_too_slow():
     assert slots(10_000, 0, Measured(), 2_000) == 5
     assert slots(10_000, 2, Measured(), 2_000) == 3
     assert slots(10_000, 0, Measured(too_slow=True), 2_000) == 0
-    assert slots(1_500, 0, Measured(vouching_addresses=9), 2_000) == 0
+    assert slots(1_500, 0, Measured(delivered_kbit=(2_000,) * 9), 2_000) == 0
 
 
-def test_a_greedy_claim_weighs_at_most_twice_the_median_until_viewers_justify_more():
+def test_a_greedy_claim_weighs_at_most_twice_the_median_until_deliveries_justify_more():
     weights = {"a": 5, "b": 5, "c": 5, "greedy": 5_000}
-    bounded = bounded_weights(weights, {})
+    bounded = bounded_weights(weights, {}, 2_000)
     assert bounded == {"a": 5, "b": 5, "c": 5, "greedy": 10}
     assert bounded["greedy"] / sum(bounded.values()) < 0.5
-    served = bounded_weights(weights, {"greedy": Measured(vouching_addresses=40)})
+    served = bounded_weights(weights, {"greedy": Measured(delivered_kbit=(2_000,) * 40)}, 2_000)
     assert served["greedy"] == 80
-    assert bounded_weights({"a": 0}, {}) == {"a": 0}
+    assert bounded_weights({"a": 0}, {}, 2_000) == {"a": 0}
     full = bounded_weights(
-        {"a": 0, "b": 0, "c": 0, "greedy": 5_000}, {"greedy": Measured(vouching_addresses=3)}
+        {"a": 0, "b": 0, "c": 0, "greedy": 5_000},
+        {"greedy": Measured(delivered_kbit=(2_000,) * 3)},
+        2_000,
     )
     assert full["greedy"] == 6
+
+
+def test_deliveries_count_at_most_one_viewer_per_address_and_a_glimpse_as_a_sliver():
+    weights = {"a": 5, "b": 5, "c": 5, "greedy": 5_000}
+    glimpses = Measured(delivered_kbit=(60,) * 40)  # forty addresses that loaded two segments
+    assert glimpses.demonstrated_slots(2_000) == 1.2
+    assert bounded_weights(weights, {"greedy": glimpses}, 2_000)["greedy"] == 10
+    one_greedy_viewer = Measured(delivered_kbit=(900_000,))
+    assert one_greedy_viewer.demonstrated_slots(2_000) == 1
+    assert bounded_weights(weights, {"greedy": one_greedy_viewer}, 2_000)["greedy"] == 10
+    eight = Measured(delivered_kbit=(2_500,) * 8)  # a higher variant still shows one viewer each
+    assert bounded_weights(weights, {"greedy": eight}, 2_000)["greedy"] == 16
+
+
+def test_what_each_address_got_from_a_relay_is_summed_over_its_tokens():
+    judged = judge_viewers(
+        [
+            ReportRow("t1", "10.0.0.1", "r", 4, 0, 4_000),
+            ReportRow("t2", "10.0.0.1", "r", 4, 0, 6_000),
+            ReportRow("t3", "10.0.0.2", "r", 3, 1, 3_000),
+        ]
+    )
+    assert judged["r"].delivered == {"10.0.0.1": 10_000, "10.0.0.2": 3_000}
+
+
+async def test_measured_deliveries_from_stored_beacons_lift_the_bound(sessions):
+    """Beacons stored as the report route stores them; `measure` reads them as /watch does."""
+    async with sessions() as session:
+        seeder = Seeder(session)
+        stream = await seeder.stream("main")
+        for node_id in ("big", "a", "b", "c"):
+            await seeder.node(node_id)
+        # two minutes at 2,000 kbit/s from six addresses; one more address runs 30 players
+        minute = 2_000 * 1000 // 8 * 60
+        batches = [
+            ViewerBatch(f"198.51.100.{i}", f"v{i}-{half}", {"big": PathwayTally(30, 0, minute)})
+            for i in range(6)
+            for half in range(2)
+        ]
+        batches += [
+            ViewerBatch("198.51.100.99", f"w{j}", {"big": PathwayTally(60, 0, 2 * minute)})
+            for j in range(30)
+        ]
+        await store_tallies(session, stream.id, batches, at(0))
+        await session.commit()
+        measured = await measure(session, stream.id, ["big", "a", "b", "c"], at(10))
+    assert measured["big"].demonstrated_slots(2_000) == 7
+    weights = {"big": 5_000, "a": 5, "b": 5, "c": 5}
+    assert bounded_weights(weights, measured, 2_000)["big"] == 14
+    assert bounded_weights(weights, measured, 4_000)["big"] == 10  # half a viewer each at 4 Mbit
