@@ -175,15 +175,17 @@ async def saturate(url: str, connections: int, seconds: float) -> dict[str, floa
     connector = aiohttp.TCPConnector(limit=connections)
     ttfb: list[float] = []
     total = 0
+    errors = 0  # answers other than 200 (e.g. the segment left the window): the run is void
     async with aiohttp.ClientSession(connector=connector) as session:
         end = time.monotonic() + seconds
 
         async def worker() -> None:
-            nonlocal total
+            nonlocal total, errors
             while time.monotonic() < end:
                 start = time.monotonic()
                 async with session.get(url) as response:
                     ttfb.append(time.monotonic() - start)
+                    errors += response.status != 200
                     async for chunk in response.content.iter_any():
                         total += len(chunk)
 
@@ -194,6 +196,7 @@ async def saturate(url: str, connections: int, seconds: float) -> dict[str, floa
     return {
         "mb_per_s": total / elapsed / 1e6,
         "requests": len(ttfb),
+        "errors": errors,
         "ttfb_p50_ms": ttfb[len(ttfb) // 2] * 1000,
         "ttfb_p99_ms": ttfb[int(len(ttfb) * 0.99)] * 1000,
     }
@@ -354,7 +357,8 @@ def _print_a(
         f"    server CPU per segment request: node "
         f"{_cpu_ms(sat_node):.2f} ms, nginx {_cpu_ms(sat_nginx):.2f} ms; "
         f"probe requests: node {sat_node['probe_requests']:.0f}, "
-        f"nginx {sat_nginx['probe_requests']:.0f}"
+        f"nginx {sat_nginx['probe_requests']:.0f}; answers other than 200: node "
+        f"{sat_node['errors']:.0f}, nginx {sat_nginx['errors']:.0f}"
     )
 
 
@@ -438,16 +442,23 @@ async def run_benchmark(quick: bool, only_a: bool = False, only_b: bool = False)
         # (a) newest segment, back to back (same bytes from both servers)
         if not only_b:
             playlist = m3u8.loads(Path(origin.workdir / "bench" / "bench.m3u8").read_text())
-            newest = playlist.segments[-1].uri
-            size = (origin.workdir / "bench" / newest).stat().st_size
-            async with aiohttp.ClientSession() as session, session.get(node_list) as response:
-                node_playlist = m3u8.loads(await response.text())
-            node_segment = f"http://127.0.0.1:{relay_port}/live/{node_playlist.segments[-1].uri}"
+            newest = origin.workdir / "bench" / playlist.segments[-1].uri
+            # a copy the origin does not delete: it drops its own segments after ~6 s, and nginx
+            # answered 404 for the rest of its run
+            kept = newest.with_name(f"saturation-{newest.name}")
+            shutil.copyfile(newest, kept)
+            kept.chmod(0o644)
+            size = kept.stat().st_size
             # the origin serves from this process's loop: measure in threads so it keeps answering
-            nginx_segment = f"http://127.0.0.1:{nginx_port}/live/{newest}"
+            nginx_segment = f"http://127.0.0.1:{nginx_port}/live/{kept.name}"
             sat_nginx = await asyncio.to_thread(
                 measured, nginx.pid, "saturate", nginx_segment, 200, seconds, True
             )
+            # the node's newest segment when its run starts: the window keeps a segment ~14 s
+            # (2 x listed + 2), and the nginx run before took longer than that
+            async with aiohttp.ClientSession() as session, session.get(node_list) as response:
+                node_playlist = m3u8.loads(await response.text())
+            node_segment = f"http://127.0.0.1:{relay_port}/live/{node_playlist.segments[-1].uri}"
             sat_node = await asyncio.to_thread(
                 measured, relay.pid, "saturate", node_segment, 200, seconds, True
             )
