@@ -6,13 +6,14 @@ Only rows overlapping the period are fetched, as whole epoch seconds computed by
 Banned nodes are credited nothing. Only verified time is credited (`verified.py`: not before a
 passed probe at the node's relay URL, not after a failed one until one passes, and back to the last
 passed probe when one finds cheating). Time without a viewer slot is not credited (`slots.py`: the
-node's upload capacity was under the stream's slot bitrate then). One share per address: nodes whose
-passed probes in the period reached the same address (`prober/identity.address_key`: a public IPv4
-address, a public IPv6 /64, or a private address and port) are one person's, so at most one of them
-is credited per stream unless the host approved more for that address (`AddressApproval`): the one
-with the most passed probes in the period (ties: the earliest registered, then the smallest id). The
-address is what was probed during the period, never the node's current URL, so nothing a node says
-after a period changes that period's payout.
+node's upload capacity was under the stream's slot bitrate then; traced before flags and failed
+probes, which a capped relay also causes, so the friend is told the cause they can fix). One share
+per address: nodes whose passed probes in the period reached the same address
+(`prober/identity.address_key`: a public IPv4 address, a public IPv6 /64, or a private address and
+port) are one person's, so at most one of them is credited per stream unless the host approved more
+for that address (`AddressApproval`): the one with the most passed probes in the period (ties: the
+earliest registered, then the smallest id). The address is what was probed during the period, never
+the node's current URL, so nothing a node says after a period changes that period's payout.
 
 Given a `CreditTrace`, every rule also writes down the seconds it took from each node, with its
 reason: `ledger/explain.py` shows that to the host, so the page and the payout can never
@@ -304,16 +305,8 @@ async def tally(
             in_period = total(clip(relayed, lo, hi))
             trace.relayed[node_id] += in_period
             trace.take(node_id, NOT_LIVE, in_period - total(got))
-        if node_id in flags_merged:
-            live_seconds = total(got)
-            got = subtract_merged(got, flags_merged[node_id])
-            if trace is not None:
-                trace.take(node_id, FLAGGED, live_seconds - total(got))
-        if node_id in unverified:
-            before = total(got)
-            got = subtract_merged(got, unverified[node_id])
-            if trace is not None:
-                trace.take(node_id, UNVERIFIED, before - total(got))
+        # no slot before the probes' rules: a relay capped under the bitrate fails probes too,
+        # and the cap is what the friend can fix
         if node_id in capacities and sid in bitrates:
             no_slot = no_slot_spans(capacities[node_id], bitrates[sid], hi)
             before_spans = got
@@ -324,6 +317,16 @@ async def tally(
                     cut.needs_kbit for cut in no_slot if intersect_merged(before_spans, [cut.span])
                 )
                 trace.slot_needs_kbit[node_id] = max(trace.slot_needs_kbit.get(node_id, 0), needs)
+        if node_id in flags_merged:
+            live_seconds = total(got)
+            got = subtract_merged(got, flags_merged[node_id])
+            if trace is not None:
+                trace.take(node_id, FLAGGED, live_seconds - total(got))
+        if node_id in unverified:
+            before = total(got)
+            got = subtract_merged(got, unverified[node_id])
+            if trace is not None:
+                trace.take(node_id, UNVERIFIED, before - total(got))
         seconds = sum(end - start for start, end in got)
         if seconds > 0:
             by_id[sid].credited[node_id] = seconds

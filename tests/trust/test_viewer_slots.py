@@ -124,21 +124,28 @@ async def test_a_node_under_the_bitrate_earns_nothing_for_that_time_and_is_told_
     assert explained["wide"].slot_needs_kbit is None and explained["wide"].lost == []
 
 
-async def test_time_already_taken_by_another_rule_is_not_counted_twice(sessions):
+async def test_no_slot_is_named_before_the_failed_checks_it_causes(sessions):
     async with sessions() as session:
         seed = Seeder(session)
         main = await _stream_at_4_mbit(seed)
-        await seed.node("narrow")
-        await seed.up("narrow", main, (0, 1000))
-        await seed.took_url("narrow", 0, "http://10.0.0.6:8700")
-        await seed.probe("narrow", 300)  # unverified until then, no slot after
+        for node_id in ("narrow", "raises"):
+            await seed.node(node_id)
+            await seed.up(node_id, main, (0, 1000))
+            await seed.took_url(node_id, 0, f"http://10.0.0.6:{8700 + len(node_id)}")
+            await seed.probe(node_id, 300)  # unverified until then
+            await seed.probe(node_id, 800, "timeout")  # and after this
         _capacity(seed, "narrow", 0, 500)
+        _capacity(seed, "raises", 0, 500)
+        _capacity(seed, "raises", 500, 5000)
         await session.flush()
         trace = CreditTrace()
         counted = await tally(session, at(0), at(1000), [main.id], trace)
-    assert counted.streams[0].credited == {}
-    assert trace.lost["narrow"] == {UNVERIFIED: 300, NO_SLOT: 700}
-    assert trace.slot_needs_kbit == {"narrow": 4000}
+    assert counted.streams[0].credited == {"raises": 300}  # 500-800: a slot, verified
+    # capped under the bitrate, its relay cannot keep up with a check either: the cap is the
+    # cause, and what the friend can fix; each second is taken once
+    assert trace.lost["narrow"] == {NO_SLOT: 1000}
+    assert trace.lost["raises"] == {NO_SLOT: 500, UNVERIFIED: 200}
+    assert trace.slot_needs_kbit == {"narrow": 4000, "raises": 4000}
 
 
 async def test_routing_counts_slots_at_the_streams_bitrate_and_gives_none_under_it(sessions):
