@@ -30,7 +30,7 @@ from coordinator_service.storage.db import Database
 from tests.fixtures.coordinator import RunningCoordinator, run_coordinator
 from tests.fixtures.delay_proxy import delay_proxy
 from tests.fixtures.net import free_port
-from tests.fixtures.node import run_node
+from tests.fixtures.node import RunningNode, run_node
 from tests.fixtures.origin import live_origin
 from tests.trust.nodes import BeatingNode
 from tests.trust.picky_relays import PickyRelay
@@ -61,6 +61,52 @@ async def wait_for(predicate, timeout: float, what: str) -> float:
             return loop.time() - started
         await asyncio.sleep(0.5)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+async def coordinator_relaying(
+    stack: contextlib.AsyncExitStack, tmp_path: Path, origin_url: str
+) -> RunningCoordinator:
+    """A real coordinator (probes every 2 s, beats every 1 s, private relays allowed) with the
+    stream `main` from `origin_url`; stopped with `stack`."""
+    coord = await asyncio.to_thread(
+        stack.enter_context,
+        run_coordinator(
+            tmp_path,
+            "--probe-interval", "2",
+            "--heartbeat-interval", "1",
+            "--allow-private-relays",
+            env={"STREAMR_GRACE_FACTOR": str(GRACE_S)},  # a busy test machine beats late
+        ),
+    )  # fmt: skip
+    await asyncio.to_thread(
+        coord.cli, "stream", "add", "main", "--origin", origin_url, "--pool-per-hour", "36"
+    )
+    return coord
+
+
+async def headless_node(
+    processes: contextlib.ExitStack,
+    tmp_path: Path,
+    coord: RunningCoordinator,
+    name: str,
+    relay: tuple[str, int],
+    public_url: str,
+    upload_cap_mbit: str,
+) -> RunningNode:
+    """A headless node process joined with a fresh invite, its relay on `relay` (host, port)."""
+    (tmp_path / name).mkdir()
+    return await asyncio.to_thread(
+        processes.enter_context,
+        run_node(
+            tmp_path / name,
+            await asyncio.to_thread(coord.invite),
+            "--name", name,
+            "--relay-port", str(relay[1]),
+            "--public-url", public_url,
+            "--upload-cap", upload_cap_mbit,
+            env={"STREAMR_NODE_RELAY_HOST": relay[0]},
+        ),
+    )  # fmt: skip
 
 
 async def offered_weights(coord: RunningCoordinator) -> dict[str, int]:
@@ -123,20 +169,7 @@ async def test_relays_cheating_viewers_are_caught_and_honest_ones_are_not(tmp_pa
     stack = contextlib.AsyncExitStack()
     async with stack:
         origin = await stack.enter_async_context(live_origin("main"))
-        coord = await asyncio.to_thread(
-            stack.enter_context,
-            run_coordinator(
-                tmp_path,
-                "--probe-interval", "2",
-                "--heartbeat-interval", "1",
-                "--allow-private-relays",
-                env={"STREAMR_GRACE_FACTOR": str(GRACE_S)},  # a busy test machine beats late
-            ),
-        )  # fmt: skip
-        await asyncio.to_thread(
-            coord.cli, "stream", "add", "main", "--origin", origin.url("main"),
-            "--pool-per-hour", "36",
-        )  # fmt: skip
+        coord = await coordinator_relaying(stack, tmp_path, origin.url("main"))
         processes = contextlib.ExitStack()
         stack.callback(processes.close)
         relays: dict[str, str] = {}
@@ -147,19 +180,7 @@ async def test_relays_cheating_viewers_are_caught_and_honest_ones_are_not(tmp_pa
                 proxy_port = free_port()
                 stack.enter_context(delay_proxy([(("127.0.0.9", proxy_port), (host, port))], 0.1))
                 public = f"http://127.0.0.9:{proxy_port}"
-            (tmp_path / name).mkdir()
-            await asyncio.to_thread(
-                processes.enter_context,
-                run_node(
-                    tmp_path / name,
-                    await asyncio.to_thread(coord.invite),
-                    "--name", name,
-                    "--relay-port", str(port),
-                    "--public-url", public,
-                    "--upload-cap", "100",
-                    env={"STREAMR_NODE_RELAY_HOST": host},
-                ),
-            )  # fmt: skip
+            await headless_node(processes, tmp_path, coord, name, (host, port), public, "100")
         await wait_for(
             lambda: len(db_rows(coord, "SELECT id FROM nodes")) == len(HONEST), 30, "honest joins"
         )

@@ -18,11 +18,15 @@ from coordinator_service.ledger.explain import explain_credit
 from coordinator_service.ledger.tally import NO_SLOT
 from coordinator_service.prober.routing import eligible_relays
 from coordinator_service.storage.db import Database
-from tests.fixtures.coordinator import run_coordinator
 from tests.fixtures.net import free_port
-from tests.fixtures.node import run_node
 from tests.fixtures.origin import live_origin
-from tests.trust.test_delivery_e2e import GRACE_S, db_rows, wait_for
+from tests.trust.test_delivery_e2e import (
+    GRACE_S,
+    coordinator_relaying,
+    db_rows,
+    headless_node,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -35,39 +39,16 @@ async def test_a_friend_capped_under_the_streams_bitrate_earns_nothing_and_is_to
         origin = await stack.enter_async_context(
             live_origin("main", video_bitrate="1500k", cbr=True)
         )
-        coord = await asyncio.to_thread(
-            stack.enter_context,
-            run_coordinator(
-                tmp_path,
-                "--probe-interval", "2",
-                "--heartbeat-interval", "1",
-                "--allow-private-relays",
-                env={"STREAMR_GRACE_FACTOR": str(GRACE_S)},
-            ),
-        )  # fmt: skip
         started = datetime.now(UTC).replace(microsecond=0)
-        await asyncio.to_thread(
-            coord.cli, "stream", "add", "main", "--origin", origin.url("main"),
-            "--pool-per-hour", "36",
-        )  # fmt: skip
+        coord = await coordinator_relaying(stack, tmp_path, origin.url("main"))
         processes = contextlib.ExitStack()
         stack.callback(processes.close)
         nodes = {}
         for index, (name, cap) in enumerate((("narrow", "0.5"), ("wide", "10"))):
             host, port = f"127.0.0.{index + 2}", free_port()
-            (tmp_path / name).mkdir()
-            nodes[name] = await asyncio.to_thread(
-                processes.enter_context,
-                run_node(
-                    tmp_path / name,
-                    await asyncio.to_thread(coord.invite),
-                    "--name", name,
-                    "--relay-port", str(port),
-                    "--public-url", f"http://{host}:{port}",
-                    "--upload-cap", cap,
-                    env={"STREAMR_NODE_RELAY_HOST": host},
-                ),
-            )  # fmt: skip
+            nodes[name] = await headless_node(
+                processes, tmp_path, coord, name, (host, port), f"http://{host}:{port}", cap
+            )
 
         def measured_and_probed() -> bool:
             # (narrow's relay, capped at a third of the stream, may well fail its checks)
