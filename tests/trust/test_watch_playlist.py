@@ -1,11 +1,17 @@
 """The watch playlist (content steering pathways) and its steering manifest through the real app."""
 
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import m3u8
+import pytest
 
+from coordinator_service.api.app import create_app
+from coordinator_service.api.state import context
+from coordinator_service.config import Settings
 from coordinator_service.prober.origin import StreamIndex
 from coordinator_service.prober.steering import REPORT_TOKEN_DATA_ID
 from coordinator_service.prober.viewer_reports import verify_report_token
@@ -115,7 +121,23 @@ async def test_playlist_offers_only_eligible_relays_then_the_origin(api: Api):
     assert (seen.playlists, seen.origin_only) == (41, 1)
 
 
-async def test_variants_come_from_the_origin_index_and_relays_lay_them_out(api: Api):
+@pytest.fixture
+async def api_without_prober(settings: Settings) -> AsyncIterator[Api]:
+    """An app whose origin indexes only the test sets: no prober polls the unreachable
+    origin.test meanwhile (a poll that fails clears the index's variants; seen in CI)."""
+    application = create_app(settings)
+    ctx = context(application)
+    ctx.background = [job for job in ctx.background if job.__name__ != "prober"]
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://coord.test") as client:
+            yield Api(application, client)
+
+
+async def test_variants_come_from_the_origin_index_and_relays_lay_them_out(
+    api_without_prober: Api,
+):
+    api = api_without_prober
     await api.create_stream("main", origin_url=ORIGIN_URL)
     ids = await relaying(api, a="ok")
     ladder = (
