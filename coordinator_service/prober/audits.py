@@ -29,7 +29,6 @@ it loses the same time one audit round (a few minutes) later.
 """
 
 import asyncio
-import contextlib
 import logging
 import random
 import secrets
@@ -58,6 +57,7 @@ from coordinator_service.storage.models import (
     UptimeInterval,
 )
 from streamr_protocol.models import AuditReport
+from streamr_protocol.tasks import cancel_and_wait
 
 __all__ = [
     "AUDITORS",
@@ -201,9 +201,7 @@ class AuditRunner:
     async def stop(self) -> None:
         """Stop the loop."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     async def _loop(self) -> None:

@@ -15,7 +15,6 @@ day (`tests/trust/test_simulated_day.py`) drives this code for 24 h with seeded 
 """
 
 import asyncio
-import contextlib
 import logging
 import random
 import secrets
@@ -48,6 +47,7 @@ from coordinator_service.storage.models import (
     Stream,
     UptimeInterval,
 )
+from streamr_protocol.tasks import cancel_and_wait
 
 __all__ = ["SHARD_CONNECTIONS", "ProbeFetch", "Prober", "ProberSettings"]
 
@@ -147,8 +147,7 @@ class Prober:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         self._tasks = []
         await self.client.aclose()
         for client, _ in self.shards:

@@ -95,8 +95,9 @@ async def run_relay_tls(db: Database, settings: Settings, tls: RelayTls) -> None
         while True:
             await _issue_due(db, tls, issuer, settings)
             tls.wake.clear()
-            try:
-                await asyncio.wait_for(tls.wake.wait(), settings.relay_cert_check_interval)
+            try:  # not wait_for: Python 3.11's loses a cancel that comes with a wake-up
+                async with asyncio.timeout(settings.relay_cert_check_interval):
+                    await tls.wake.wait()
             except TimeoutError:
                 pass
     finally:

@@ -21,10 +21,10 @@ from typing import Final
 
 import httpx
 
-from desktop_app.core.tasks import cancel_and_wait
 from desktop_app.core.tls_trust import trusted_context
 from streamr_protocol.hls import HlsError, MasterPlaylist, parse_playlist
 from streamr_protocol.models import AuditAssignment, AuditReport
+from streamr_protocol.tasks import cancel_and_wait
 
 __all__ = ["PLAYER_HEADERS", "Auditor", "audit_once"]
 

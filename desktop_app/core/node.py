@@ -49,7 +49,6 @@ from desktop_app.core.relay.puller import PullSettings
 from desktop_app.core.relay.relay import Relay
 from desktop_app.core.relay.tls import RelayCertificate
 from desktop_app.core.status_page import StatusPage
-from desktop_app.core.tasks import cancel_and_wait
 from desktop_app.core.version import node_version
 from streamr_protocol import (
     HeartbeatRequest,
@@ -60,6 +59,7 @@ from streamr_protocol import (
     StreamReport,
     parse_invite_link,
 )
+from streamr_protocol.tasks import cancel_and_wait
 
 __all__ = ["Node", "NodeSnapshot", "RunState", "join", "node_version"]
 

@@ -9,8 +9,8 @@ import httpx
 from desktop_app.core.client import CoordinatorClient
 from desktop_app.core.heartbeat import HeartbeatLoop
 from desktop_app.core.relay.puller import StreamPuller
-from desktop_app.core.tasks import cancel_and_wait
 from streamr_protocol import HeartbeatRequest
+from streamr_protocol.tasks import cancel_and_wait
 from tests.node.helpers import running_relay
 
 ENDS_WITHIN_S = 10  # a correct cancel ends in a few loop turns; a lost one never

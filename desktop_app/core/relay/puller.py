@@ -25,7 +25,6 @@ from desktop_app.core.errors import OriginError, PlaylistError
 from desktop_app.core.relay.media import media_kind
 from desktop_app.core.relay.origin_policy import MAX_REDIRECTS, OriginPolicy
 from desktop_app.core.relay.window import CachedSegment, SegmentWindow
-from desktop_app.core.tasks import cancel_and_wait
 from streamr_protocol.hls import (
     HlsError,
     MasterPlaylist,
@@ -35,6 +34,7 @@ from streamr_protocol.hls import (
     render_master,
 )
 from streamr_protocol.hls_steps import follow_steps, resolve_renditions
+from streamr_protocol.tasks import cancel_and_wait
 
 __all__ = ["PullSettings", "Rendition", "StreamPuller"]
 

@@ -1,5 +1,5 @@
 """`cancel_and_wait(task)`: cancel a task and wait for its end, never swallowing the caller's own
-cancellation."""
+cancellation (the node and the coordinator alike)."""
 
 import asyncio
 from typing import Any
