@@ -107,6 +107,15 @@ class Api:
         )
 
 
+def without_prober(app: FastAPI) -> FastAPI:
+    """Take the prober out of `app`'s background jobs (before its lifespan starts), for tests
+    whose made-up origins it would poll meanwhile: a failed poll ends a seeded live stream and
+    clears an origin index's variants."""
+    ctx = context(app)
+    ctx.background = [job for job in ctx.background if job.__name__ != "prober"]
+    return app
+
+
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     """A coordinator app with its lifespan running (migrated, writer started)."""

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from coordinator_service.api.app import create_app
 from coordinator_service.api.state import AppContext, context
 from coordinator_service.config import Settings
+from tests.coordinator.conftest import without_prober
 from tests.fixtures.postgres import empty_tables
 
 __all__ = ["CSRF_RE", "Dash", "csrf_of"]
@@ -79,7 +80,8 @@ async def dash(tmp_path: Path, database_url: str) -> AsyncIterator[Dash]:
         public_url=PUBLIC_URL,
         heartbeat_interval=30,
     )
-    app = create_app(settings)
+    # the pages show what the tests seed (seen under load: "0 streams live")
+    app = without_prober(create_app(settings))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

@@ -10,7 +10,6 @@ import m3u8
 import pytest
 
 from coordinator_service.api.app import create_app
-from coordinator_service.api.state import context
 from coordinator_service.config import Settings
 from coordinator_service.prober.origin import StreamIndex
 from coordinator_service.prober.steering import REPORT_TOKEN_DATA_ID
@@ -18,6 +17,7 @@ from coordinator_service.prober.viewer_reports import verify_report_token
 from coordinator_service.services.clock import utcnow
 from coordinator_service.storage.models import Node, Probe, Stream, UptimeInterval
 from streamr_protocol.hls import Variant
+from tests.coordinator.conftest import without_prober
 from tests.trust.conftest import Api
 
 ORIGIN_URL = "http://origin.test/live/main.m3u8"
@@ -125,9 +125,7 @@ async def test_playlist_offers_only_eligible_relays_then_the_origin(api: Api):
 async def api_without_prober(settings: Settings) -> AsyncIterator[Api]:
     """An app whose origin indexes only the test sets: no prober polls the unreachable
     origin.test meanwhile (a poll that fails clears the index's variants; seen in CI)."""
-    application = create_app(settings)
-    ctx = context(application)
-    ctx.background = [job for job in ctx.background if job.__name__ != "prober"]
+    application = without_prober(create_app(settings))
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://coord.test") as client:
