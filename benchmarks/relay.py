@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/relay.py [--quick] [--only-a | --only-b]
 
 (a) saturation: 200 connections fetching the newest ~500 KB segment back to back:
-    throughput ratio node/nginx (target >= 0.5) and node p99 time to first byte (< 50 ms);
+    throughput ratio node/nginx (target >= 0.75) and node p99 time to first byte (< 50 ms);
 (b) 200 viewers following the live 4 Mbit/s stream as players do (playlist every target
     duration, each new segment once): CPU per 100 viewers and RSS, node vs nginx;
 (c) relay lag, origin listing -> servable at the node, p95 (< 200 ms with 1 s segments).
@@ -346,7 +346,7 @@ def _print_a(
     print(f"segment size {size / 1000:.0f} KB, {seconds:.0f} s per saturation run")
     print(
         f"(a) saturation 200 conns: node {sat_node['mb_per_s']:.0f} MB/s, "
-        f"nginx {sat_nginx['mb_per_s']:.0f} MB/s, ratio {ratio:.2f} (target >= 0.5); "
+        f"nginx {sat_nginx['mb_per_s']:.0f} MB/s, ratio {ratio:.2f} (target >= 0.75); "
         f"TTFB p99 inside the 200: node {sat_node['ttfb_p99_ms']:.0f} ms, "
         f"nginx {sat_nginx['ttfb_p99_ms']:.0f} ms; one more viewer arriving during the load: "
         f"node p99 {sat_node['probe_ttfb_p99_ms']:.0f} ms (target < 50), "
