@@ -37,7 +37,7 @@ __all__ = [
     "utcnow",
 ]
 
-NODE_STATES = ("healthy", "flagged", "silent", "banned", "new")
+NODE_STATES = ("healthy", "flagged", "silent", "banned", "left", "new")
 
 
 def node_state(node: Node, now: datetime, silent_after_s: float) -> str:
@@ -90,10 +90,13 @@ class NodeRow:
 
 def _state_filter(state: str, now: datetime, silent_after_s: float) -> Any:
     alive_since = now - timedelta(seconds=silent_after_s)
-    usable = and_(Node.status != "banned", Node.flagged.is_(False))
+    # the order of services.nodes.node_state: banned, left, flagged, then by the last beat
+    here = Node.status.not_in((nodes_service.BANNED, nodes_service.LEFT))
+    usable = and_(here, Node.flagged.is_(False))
     return {
-        "banned": Node.status == "banned",
-        "flagged": and_(Node.status != "banned", Node.flagged),
+        "banned": Node.status == nodes_service.BANNED,
+        "left": Node.status == nodes_service.LEFT,
+        "flagged": and_(here, Node.flagged),
         "new": and_(usable, Node.last_heartbeat_at.is_(None)),
         "silent": and_(usable, Node.last_heartbeat_at < alive_since),
         "healthy": and_(usable, Node.last_heartbeat_at >= alive_since),

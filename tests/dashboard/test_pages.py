@@ -120,6 +120,25 @@ async def test_nodes_page_lists_states_and_filters(dash: Dash) -> None:
     assert search.text.count('data-node="') == 1
 
 
+async def test_each_state_filter_lists_exactly_the_nodes_shown_in_that_state(dash: Dash) -> None:
+    await _seeded(dash, nodes=20)
+    async with dash.db() as db:  # two friends left from the app, one of them flagged before
+        for number, flagged in ((2, False), (3, True)):
+            node = await db.scalar(select(Node).where(Node.display_name.endswith(f"{number:04d}")))
+            assert node is not None
+            node.status, node.flagged = "left", flagged
+        await db.commit()
+    shown = re.findall(r'data-state="(\w+)"', (await dash.client.get("/nodes")).text)
+    assert shown.count("left") == 2
+    options = re.findall(r'<option value="(\w+)"', (await dash.client.get("/nodes")).text)
+    assert set(shown) <= set(options)
+    for state in options:
+        listed = re.findall(
+            r'data-state="(\w+)"', (await dash.client.get(f"/nodes?state={state}")).text
+        )
+        assert listed == [state] * shown.count(state), state
+
+
 async def test_nodes_page_pages_through_many_nodes(dash: Dash) -> None:
     await _seeded(dash, nodes=130)
     first = await dash.client.get("/nodes")
