@@ -139,6 +139,20 @@ async def test_each_state_filter_lists_exactly_the_nodes_shown_in_that_state(das
         assert listed == [state] * shown.count(state), state
 
 
+async def test_node_page_loads_why_its_time_this_period_was_or_was_not_credited(
+    dash: Dash,
+) -> None:
+    await _seeded(dash, nodes=20)
+    page = (await dash.client.get("/nodes/n00003")).text
+    section = re.search(r'<section class="card" id="credit-reasons" data-load="([^"]+)"', page)
+    assert section, "the node page has no credit section"
+    url = html.unescape(section.group(1))
+    assert url.startswith("/payouts/reasons?") and "node=n00003" in url
+    loaded = (await dash.client.get(url)).text
+    assert re.findall(r'data-credit="(\w+)"', loaded) == ["n00003"]  # this node's line only
+    assert "flagged by failed probes" in loaded  # n00003 is one of the seed's flagged nodes
+
+
 async def test_nodes_page_pages_through_many_nodes(dash: Dash) -> None:
     await _seeded(dash, nodes=130)
     first = await dash.client.get("/nodes")

@@ -2,6 +2,7 @@
 host's answer to nodes credited from one address (approve them, keep one, withdraw)."""
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -21,6 +22,7 @@ from coordinator_service.dashboard.web import (
 )
 from coordinator_service.errors import Error, NotFoundError
 from coordinator_service.ledger import shared_addresses
+from coordinator_service.ledger.earnings import current_period_start
 from coordinator_service.prober.reputation import FLAG_BELOW
 from coordinator_service.services import nodes as nodes_service
 
@@ -124,7 +126,22 @@ async def node_page(
     spark = charts.sparkline(
         detail.reputation_history, "Reputation after each probe", mark=FLAG_BELOW
     )
-    return render(request, "node.html", {"d": detail, "n": detail.row.node, "spark": spark})
+    now = queries.utcnow()
+    period = {  # the unpaid period so far, as the payout preview would explain it
+        "period_from": (await current_period_start(db, now)).strftime("%Y-%m-%dT%H:%M:%S"),
+        "period_to": now.strftime("%Y-%m-%dT%H:%M:%S"),
+        "node": node_id,
+    }
+    return render(
+        request,
+        "node.html",
+        {
+            "d": detail,
+            "n": detail.row.node,
+            "spark": spark,
+            "credit_url": "/payouts/reasons?" + urlencode(period),
+        },
+    )
 
 
 @router.post("/nodes/{node_id}/{verb}")

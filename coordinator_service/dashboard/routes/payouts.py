@@ -143,10 +143,11 @@ async def credit_reasons(
     period_from: Annotated[str, Query(max_length=64)] = "",
     period_to: Annotated[str, Query(max_length=64)] = "",
     stream: Annotated[str, Query(max_length=64)] = "",
+    node: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    """Show each node's time up in a period and why any of it is not credited.
+    """Show each node's (or one `node`'s) time up in a period and why any of it is not credited.
 
-    The payout preview loads this into its page (it works as a page of its own, too).
+    The payout preview and the node page load this into theirs (it works as a page of its own).
     """
     form = _period_form(period_from, period_to, stream)
     try:
@@ -154,6 +155,8 @@ async def credit_reasons(
         if end <= start:
             raise PeriodError("the period must end after it starts")
         report = await explain_credit(db, start, end, stream or None)
+        if node:
+            report = [line for line in report if line.node_id == node]
     except PeriodError as exc:
         return await _list_page(request, db, error=str(exc), form=form, status_code=400)
     return render(
