@@ -21,7 +21,7 @@ disagree. A new rule takes time away in one place here and notes it with `trace.
 """
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -417,7 +417,7 @@ async def _credit_one_per_address(
     for stream in streams:
         for group, group_keys in address_groups({n: keys[n] for n in stream.credited if n in keys}):
             allowed = max((approvals.get((stream.stream_id, k), 1) for k in group_keys), default=1)
-            ranked = sorted(group, key=lambda n: (-passed[n], to_seconds(registered[n]), n))
+            ranked = credit_rank(group, passed, registered)
             kept = ranked[: max(1, allowed)]
             if trace is not None:
                 trace.groups.append(
@@ -433,6 +433,27 @@ async def _credit_one_per_address(
                 where = ", ".join(sorted(group_keys))
                 for node_id in group:
                     trace.shared[node_id] = (where, [o for o in group if o != node_id])
+
+
+def credit_rank(
+    group: Iterable[str], passed: Mapping[str, int], registered: Mapping[str, datetime]
+) -> list[str]:
+    """Nodes at one address in the order the one-share rule credits them: the most passed
+    probes in the period first, then the earliest registered."""
+    return sorted(group, key=lambda n: (-passed.get(n, 0), to_seconds(registered[n]), n))
+
+
+async def ranked_for_credit(
+    session: AsyncSession, group: Iterable[str], start: datetime, end: datetime
+) -> list[str]:
+    """`group` in the one-share rule's order for the period [start, end) (routing asks this,
+    so viewers go to the node a payout of the period credits)."""
+    wanted = set(group)
+    _, passed = await probed_addresses(session, wanted, start, end)
+    registered = dict(
+        (await session.execute(select(Node.id, Node.created_at).where(Node.id.in_(wanted)))).all()
+    )
+    return credit_rank(wanted, passed, registered)
 
 
 async def probed_addresses(

@@ -12,10 +12,11 @@ look like: a relay counts each player shape a probe used within `PROBE_VIEWER_WI
 viewer), none when peer audits measured it too slow, bounded to twice the median weight until
 its deliveries to viewers justify more (`capacity.py`); not unprobed (a relay URL taken at
 registration or by a heartbeat counts only once a probe there passed), and one node per address
-probed (`prober/identity.py`) unless the host approved more for that address (the one with the most
-passed probes lately stays). `pick_pathways` draws N of
-them for one viewer, each draw proportional to weight without replacement. `watch_target` is
-the legacy single redirect: one draw, else the origin.
+probed lately (`prober/identity.py`) unless the host approved more for that address: the one
+the period's payout credits stays (`tally.ranked_for_credit`: most passed probes since the last
+payout, then the earliest registered), so viewers go to the node that is paid.
+`pick_pathways` draws N of them for one viewer, each draw proportional to weight without
+replacement. `watch_target` is the legacy single redirect: one draw, else the origin.
 
 Relay URLs leave here as scheme://host[:port] only: whatever path or query a node heartbeats is
 dropped, so no coordinator answer sends a viewer to a node-chosen path.
@@ -32,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from coordinator_service.errors import NotFoundError
 from coordinator_service.ledger.credit import as_utc
-from coordinator_service.ledger.tally import address_groups, probed_addresses
+from coordinator_service.ledger.earnings import current_period_start
+from coordinator_service.ledger.tally import address_groups, probed_addresses, ranked_for_credit
 from coordinator_service.prober.bitrate import current_slot_kbit
 from coordinator_service.prober.capacity import bounded_weights, measure, slots
 from coordinator_service.prober.origin import is_live
@@ -177,7 +179,7 @@ async def _one_per_address(
     """Drop all but one candidate per address probed lately, unless the host approved more."""
     if len(candidates) < 2:
         return candidates
-    keys, passed = await probed_addresses(
+    keys, _ = await probed_addresses(
         session, {c.node_id for c in candidates}, now - UNREACHABLE_WINDOW, now + UNREACHABLE_WINDOW
     )
     approvals = dict(
@@ -190,9 +192,14 @@ async def _one_per_address(
         ).all()
     )
     dropped: set[str] = set()
+    period_start: datetime | None = None
     for group, group_keys in address_groups(keys):
         allowed = max((approvals.get(k, 1) for k in group_keys), default=1)
-        ranked = sorted(group, key=lambda n: (-passed[n], n))
+        if len(group) <= allowed:
+            continue
+        if period_start is None:
+            period_start = await current_period_start(session, now)
+        ranked = await ranked_for_credit(session, group, period_start, now)
         dropped.update(ranked[max(1, allowed) :])
     return [c for c in candidates if c.node_id not in dropped]
 
