@@ -1,7 +1,6 @@
 """`run_gui(config)`: the tray app's entry point (what `streamr-node` runs without --headless)."""
 
 import asyncio
-import importlib.metadata
 import logging
 import os
 import signal
@@ -12,6 +11,7 @@ from typing import Any, TypeVar
 
 from desktop_app.core.config import NodeConfig
 from desktop_app.core.portmap import PortMapping
+from desktop_app.core.version import node_version
 from desktop_app.ui.controller import NodeLike
 from desktop_app.ui.errors import InstanceError, JoinError
 from desktop_app.ui.history import History
@@ -21,7 +21,6 @@ from desktop_app.ui.node_settings import forget_identity, node_config, read_invi
 from desktop_app.ui.qt import QApplication, QEventLoop, QTimer
 from desktop_app.ui.settings import TraySettings, log_dir
 from desktop_app.ui.single_instance import ACTIVATE, SingleInstance, server_name
-from desktop_app.ui.theme import apply_theme
 from desktop_app.ui.tray_app import TrayApp
 from streamr_protocol.invite import InviteLink
 
@@ -86,14 +85,6 @@ def sentence(text: str) -> str:
     text = text.strip()
     text = text[:1].upper() + text[1:]
     return text if text.endswith(("?", "!", ".")) else text + "."
-
-
-def app_version() -> str:
-    """The installed version (the same the node reports)."""
-    try:
-        return importlib.metadata.version("streamrp2p")
-    except importlib.metadata.PackageNotFoundError:
-        return "0.1.0"
 
 
 def stop_on_signals(tray_app: TrayApp) -> QTimer:
@@ -177,7 +168,7 @@ def build_tray_app(
         has_tray=has_tray,
         current_host=current_host,
         reserved_ports={config.status_port} - {0},
-        version=app_version(),
+        version=node_version(),
     )
 
 
@@ -195,8 +186,6 @@ def run_gui(config: NodeConfig, on_started: Callable[[TrayApp], object] | None =
     app.setDesktopFileName("streamrp2p")
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
-    apply_theme(app)
-    app.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_theme(app))
 
     invite_text = read_invite(config.invite)
     instance = SingleInstance(server_name(str(config.data_dir)))

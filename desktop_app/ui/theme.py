@@ -10,6 +10,7 @@ __all__ = [
     "LIGHT",
     "Theme",
     "apply_theme",
+    "apply_theme_once",
     "current_theme",
     "force_scheme",
     "is_dark",
@@ -122,6 +123,7 @@ def apply_theme(app: QApplication | None = None) -> Theme:
             app.setStyle("Fusion")
             app.setStyleSheet(SHEET)
             app.setProperty("streamr_themed", True)
+            app.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_theme(app))
         app.setPalette(_palette(theme))
         style = app.style()
         for widget in app.allWidgets():  # the sheet's palette() colours are read at polish
@@ -129,3 +131,11 @@ def apply_theme(app: QApplication | None = None) -> Theme:
             style.polish(widget)
             widget.update()
     return theme
+
+
+def apply_theme_once() -> None:
+    """Style the application unless it already is: the tray app does it when its first menu,
+    window or message is about to show, so the idle tray never loads the style (issue 17)."""
+    app = QApplication.instance()
+    if isinstance(app, QApplication) and app.property("streamr_themed") is not True:
+        apply_theme(app)

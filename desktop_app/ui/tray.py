@@ -4,6 +4,7 @@ from desktop_app.ui.formatting import format_money
 from desktop_app.ui.icons import tray_icon
 from desktop_app.ui.model import NodeModel
 from desktop_app.ui.qt import QAction, QMenu, QObject, QSystemTrayIcon, Signal, Slot
+from desktop_app.ui.theme import apply_theme_once
 
 __all__ = ["PAUSE_CHOICES", "Tray"]
 
@@ -60,6 +61,7 @@ class Tray(QObject):
         self.menu.addSeparator()
         self.menu.addAction(self.quit_action)
         self.icon.setContextMenu(self.menu)
+        self.menu.aboutToShow.connect(apply_theme_once)
         self._connect_signals()
         self.on_changed()
 
@@ -93,6 +95,7 @@ class Tray(QObject):
             if critical
             else QSystemTrayIcon.MessageIcon.Information
         )
+        apply_theme_once()  # without a notification service Qt shows a balloon widget
         self.icon.showMessage(title, text, kind, 10_000)
 
     @Slot()

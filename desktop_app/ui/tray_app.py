@@ -3,6 +3,7 @@
 import logging
 from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop_app.core.events import NodeFailed, NodeStopped
 from desktop_app.core.ports import find_free_port
@@ -16,10 +17,13 @@ from desktop_app.ui.notifications import Notifier
 from desktop_app.ui.qt import QMessageBox, QObject, QTimer, Signal, Slot
 from desktop_app.ui.settings import TraySettings
 from desktop_app.ui.single_instance import ACTIVATE, PREVIEW, QUIT
+from desktop_app.ui.theme import apply_theme_once
 from desktop_app.ui.tray import Tray
-from desktop_app.ui.window import MainWindow
-from desktop_app.ui.wizard import JoinBackend, Joined, JoinWizard
 from streamr_protocol.invite import InviteLinkError, parse_invite_link
+
+if TYPE_CHECKING:  # loaded when first shown: the idle tray holds neither (issue 17)
+    from desktop_app.ui.window import MainWindow
+    from desktop_app.ui.wizard import JoinBackend, Joined, JoinWizard
 
 __all__ = ["TrayApp"]
 
@@ -40,7 +44,7 @@ class TrayApp(QObject):
     def __init__(
         self,
         node_factory: Callable[[TraySettings], NodeLike],
-        join_backend: JoinBackend,
+        join_backend: "JoinBackend",
         settings: TraySettings,
         settings_folder: Path | None,
         history: History,
@@ -88,9 +92,12 @@ class TrayApp(QObject):
             self.tray.toggle_supporting_requested.connect(self.on_toggle_requested)
 
     @property
-    def window(self) -> MainWindow:
+    def window(self) -> "MainWindow":
         """The main window, built on first use."""
         if self._window is None:
+            from desktop_app.ui.window import MainWindow
+
+            apply_theme_once()
             window = MainWindow(
                 self.model, self.settings, self.has_tray, self.preview_backends, self.version
             )
@@ -119,9 +126,12 @@ class TrayApp(QObject):
             self.window.bring_to_front()
         QTimer.singleShot(0, self._start_node)  # let the icon paint before the core loads
 
-    def show_wizard(self, invite_text: str = "") -> JoinWizard:
+    def show_wizard(self, invite_text: str = "") -> "JoinWizard":
         """Open (or bring back) the first-run wizard."""
         if self.wizard is None:
+            from desktop_app.ui.wizard import JoinWizard
+
+            apply_theme_once()
             self.wizard = JoinWizard(
                 self.join_backend,
                 relay_port=self.settings.relay_port,
@@ -150,7 +160,7 @@ class TrayApp(QObject):
     # --- slots ---------------------------------------------------------------------------------
 
     @Slot(object)
-    def on_wizard_joined(self, joined: Joined) -> None:
+    def on_wizard_joined(self, joined: "Joined") -> None:
         self.joined = True
         self._save_settings(
             self.settings.model_copy(
@@ -270,6 +280,7 @@ class TrayApp(QObject):
     def _prompt(self, title: str, text: str, offer_switch: bool) -> QMessageBox:
         if self.switch_prompt is not None:
             self.switch_prompt.deleteLater()
+        apply_theme_once()
         box = QMessageBox(QMessageBox.Icon.Question, title, text)
         box.setWindowIcon(app_icon())
         if offer_switch:

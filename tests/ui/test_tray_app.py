@@ -1,5 +1,9 @@
 """The assembled app without a running node: settings, start at login, second launches."""
 
+import os
+import subprocess
+import sys
+
 from desktop_app.core.config import NodeConfig
 from desktop_app.ui.app import LazyJoinBackend as CoreJoinBackend
 from desktop_app.ui.app import build_tray_app
@@ -116,3 +120,29 @@ def test_the_wizard_starts_with_what_the_command_line_gave(qtbot, qloop, home, t
     assert wizard.profile_page.display_name.text() == "Sam"
     assert wizard.profile_page.payout_handle.text() == "@sam"
     assert wizard.relay_port == 9123
+
+
+IDLE_TRAY = """
+import sys
+import desktop_app.ui.app
+from desktop_app.ui.history import History
+from desktop_app.ui.model import NodeModel
+from desktop_app.ui.qt import QApplication
+from desktop_app.ui.tray import Tray
+
+app = QApplication([])
+tray = Tray(NodeModel(History()))
+print(app.property("streamr_themed"), "desktop_app.ui.window" in sys.modules,
+      "desktop_app.ui.wizard" in sys.modules)
+tray.menu.aboutToShow.emit()
+print(app.property("streamr_themed"), bool(app.styleSheet()))
+"""
+
+
+def test_the_idle_tray_loads_no_window_wizard_or_style_until_its_menu_shows() -> None:
+    """Issue 17: the tray's first screen is its icon; the rest loads when first shown."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run(
+        [sys.executable, "-c", IDLE_TRAY], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.split() == ["None", "False", "False", "True", "True"]

@@ -248,7 +248,7 @@ def test_about_names_the_version_and_opens_the_log_folder(qtbot, model, tmp_path
 
 
 def test_the_window_follows_dark_mode(qtbot, bridge, model):
-    apply_theme()  # as run_gui does before any window
+    apply_theme()  # as the tray app does before its first window
     window = make_window(qtbot, model)
     feed(bridge, model)
     try:

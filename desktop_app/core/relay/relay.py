@@ -50,6 +50,7 @@ class Relay:
         )
         self._on_live_changed = on_live_changed
         self._client: httpx.AsyncClient | None = None
+        self._started = False
         self.paused = False
 
     @property
@@ -58,22 +59,26 @@ class Relay:
 
     async def start(self) -> None:
         """Bind the relay port (raises RelayPortError) and get ready to pull."""
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(10.0, connect=5.0),
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-            headers={"User-Agent": USER_AGENT},
-            follow_redirects=False,  # the puller follows same-origin redirects itself
-            verify=trusted_context(),
-        )
-        try:
-            await self.server.start()
-        except BaseException:
-            await self._client.aclose()
-            raise
+        await self.server.start()
+        self._started = True
+
+    def _pull_client(self) -> httpx.AsyncClient:
+        """The pullers' shared HTTP client, made when the first stream comes (an idle node
+        holds none: issue 17)."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(10.0, connect=5.0),
+                limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+                headers={"User-Agent": USER_AGENT},
+                follow_redirects=False,  # the puller follows same-origin redirects itself
+                verify=trusted_context(),
+            )
+        return self._client
 
     async def stop(self) -> None:
         await self.set_streams({})
         await self.server.stop()
+        self._started = False
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -94,14 +99,14 @@ class Relay:
                     del self.pullers[name]
                 await puller.stop()
                 logger.info("stream %s: stopped relaying", name)
-        if self.paused or self._client is None:
+        if self.paused or not self._started:
             return
         budget = min(self.settings.window_max_bytes, WINDOWS_TOTAL_BYTES // max(1, len(wanted)))
         for name, url in wanted.items():
             if name not in self.pullers:
                 try:
                     puller = StreamPuller(
-                        name, url, self._client, self.settings, self._on_live_changed
+                        name, url, self._pull_client(), self.settings, self._on_live_changed
                     )
                 except OriginRefused as exc:
                     logger.warning("stream %s: not relaying: %s", name, exc)
