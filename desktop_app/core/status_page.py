@@ -8,8 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from aiohttp import web
-
+from desktop_app.core.aiohttp_serving import web
 from desktop_app.core.credit import credit_losses, credit_summary
 from desktop_app.core.errors import RelayPortError
 from desktop_app.core.events import Credit, CreditLoss

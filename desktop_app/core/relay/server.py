@@ -20,12 +20,13 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from aiohttp import web
-from aiohttp.abc import AbstractStreamWriter
-from aiohttp.http_parser import RawRequestMessage
-from aiohttp.streams import StreamReader
-from aiohttp.web_protocol import RequestHandler
-
+from desktop_app.core.aiohttp_serving import (
+    AbstractStreamWriter,
+    RawRequestMessage,
+    RequestHandler,
+    StreamReader,
+    web,
+)
 from desktop_app.core.errors import RelayPortError
 from desktop_app.core.relay.guard import ConnectionGuard, Gate, Refuse
 from desktop_app.core.relay.preview_agent import PREVIEW_AGENT, is_local_preview
