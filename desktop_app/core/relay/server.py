@@ -560,12 +560,7 @@ class _Connection(asyncio.Protocol):
         elif request.has_body:
             answer = _Answer(413, PLAIN_TYPE, b"a request body is not accepted here\n")
         else:
-            try:
-                answer = self._server.answer(request)
-            except Exception:  # a bug must not leave the viewer hanging: log, hang up
-                logger.exception("relay: answering %s failed", request.path[:200])
-                self.abort()
-                return
+            answer = self._server.answer(request)
         self._close_after = not keep_alive
         self._send(answer, request.method == b"HEAD", keep_alive, request.http10)
 
