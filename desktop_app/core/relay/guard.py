@@ -1,6 +1,6 @@
 """Connection guard of the public relay: per-address cap, slow request heads, eviction at the cap.
 
-Each accepted connection is wrapped in a `Gate` that forwards everything to the HTTP protocol
+Each accepted connection is wrapped in a `Gate` that forwards everything to aiohttp's handler
 and watches the first request head: a connection that has not sent a full head within
 `head_timeout_s` is dropped (slowloris), one address may hold at most `per_address`
 connections, and when the relay is full the oldest connection still sending its head makes
@@ -45,7 +45,7 @@ class ConnectionGuard:
 
 
 class Gate(asyncio.Protocol):
-    """Wraps the HTTP protocol of one connection (everything is forwarded to it)."""
+    """Wraps aiohttp's protocol for one connection (everything is forwarded to it)."""
 
     def __init__(self, guard: ConnectionGuard, make_handler: Callable[[], asyncio.Protocol]):
         self._guard = guard

@@ -1,4 +1,4 @@
-"""The public relay: a plain asyncio HTTP/1.1 server of only the node's playlists and segments.
+"""The public relay: an aiohttp server that serves only the node's playlists and segments.
 
 Paths (nothing else answers but a bare 404):
     GET/HEAD /live/{stream}.m3u8                 media playlist (master when several variants)
@@ -16,12 +16,17 @@ import re
 import socket
 import ssl
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from email.utils import formatdate
-from typing import cast
-from urllib.parse import parse_qsl
 
+from desktop_app.core.aiohttp_serving import (
+    AbstractStreamWriter,
+    RawRequestMessage,
+    RequestHandler,
+    StreamReader,
+    web,
+)
 from desktop_app.core.errors import RelayPortError
 from desktop_app.core.relay.guard import ConnectionGuard, Gate, Refuse
 from desktop_app.core.relay.preview_agent import PREVIEW_AGENT, is_local_preview
@@ -69,7 +74,8 @@ ROUTE = re.compile(
 NONCE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 PLAYLIST_CACHE = "no-cache, max-age=0"
 SEGMENT_CACHE = "public, max-age=3600, immutable"
-WRITE_SLICE = 128 * 1024  # bytes handed to the transport per write when no upload cap applies
+WRITE_SLICE = 128 * 1024  # bytes one viewer writes per turn when no upload cap applies
+SLICES_PER_TURN = 8  # slices written per turn of the event loop, over all viewers
 
 
 @dataclass
@@ -115,6 +121,50 @@ class StreamCounters:
     viewers: ViewerTracker = field(default_factory=ViewerTracker)
 
 
+class _CappedSite(web.BaseSite):
+    """A TCP site that refuses connections beyond a cap."""
+
+    def __init__(
+        self,
+        runner: web.BaseRunner,
+        host: str,
+        port: int,
+        limits: ServerLimits,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(runner, ssl_context=ssl_context)
+        self._host, self._port, self._cap = host, port, limits.max_connections
+        self._send_buffer = limits.send_buffer_bytes
+        self._runner_ref = runner
+        self._guard = ConnectionGuard(limits.max_per_address, limits.head_timeout_s)
+
+    @property
+    def name(self) -> str:
+        return f"{'https' if self._ssl_context else 'http'}://{self._host}:{self._port}"
+
+    async def start(self) -> None:
+        await super().start()
+        server = self._runner_ref.server
+        assert server is not None
+        cap = self._cap
+
+        guard = self._guard
+
+        def factory() -> asyncio.Protocol:
+            if len(server.connections) >= cap and not guard.evict_slowest():
+                return Refuse()
+            handler: Callable[[], RequestHandler] = server
+            return Gate(guard, handler)
+
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            factory, self._host, self._port, backlog=256, ssl=self._ssl_context
+        )
+        if self._send_buffer:  # accepted sockets inherit it from the listening socket
+            for sock in self._server.sockets:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self._send_buffer)
+
+
 class RelayServer:
     """Serve the streams of `streams` (a live mapping the node updates) to viewers."""
 
@@ -137,60 +187,68 @@ class RelayServer:
         self.counters: dict[str, StreamCounters] = {}
         self._probe_key = probe_key
         self._relay_url = relay_url
+        self._runner: web.BaseRunner | None = None
+        self._site: _CappedSite | None = None
+        self._turns = _TurnTaker(SLICES_PER_TURN)
         self.ssl_context: ssl.SSLContext | None = None
-        self.connections: set[_Connection] = set()
-        self._guard = ConnectionGuard(self.limits.max_per_address, self.limits.head_timeout_s)
-        self._server: asyncio.Server | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Bind and serve; port 0 picks a free port, read back in `.port`."""
-        await self._listen()
-        assert self._server is not None
-        self.port = int(self._server.sockets[0].getsockname()[1])
+        """Bind and serve; port 0 picks a free port, read back in `.port`.
+
+        aiohttp's low-level server: no application, router, middlewares or signals per request
+        (they cost more CPU than the relay's own work for a playlist); `_handle` routes.
+        """
+        limits = self.limits
+        server = web.Server(
+            self._handle,
+            request_factory=self._request,
+            access_log=None,
+            keepalive_timeout=limits.keepalive_timeout_s,
+            max_line_size=limits.max_line_size,
+            max_field_size=limits.max_field_size,
+            max_headers=limits.max_headers,
+        )
+        self._runner = web.ServerRunner(server)
+        await self._runner.setup()
+        try:
+            await self._listen()
+        except RelayPortError:
+            await self._runner.cleanup()
+            self._runner = None
+            raise
+        self.port = int(self._runner.addresses[0][1])
         logger.info("relay listening on %s:%d", self.host, self.port)
 
     async def _listen(self) -> None:
-        limits, guard = self.limits, self._guard
-
-        def factory() -> asyncio.Protocol:
-            if len(self.connections) >= limits.max_connections and not guard.evict_slowest():
-                return Refuse()
-            return Gate(guard, lambda: _Connection(self))
-
-        loop = asyncio.get_running_loop()
+        assert self._runner is not None
+        site = _CappedSite(self._runner, self.host, self.port, self.limits, self.ssl_context)
         try:
-            server = await loop.create_server(
-                factory, self.host, self.port, backlog=256, ssl=self.ssl_context
-            )
+            await site.start()
         except OSError as exc:
             raise RelayPortError(
                 f"relay port {self.port} on {self.host} is not usable: {exc.strerror or exc}"
             ) from exc
-        if limits.send_buffer_bytes:  # accepted sockets inherit it from the listening socket
-            for sock in server.sockets:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, limits.send_buffer_bytes)
-        self._server = server
+        self._site = site
 
     async def use_tls(self, context: ssl.SSLContext) -> None:
         """Serve HTTPS from now on (same port); a context already in use reloads in place."""
         if context is self.ssl_context:
             return
         self.ssl_context = context
-        if self._server is None:
+        if self._runner is None or self._site is None:
             return
-        self._server.close()  # open connections finish; new ones get TLS
+        await self._site.stop()  # open connections finish; new ones get TLS
         await self._listen()
         logger.info("relay serving HTTPS on %s:%d", self.host, self.port)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        for connection in list(self.connections):
-            connection.abort()
-        await asyncio.sleep(0)  # their connection_lost runs
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+            self._site = None
+        self._turns.stop()
 
     # --- statistics ----------------------------------------------------------------------------
 
@@ -210,64 +268,76 @@ class RelayServer:
             return counters.bytes_served if counters else 0
         return sum(c.bytes_served for c in self.counters.values())
 
-    # --- answers -------------------------------------------------------------------------------
+    # --- handlers ----------------------------------------------------------------------------
 
-    def answer(self, request: "_Request") -> "_Answer":
-        """The answer to a GET or HEAD: a playlist, a segment, or a bare 404."""
-        route = ROUTE.fullmatch(request.path)
+    def _request(
+        self,
+        message: RawRequestMessage,
+        payload: StreamReader,
+        protocol: RequestHandler,
+        writer: AbstractStreamWriter,
+        task: "asyncio.Task[None]",
+    ) -> web.BaseRequest:
+        return _RelayRequest(message, payload, protocol, writer, task, asyncio.get_running_loop())
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        """Route a request; anything but the relay's own paths gets a bare 404 or 405."""
+        if request.method not in ("GET", "HEAD"):
+            return _plain(405, "method not allowed\n", {"Allow": "GET, HEAD"})
+        route = ROUTE.fullmatch(request.rel_url.raw_path)
         puller = self.streams.get(route["stream"]) if route is not None else None
         if route is None or puller is None:
-            return NOT_FOUND
-        answer: _Answer | None
+            return _plain(404, "not found\n")
+        response: web.StreamResponse | None
         if route["segment"] or route["variant_segment"]:
-            answer = self._segment(
+            response = await self._segment(
                 request, puller, route["variant"], route["segment"] or route["variant_segment"]
             )
         elif route["list"] is None:
-            answer = self._playlist(
+            response = await self._playlist(
                 request, puller, puller.master_body() if puller.multi else puller.media_body(0)
             )
         elif puller.multi:
-            answer = self._playlist(request, puller, puller.media_body(int(route["list"])))
+            response = await self._playlist(request, puller, puller.media_body(int(route["list"])))
         else:
-            answer = None
-        return answer if answer is not None else NOT_FOUND
+            response = None
+        return response if response is not None else _plain(404, "not found\n")
 
-    def _count_viewer(self, request: "_Request", stream: str) -> None:
-        agent = request.header(b"user-agent")[:200]
-        if request.nonce() is not None or is_local_preview(request.address, agent):
+    def _count_viewer(self, request: web.BaseRequest, stream: str) -> None:
+        agent = request.headers.get("User-Agent", "")[:200]
+        if _nonce(request) is not None or is_local_preview(request.remote, agent):
             return
-        self.counters_for(stream).viewers.seen(f"{request.address}|{agent}")
+        self.counters_for(stream).viewers.seen(f"{request.remote}|{agent}")
 
-    def _playlist(
-        self, request: "_Request", puller: StreamPuller, body: bytes | None
-    ) -> "_Answer | None":
+    async def _playlist(
+        self, request: web.BaseRequest, puller: StreamPuller, body: bytes | None
+    ) -> web.StreamResponse | None:
         if body is None:
             return None
         self._count_viewer(request, puller.name)
-        return _Answer(200, PLAYLIST_TYPE, body, PLAYLIST_HEADERS, self.counters_for(puller.name))
+        headers = {"Cache-Control": PLAYLIST_CACHE}
+        return await self._send(request, puller.name, body, PLAYLIST_TYPE, headers)
 
-    def _segment(
-        self, request: "_Request", puller: StreamPuller, variant: str | None, name: str
-    ) -> "_Answer | None":
+    async def _segment(
+        self, request: web.BaseRequest, puller: StreamPuller, variant: str | None, name: str
+    ) -> web.StreamResponse | None:
         if (variant is not None) != puller.multi:
             return None
         segment = puller.segment(int(variant or 0), name)
         if segment is None:
             return None
         self._count_viewer(request, puller.name)
-        headers = f'Cache-Control: {SEGMENT_CACHE}\r\nETag: "{segment.sha256[:32]}"\r\n'
+        headers = {"Cache-Control": SEGMENT_CACHE, "ETag": f'"{segment.sha256[:32]}"'}
         key = self._probe_key()
         proof = self._segment_proof(key, segment)
         if proof is not None:
-            headers += f"{SEGMENT_PROOF_HEADER}: {proof}\r\n"
-        nonce = request.nonce()
+            headers[SEGMENT_PROOF_HEADER] = proof
+        nonce = _nonce(request)
         if nonce and key and NONCE.match(nonce):  # an older coordinator's probe
-            headers += f"{PROOF_HEADER}: {make_proof(key, nonce, segment.data)}\r\n"
+            headers[PROOF_HEADER] = make_proof(key, nonce, segment.data)
         extension = segment.name[segment.name.rindex(".") :]
         content_type = SEGMENT_TYPES.get(extension, "application/octet-stream")
-        counters = self.counters_for(puller.name)
-        return _Answer(200, content_type, segment.data, headers, counters)
+        return await self._send(request, puller.name, segment.data, content_type, headers)
 
     def _segment_proof(self, key: str | None, segment: CachedSegment) -> str | None:
         """Return this relay's proof of the segment, made once per segment and cached with it."""
@@ -283,374 +353,112 @@ class RelayServer:
             segment.proofs[(key, url)] = cached
         return cached
 
+    async def _send(
+        self,
+        request: web.BaseRequest,
+        stream: str,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str],
+    ) -> web.StreamResponse:
+        """Write the body in slices (under the shared upload cap), giving up on viewers that stall.
 
-# --- HTTP/1.1 -------------------------------------------------------------------------------------
-
-TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-TARGET = re.compile(rb"[\x21-\x7e]+")
-REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    413: "Request Entity Too Large",
-    431: "Request Header Fields Too Large",
-}
-PLAYLIST_HEADERS = f"Cache-Control: {PLAYLIST_CACHE}\r\n"
-PLAIN_TYPE = "text/plain; charset=utf-8"
-PAUSE_READING_BYTES = 64 * 1024  # unparsed requests held while an answer is being written
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    """A response: status, content type, body and the extra header lines."""
-
-    status: int
-    content_type: str
-    body: bytes
-    headers: str = ""
-    counters: StreamCounters | None = None  # counts the body's bytes as served
-
-
-NOT_FOUND = _Answer(404, PLAIN_TYPE, b"not found\n")
-NOT_ALLOWED = _Answer(405, PLAIN_TYPE, b"method not allowed\n", "Allow: GET, HEAD\r\n")
-
-
-class _BadRequest(Exception):
-    """A request the relay refuses before routing it (answered, then the connection closes)."""
-
-    def __init__(self, status: int, text: str) -> None:
-        super().__init__(text)
-        self.answer = _Answer(status, PLAIN_TYPE, text.encode())
-
-
-@dataclass(slots=True)
-class _Request:
-    """A parsed request head."""
-
-    method: bytes
-    path: str
-    query: bytes
-    keep_alive: bool
-    http10: bool
-    has_body: bool
-    headers: dict[bytes, bytes]
-    address: str
-
-    def header(self, name: bytes) -> str:
-        return self.headers.get(name, b"").decode("latin-1")
-
-    def nonce(self) -> str | None:
-        """An older coordinator's probe nonce, if any (most requests have no query)."""
-        if not self.query:
-            return None
-        for key, value in parse_qsl(self.query.decode("latin-1"), keep_blank_values=True):
-            if key == NONCE_PARAM:
-                return value
-        return None
+        Without a cap, the first slice goes out at once and, while other bodies are being sent,
+        the others take turns (`_TurnTaker`): one `send` of a whole 500 KB segment took ~0.2 ms
+        of CPU, so a request arriving behind 200 of them waited for all of them before its first
+        byte (issue 4). The headers go out with the first slice.
+        """
+        response = _BufferedHeadersResponse(headers=headers)
+        response.content_type = content_type
+        response.content_length = len(body)
+        await response.prepare(request)
+        if request.method == "HEAD":
+            return response
+        counters = self.counters_for(stream)
+        bucket = self.bucket
+        step = bucket.chunk_size if bucket is not None else WRITE_SLICE
+        view = memoryview(body)
+        turns = self._turns
+        turns.sending += 1
+        try:
+            # write_eof() drains: a viewer that does not read blocks here, not in memory
+            async with asyncio.timeout(self.limits.send_timeout_s):
+                for offset in range(0, len(body), step):
+                    size = min(step, len(body) - offset)
+                    if bucket is not None:
+                        await bucket.consume(size)
+                    elif offset and turns.sending > 1:  # alone, a body goes out in one go
+                        await turns.wait()
+                    if offset + step >= len(body):
+                        await response.write_eof(body[offset:])  # the whole body: not copied
+                    else:
+                        await response.write(view[offset : offset + step])
+                    counters.bytes_served += size
+                await response.write_eof()  # an empty body
+        except (TimeoutError, ConnectionError) as exc:
+            logger.debug("viewer %s dropped: %s", request.remote, type(exc).__name__)
+            if request.transport is not None:
+                request.transport.abort()
+        finally:
+            turns.sending -= 1
+        return response
 
 
-def parse_head(head: bytes, limits: ServerLimits, address: str) -> _Request:
-    """Parse a request head (without its final blank line) or raise _BadRequest."""
-    lines = head.split(b"\r\n")
-    while lines and not lines[0]:  # empty lines before a request are allowed
-        del lines[0]
-    if not lines:
-        raise _BadRequest(400, "bad request line\n")
-    line = lines[0]
-    if len(line) > limits.max_line_size:
-        raise _BadRequest(400, "request line too long\n")
-    parts = line.split(b" ")
-    if len(parts) != 3 or not TOKEN.fullmatch(parts[0]) or not TARGET.fullmatch(parts[1]):
-        raise _BadRequest(400, "bad request line\n")
-    method, target, version = parts
-    if version not in (b"HTTP/1.1", b"HTTP/1.0"):
-        raise _BadRequest(400, "unsupported HTTP version\n")
-    if len(lines) - 1 > limits.max_headers:
-        raise _BadRequest(431, "too many headers\n")
-    headers: dict[bytes, bytes] = {}
-    for field_line in lines[1:]:
-        if len(field_line) > limits.max_field_size:
-            raise _BadRequest(431, "header too long\n")
-        name, colon, value = field_line.partition(b":")
-        if not colon or not TOKEN.fullmatch(name):
-            raise _BadRequest(400, "bad header\n")
-        headers[name.lower()] = value.strip(b" \t")
-    connection = headers.get(b"connection", b"").lower()
-    if version == b"HTTP/1.1":
-        keep_alive = b"close" not in connection
-    else:
-        keep_alive = b"keep-alive" in connection
-    length = headers.get(b"content-length", b"0").strip()
-    has_body = b"transfer-encoding" in headers or length not in (b"0", b"")
-    path, _, query = target.partition(b"?")
-    return _Request(
-        method,
-        path.decode("ascii"),
-        query,
-        keep_alive,
-        version == b"HTTP/1.0",
-        has_body,
-        headers,
-        address,
-    )
+class _TurnTaker:
+    """Round robin of body slices: at most `per_turn` viewers write per turn of the loop.
 
-
-class _Date:
-    """The Date header's value, formatted once a second."""
-
-    second = 0
-    value = ""
-
-    @classmethod
-    def now(cls) -> str:
-        second = int(time.time())
-        if second != cls.second:
-            cls.second, cls.value = second, formatdate(second, usegmt=True)
-        return cls.value
-
-
-def response_head(answer: _Answer, keep_alive: bool, version_10: bool = False) -> bytes:
-    """The status line and headers of `answer` (the CORS header, no Server header)."""
-    if not keep_alive:
-        connection = "Connection: close\r\n"
-    else:
-        connection = "Connection: keep-alive\r\n" if version_10 else ""
-    return (
-        f"HTTP/1.1 {answer.status} {REASONS[answer.status]}\r\n{answer.headers}"
-        f"Content-Type: {answer.content_type}\r\nContent-Length: {len(answer.body)}\r\n"
-        f"Access-Control-Allow-Origin: *\r\nDate: {_Date.now()}\r\n{connection}\r\n"
-    ).encode("latin-1")
-
-
-class _Connection(asyncio.Protocol):
-    """One client's HTTP/1.1 connection: request heads parsed and answered one at a time.
-
-    An answer's body is handed to the transport in slices of the cached bytes (memoryviews, not
-    copies) for as long as the kernel takes them; the transport's write buffer limit is 0, so
-    it pauses us as soon as a slice does not fit and resumes us when all is sent: the kernel
-    paces each viewer, the loop never idles, and an arriving request waits at most one turn.
-    The next pipelined request is read only when the previous answer is out; an answer not
-    out within `send_timeout_s` (a viewer that stopped reading) drops the connection. Under an
-    upload cap the slices go out through the shared token bucket instead (a task per answer).
+    A new request is handled on the next turn, after at most `per_turn` slices of others.
+    Turns are taken only while several bodies are being sent (`sending`): a body sent alone
+    goes out without waking the loop between slices.
     """
 
-    def __init__(self, server: RelayServer) -> None:
-        self._server = server
-        self._limits = server.limits
-        self._transport: asyncio.Transport | None = None
-        self._address = ""
-        self._buffer = bytearray()  # bytes received; requests before `_start` are parsed
-        self._start = 0
-        self._sending = False  # an answer is being written; the next request waits
-        self._paused = False  # the transport holds bytes the kernel has not taken yet
-        self._reading = True
-        self._eof = False
-        self._close_after = False
-        self._body: memoryview | None = None
-        self._offset = 0
-        self._counters: StreamCounters | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._drained: asyncio.Future[None] | None = None
-        self._loop = asyncio.get_running_loop()
+    def __init__(self, per_turn: int) -> None:
+        self._per_turn = per_turn
+        self.sending = 0  # bodies being written now
+        self._waiting: deque[asyncio.Future[None]] = deque()
+        self._pump: asyncio.Task[None] | None = None
 
-    # --- transport events ----------------------------------------------------------------------
+    async def wait(self) -> None:
+        """Return when it is this viewer's turn to write its next slice."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append(future)
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.create_task(self._run(), name="relay-turns")
+        await future
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.Transport, transport)
-        self._transport.set_write_buffer_limits(high=0, low=0)
-        peer = self._transport.get_extra_info("peername")
-        self._address = str(peer[0]) if peer else ""
-        self._server.connections.add(self)
-        self._arm(self._limits.keepalive_timeout_s, self._close)
+    async def _run(self) -> None:
+        while self._waiting:
+            granted = 0
+            while self._waiting and granted < self._per_turn:
+                future = self._waiting.popleft()
+                if not future.done():  # a viewer gone (timed out, disconnected) has no turn
+                    future.set_result(None)
+                    granted += 1
+            await asyncio.sleep(0)
 
-    def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        if not self._sending:
-            self._process()
-        elif self._reading and len(self._buffer) - self._start > PAUSE_READING_BYTES:
-            self._reading = False
-            self._writer().pause_reading()
+    def stop(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
 
-    def eof_received(self) -> bool | None:
-        self._eof = True
-        if not self._sending:
-            self._process()
-        return self._transport is not None and self._transport.get_extra_info("sslcontext") is None
 
-    def pause_writing(self) -> None:
-        self._paused = True
+class _BufferedHeadersResponse(web.StreamResponse):
+    """A streamed response whose headers are sent with the first body write (one send)."""
 
-    def resume_writing(self) -> None:
-        self._paused = False
-        if self._drained is not None:
-            if not self._drained.done():
-                self._drained.set_result(None)
-        elif self._sending and self._task is None:
-            if self._pump():
-                self._process()
+    _send_headers_immediately = False
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._server.connections.discard(self)
-        self._cancel_timer()
-        if self._task is not None:
-            self._task.cancel()
-        self._transport = None
-        self._body = None
 
-    def abort(self) -> None:
-        if self._transport is not None:
-            self._transport.abort()
+class _RelayRequest(web.BaseRequest):
+    """A request whose responses all carry the relay's common headers (and no Server)."""
 
-    # --- requests ------------------------------------------------------------------------------
+    async def _prepare_hook(self, response: web.StreamResponse) -> None:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers.pop("Server", None)
 
-    def _writer(self) -> asyncio.Transport:
-        assert self._transport is not None
-        return self._transport
 
-    def _process(self) -> None:
-        """Answer the complete requests received, in order, until one has to wait."""
-        limits = self._limits
-        buffer = self._buffer
-        while not self._sending and self._transport is not None:
-            if self._transport.is_closing():
-                return
-            end = buffer.find(b"\r\n\r\n", self._start)
-            if end < 0:
-                waiting = len(buffer) - self._start
-                if waiting > limits.max_line_size + limits.max_headers * limits.max_field_size:
-                    self._refuse(_BadRequest(431, "request head too large\n"))
-                elif self._eof:
-                    self._writer().close()
-                break
-            head = bytes(buffer[self._start : end])
-            self._start = end + 4
-            self._cancel_timer()
-            try:
-                request = parse_head(head, limits, self._address)
-            except _BadRequest as refusal:
-                self._refuse(refusal)
-                break
-            except UnicodeDecodeError:
-                self._refuse(_BadRequest(400, "bad request line\n"))
-                break
-            self._answer(request)
-        if self._start >= len(buffer):
-            buffer.clear()
-            self._start = 0
-        elif self._start > PAUSE_READING_BYTES:
-            del buffer[: self._start]
-            self._start = 0
-        if not self._sending and self._transport is not None and not self._transport.is_closing():
-            if not self._reading:
-                self._reading = True
-                self._transport.resume_reading()
-            if self._timer is None:
-                self._arm(limits.keepalive_timeout_s, self._close)
+def _nonce(request: web.BaseRequest) -> str | None:
+    """An older coordinator's probe nonce, if any (most requests have no query to parse)."""
+    return request.query.get(NONCE_PARAM) if request.rel_url.raw_query_string else None
 
-    def _refuse(self, refusal: _BadRequest) -> None:
-        self._close_after = True
-        self._send(refusal.answer, head_only=False, keep_alive=False)
 
-    def _answer(self, request: _Request) -> None:
-        keep_alive = request.keep_alive and not request.has_body
-        if request.method not in (b"GET", b"HEAD"):
-            answer = NOT_ALLOWED
-        elif request.has_body:
-            answer = _Answer(413, PLAIN_TYPE, b"a request body is not accepted here\n")
-        else:
-            answer = self._server.answer(request)
-        self._close_after = not keep_alive
-        self._send(answer, request.method == b"HEAD", keep_alive, request.http10)
-
-    def _send(
-        self, answer: _Answer, head_only: bool, keep_alive: bool, version_10: bool = False
-    ) -> None:
-        """Start writing `answer`; `_sending` stays set until it is out."""
-        transport = self._writer()
-        head = response_head(answer, keep_alive, version_10)
-        self._sending = True
-        bucket = self._server.bucket
-        if head_only or not answer.body:
-            transport.write(head)
-            self._body = None
-        elif answer.counters is None or len(answer.body) <= 16 * 1024 and bucket is None:
-            transport.write(head + answer.body)  # small: one send
-            if answer.counters is not None:
-                answer.counters.bytes_served += len(answer.body)
-            self._body = None
-        else:
-            transport.write(head)
-            self._body, self._offset, self._counters = memoryview(answer.body), 0, answer.counters
-            if bucket is not None:
-                self._task = self._loop.create_task(self._send_capped(bucket))
-                self._arm(self._limits.send_timeout_s, self.abort)
-                return
-        if not self._pump():
-            self._arm(self._limits.send_timeout_s, self.abort)
-
-    def _pump(self) -> bool:
-        """Write body slices while the kernel takes them; True when the answer is out."""
-        body = self._body
-        if body is not None:
-            transport = self._writer()
-            size, offset = len(body), self._offset
-            while offset < size and not self._paused:
-                transport.write(body[offset : offset + WRITE_SLICE])
-                offset += WRITE_SLICE
-            assert self._counters is not None
-            self._counters.bytes_served += min(offset, size) - self._offset
-            self._offset = offset
-            if offset < size:
-                return False
-            self._body = None
-        if self._paused:
-            return False
-        self._finish()
-        return True
-
-    async def _send_capped(self, bucket: TokenBucket) -> None:
-        """Write the body under the shared upload cap, a chunk at a time."""
-        body, counters = self._body, self._counters
-        assert body is not None and counters is not None
-        step = bucket.chunk_size
-        for offset in range(0, len(body), step):
-            chunk = body[offset : offset + step]
-            await bucket.consume(len(chunk))
-            if self._transport is None:
-                return
-            self._transport.write(chunk)
-            counters.bytes_served += len(chunk)
-            if self._paused:
-                self._drained = self._loop.create_future()
-                await self._drained
-                self._drained = None
-        self._task = None
-        self._body = None
-        self._finish()
-        self._process()
-
-    def _finish(self) -> None:
-        """The answer is out: close if asked, else be ready for the next request."""
-        self._cancel_timer()
-        self._sending = False
-        if self._close_after and self._transport is not None:
-            self._transport.close()
-
-    # --- timers --------------------------------------------------------------------------------
-
-    def _arm(self, delay: float, callback: Callable[[], None]) -> None:
-        self._cancel_timer()
-        self._timer = self._loop.call_later(delay, callback)
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _close(self) -> None:
-        """An idle connection, or one whose next request head is too slow: close it."""
-        self._timer = None
-        if self._transport is not None:
-            self._transport.close()
+def _plain(status: int, text: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, text=text, headers=headers)
