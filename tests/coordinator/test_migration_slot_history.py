@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from coordinator_service.ledger.credit import as_utc
 from coordinator_service.storage.db import Database
-from tests.coordinator.test_migration_stream_hooks import upgrade_to
+from tests.coordinator.test_migration_stream_hooks import seeded_at, upgrade_to
 from tests.fixtures.postgres import fresh_postgres_or_skip
 
 PREVIOUS = "0007_relay_identity"
@@ -29,11 +28,7 @@ SEED = [
 
 
 async def check_upgrade(url: str) -> None:
-    await upgrade_to(url, PREVIOUS)
-    engine = create_async_engine(url)
-    async with engine.begin() as conn:
-        for statement in SEED:
-            await conn.execute(text(statement))
+    engine = await seeded_at(url, PREVIOUS, SEED)
     before = datetime.now(UTC).replace(microsecond=0)
     await upgrade_to(url, "0008_slot_history")
     async with engine.connect() as conn:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from coordinator_service.storage.db import Database, migrations_config
 from tests.fixtures.postgres import fresh_postgres_or_skip
@@ -16,6 +16,16 @@ async def upgrade_to(url: str, revision: str) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(lambda c: command.upgrade(migrations_config(c), revision))
     await engine.dispose()
+
+
+async def seeded_at(url: str, revision: str, statements: list[str]) -> AsyncEngine:
+    """Upgrade to `revision`, run `statements` there; return an engine on the database."""
+    await upgrade_to(url, revision)
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        for statement in statements:
+            await conn.execute(text(statement))
+    return engine
 
 
 PREVIOUS = "0005_stream_pool_keys"
@@ -29,11 +39,7 @@ SEED = [
 
 
 async def check_upgrade(url: str) -> None:
-    await upgrade_to(url, PREVIOUS)
-    engine = create_async_engine(url)
-    async with engine.begin() as conn:
-        for statement in SEED:
-            await conn.execute(text(statement))
+    engine = await seeded_at(url, PREVIOUS, SEED)
     await upgrade_to(url, "0006_stream_hooks")
     async with engine.connect() as conn:
         stream = (
